@@ -1,0 +1,34 @@
+# Every target creates .venv if needed and installs what it needs: a fresh clone only runs `make X`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check -q
+STAMP := $(VENV)/.installed-test
+
+.PHONY: test test-fast lint bench demo clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+
+# torch is pinned: an unpinned torch would pull a multi-GB CUDA build.
+$(STAMP): pyproject.toml | $(PY)
+	$(PIP) install -e '.[test,lint,openai]'
+	touch $@
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow"
+
+lint: $(STAMP)
+	$(PY) -m ruff check agentkit tools tests benchmarks examples
+	$(PY) -m ruff format --check agentkit tools
+	$(PY) -m mypy
+
+bench: $(STAMP)
+	$(PY) benchmarks/overhead.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info

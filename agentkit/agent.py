@@ -1,0 +1,161 @@
+"""The Agent: configuration plus the three ways to run it (``run``, ``arun``, ``run_stream``)."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+from collections.abc import AsyncIterator, Iterable, Sequence
+from typing import Any, Generic, TypeVar
+
+from agentkit.backends import Backend, ModelSettings, ToolChoice, resolve_backend
+from agentkit.cancellation import CancellationToken
+from agentkit.errors import ConfigurationError
+from agentkit.events import AgentEvent, FinalOutput
+from agentkit.loop import RunLoop
+from agentkit.messages import Message, SystemMessage, UserMessage
+from agentkit.output import OutputSpec
+from agentkit.registry import ApprovalCallback, ToolRegistry
+from agentkit.result import RunResult
+from agentkit.templates import render
+from agentkit.tool import ToolLike
+
+OutputT = TypeVar("OutputT")
+DepsT = TypeVar("DepsT")
+
+
+def _positive(name: str, value: float | None, *, allow_none: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    if value is None or value <= 0:
+        raise ConfigurationError(f"{name} must be a positive number, got {value!r}")
+
+
+class Agent(Generic[OutputT, DepsT]):
+    """An LLM agent that calls tools.
+
+    Args:
+        model: a backend, or a model string (``openai:MODEL[@BASE_URL]``, ``hf:REPO_OR_DIR``,
+            ``gguf:PATH``, ``local``).
+        tools: tools or typed functions, or a ready :class:`ToolRegistry`.
+        system_prompt: instructions for the model; the default comes from prompts/system.jinja.
+        output_type: the type of the final answer (``str``, or a pydantic model / any type pydantic
+            validates); the model's last reply is parsed and validated as JSON when it is not ``str``.
+        max_steps: model calls allowed before the run stops with :class:`MaxStepsExceeded`.
+        max_total_tokens: stop before a request once this many tokens were used.
+        max_parallel_tools: tool calls of one step that may run at the same time.
+        tool_timeout: seconds a tool may run unless it sets its own timeout (``None``: no limit).
+        output_retries: how often the model may retry a final answer that fails validation.
+        max_repeated_failures: how often the same failing call may repeat before the run stops.
+        tool_choice: ``auto``, ``none``, ``required`` or a tool name, passed to the backend.
+        settings: generation settings (temperature, max_tokens, seed, ...).
+        approve: decides whether a tool marked ``requires_approval`` may run a given call.
+    """
+
+    def __init__(
+        self,
+        model: Backend | str = "local",
+        *,
+        tools: Iterable[ToolLike] | ToolRegistry = (),
+        system_prompt: str | None = None,
+        output_type: type[OutputT] | Any = str,
+        max_steps: int = 20,
+        max_total_tokens: int | None = None,
+        max_parallel_tools: int = 8,
+        tool_timeout: float | None = 60.0,
+        output_retries: int = 2,
+        max_repeated_failures: int = 3,
+        tool_choice: ToolChoice = "auto",
+        settings: ModelSettings | None = None,
+        approve: ApprovalCallback | None = None,
+    ) -> None:
+        _positive("max_steps", max_steps)
+        _positive("max_parallel_tools", max_parallel_tools)
+        _positive("max_total_tokens", max_total_tokens, allow_none=True)
+        _positive("tool_timeout", tool_timeout, allow_none=True)
+        if output_retries < 0 or max_repeated_failures < 1:
+            raise ConfigurationError("output_retries must be >= 0 and max_repeated_failures >= 1")
+        self.backend: Backend = resolve_backend(model)
+        self.registry = tools if isinstance(tools, ToolRegistry) else ToolRegistry(tools)
+        if tool_choice not in ("auto", "none", "required") and tool_choice not in self.registry:
+            raise ConfigurationError(
+                f"tool_choice={tool_choice!r} is neither auto/none/required nor a registered tool "
+                f"({', '.join(self.registry.names) or 'no tools registered'})"
+            )
+        self.output: OutputSpec[OutputT] = OutputSpec(output_type)
+        self.system_prompt = render(
+            "system.jinja",
+            instructions=system_prompt,
+            tool_names=self.registry.names,
+            output_schema=self.output.schema,
+        )
+        self.max_steps = max_steps
+        self.max_total_tokens = max_total_tokens
+        self.max_parallel_tools = max_parallel_tools
+        self.tool_timeout = tool_timeout
+        self.output_retries = output_retries
+        self.max_repeated_failures = max_repeated_failures
+        self.tool_choice = tool_choice
+        self.settings = settings or ModelSettings()
+        self.approve = approve
+
+    def _initial_messages(self, prompt: str, history: Sequence[Message] | None) -> list[Message]:
+        messages: list[Message] = list(history or ())
+        if not messages or not isinstance(messages[0], SystemMessage):
+            messages.insert(0, SystemMessage(content=self.system_prompt))
+        messages.append(UserMessage(content=prompt))
+        return messages
+
+    async def run_stream(
+        self,
+        prompt: str,
+        *,
+        deps: DepsT | None = None,
+        message_history: Sequence[Message] | None = None,
+        cancel: CancellationToken | None = None,
+    ) -> AsyncIterator[AgentEvent]:
+        """Run, yielding typed events as they happen (model text is streamed token by token).
+
+        The last event is :class:`FinalOutput` (its ``result`` is the :class:`RunResult`), or
+        :class:`RunFailed` followed by the error being raised.
+        """
+        loop = RunLoop(
+            self, self._initial_messages(prompt, message_history), deps=deps, cancel=cancel, streaming=True
+        )
+        async for event in loop.events():
+            yield event
+
+    async def arun(
+        self,
+        prompt: str,
+        *,
+        deps: DepsT | None = None,
+        message_history: Sequence[Message] | None = None,
+        cancel: CancellationToken | None = None,
+    ) -> RunResult[OutputT]:
+        """Run to the end and return the result; limits raise a :class:`RunLimitExceeded`
+        subclass whose ``result`` holds the partial run."""
+        loop = RunLoop(
+            self, self._initial_messages(prompt, message_history), deps=deps, cancel=cancel, streaming=False
+        )
+        async for event in loop.events():
+            if isinstance(event, FinalOutput):
+                return event.result
+        raise AssertionError("the run loop ended without a final event")  # pragma: no cover
+
+    def run(
+        self,
+        prompt: str,
+        *,
+        deps: DepsT | None = None,
+        message_history: Sequence[Message] | None = None,
+        cancel: CancellationToken | None = None,
+    ) -> RunResult[OutputT]:
+        """Synchronous :meth:`arun`. Safe inside a running event loop (e.g. Jupyter): the run then
+        happens on a worker thread with its own loop."""
+        coroutine = self.arun(prompt, deps=deps, message_history=message_history, cancel=cancel)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(coroutine)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="agentkit-run") as pool:
+            return pool.submit(asyncio.run, coroutine).result()

@@ -1,0 +1,201 @@
+"""Typed conversation messages, tool calls and token usage.
+
+Messages are pydantic models discriminated by ``role`` so a whole conversation round-trips through
+JSON without loss, and converts to and from the OpenAI chat-completions dict format that every
+OpenAI-compatible server (and most chat templates) understands.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+
+def new_call_id() -> str:
+    """A fresh tool-call id in the ``call_...`` style OpenAI uses."""
+    return f"call_{uuid.uuid4().hex[:24]}"
+
+
+class ToolCall(BaseModel):
+    """One call of a tool requested by the model.
+
+    ``arguments_error`` is set when the model's arguments could not be parsed as a JSON object; the
+    call is still kept (with ``raw_arguments``) so the error goes back to the model, paired to its id.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(default_factory=new_call_id)
+    name: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    raw_arguments: str | None = None
+    arguments_error: str | None = None
+
+
+class Usage(BaseModel):
+    """Token usage, summed over the model calls of a run."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    requests: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            requests=self.requests + other.requests,
+        )
+
+
+class SystemMessage(BaseModel):
+    role: Literal["system"] = "system"
+    content: str
+
+
+class UserMessage(BaseModel):
+    role: Literal["user"] = "user"
+    content: str
+
+
+class AssistantMessage(BaseModel):
+    """A model reply: text, tool calls, or both."""
+
+    role: Literal["assistant"] = "assistant"
+    content: str | None = None
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+
+
+class ToolMessage(BaseModel):
+    """The result of one tool call, paired to it by ``tool_call_id``."""
+
+    role: Literal["tool"] = "tool"
+    tool_call_id: str
+    name: str
+    content: str
+    is_error: bool = False
+
+
+Message = Annotated[SystemMessage | UserMessage | AssistantMessage | ToolMessage, Field(discriminator="role")]
+"""Any conversation message; pydantic picks the class from ``role``."""
+
+_messages_adapter: TypeAdapter[list[Message]] = TypeAdapter(list[Message])
+
+
+def dump_messages(messages: Sequence[Message]) -> str:
+    """Serialize a conversation to JSON (lossless; see :func:`load_messages`)."""
+    return _messages_adapter.dump_json(list(messages)).decode()
+
+
+def load_messages(data: str | bytes) -> list[Message]:
+    """Parse a conversation written by :func:`dump_messages`."""
+    return _messages_adapter.validate_json(data)
+
+
+def to_openai(message: Message) -> dict[str, Any]:
+    """Convert one message to an OpenAI chat-completions dict."""
+    if isinstance(message, AssistantMessage):
+        out: dict[str, Any] = {"role": "assistant", "content": message.content}
+        if message.tool_calls:
+            out["tool_calls"] = [
+                {
+                    "id": call.id,
+                    "type": "function",
+                    "function": {
+                        "name": call.name,
+                        "arguments": call.raw_arguments
+                        if call.raw_arguments is not None
+                        else json.dumps(call.arguments, ensure_ascii=False),
+                    },
+                }
+                for call in message.tool_calls
+            ]
+        return out
+    if isinstance(message, ToolMessage):
+        return {
+            "role": "tool",
+            "tool_call_id": message.tool_call_id,
+            "name": message.name,
+            "content": message.content,
+        }
+    return {"role": message.role, "content": message.content}
+
+
+def messages_to_openai(messages: Iterable[Message]) -> list[dict[str, Any]]:
+    return [to_openai(m) for m in messages]
+
+
+def parse_arguments(raw: str | dict[str, Any] | None) -> tuple[dict[str, Any], str | None]:
+    """Parse tool-call arguments as the model sent them.
+
+    Returns ``(arguments, error)``: a strict JSON parse first, then a lenient repair (trailing commas,
+    single quotes, unclosed brackets); ``error`` says what was wrong when neither yields an object.
+    """
+    if raw is None or raw == "":
+        return {}, None
+    if isinstance(raw, dict):
+        return raw, None
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        from json_repair import repair_json  # small, pure Python; only needed for broken input
+
+        try:
+            value = repair_json(raw, return_objects=True)
+        except Exception:  # noqa: BLE001 - any repair failure means "not JSON"
+            value = None
+        if not isinstance(value, dict) or (not value and raw.strip() not in ("{}", "")):
+            return {}, f"arguments are not valid JSON ({exc.msg} at position {exc.pos}): {raw[:200]!r}"
+    if not isinstance(value, dict):
+        return {}, f"arguments must be a JSON object, got {type(value).__name__}: {raw[:200]!r}"
+    return value, None
+
+
+def _content_text(content: Any) -> str | None:
+    """OpenAI content may be a string or a list of typed parts; keep the text."""
+    if content is None or isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(
+            part.get("text", "") for part in content if isinstance(part, dict) and part.get("type") == "text"
+        )
+    return str(content)
+
+
+def from_openai(data: dict[str, Any]) -> Message:
+    """Convert one OpenAI chat-completions dict to a typed message."""
+    role = data.get("role")
+    if role == "assistant":
+        calls = []
+        for raw_call in data.get("tool_calls") or []:
+            function = raw_call.get("function", {})
+            raw_args = function.get("arguments")
+            arguments, error = parse_arguments(raw_args)
+            calls.append(
+                ToolCall(
+                    id=raw_call.get("id") or new_call_id(),
+                    name=function.get("name", ""),
+                    arguments=arguments,
+                    raw_arguments=raw_args if error is not None and isinstance(raw_args, str) else None,
+                    arguments_error=error,
+                )
+            )
+        return AssistantMessage(content=_content_text(data.get("content")), tool_calls=calls)
+    if role == "tool":
+        return ToolMessage(
+            tool_call_id=data["tool_call_id"],
+            name=data.get("name", ""),
+            content=_content_text(data.get("content")) or "",
+        )
+    if role in ("system", "developer"):
+        return SystemMessage(content=_content_text(data.get("content")) or "")
+    if role == "user":
+        return UserMessage(content=_content_text(data.get("content")) or "")
+    raise ValueError(f"unknown message role {role!r}; expected system, user, assistant or tool")

@@ -1,0 +1,1 @@
+"""Jinja2 prompt templates, installed as ``agentkit.prompts`` and read with importlib.resources."""
