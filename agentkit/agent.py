@@ -161,9 +161,7 @@ class Agent(Generic[OutputT, DepsT]):
             # The result is handed over through a list, not as the task's return value: asyncio.run
             # ends by swapping the SIGINT handler, and the stdlib then builds repr() of the main task,
             # which would include the whole conversation (O(history) work for nothing).
-            results.append(
-                await self.arun(prompt, deps=deps, message_history=message_history, cancel=cancel)
-            )
+            results.append(await self.arun(prompt, deps=deps, message_history=message_history, cancel=cancel))
 
         try:
             asyncio.get_running_loop()

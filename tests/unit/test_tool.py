@@ -283,3 +283,27 @@ def test_a_tool_raising_timeout_error_itself_is_not_called_a_timeout() -> None:
 
     result = asyncio.run(ToolRegistry([flaky]).execute(ToolCall(name="flaky"), default_timeout=5))
     assert result.content == "Tool 'flaky' failed: TimeoutError: upstream timed out"
+
+
+def test_inline_sync_tools_run_on_the_event_loop_thread_and_others_do_not() -> None:
+    import threading
+
+    @tool(inline=True)
+    def where_inline() -> str:
+        return threading.current_thread().name
+
+    @tool
+    def where_default() -> str:
+        return threading.current_thread().name
+
+    registry = ToolRegistry([where_inline, where_default])
+
+    async def go() -> tuple[str, str, str]:
+        loop_thread = threading.current_thread().name
+        inline = await registry.execute(ToolCall(name="where_inline"))
+        default = await registry.execute(ToolCall(name="where_default"))
+        return loop_thread, inline.content, default.content
+
+    loop_thread, inline, default = asyncio.run(go())
+    assert inline == loop_thread
+    assert default != loop_thread
