@@ -39,12 +39,30 @@ def strip_fence(text: str) -> str:
     return match.group("body") if match else text
 
 
+_BRACKETS_RE = re.compile(r"[\[\]{}]")
+MAX_REPAIR_DEPTH = 100
+"""Deeper brackets are not repaired: no real call nests that far, and json-repair recurses per level
+(it gives up near 300 levels, after seconds of work)."""
+
+
+def too_deep(text: str, limit: int = MAX_REPAIR_DEPTH) -> bool:
+    """Whether brackets in ``text`` nest deeper than ``limit`` (strings not excluded: a cheap guard)."""
+    depth = 0
+    for match in _BRACKETS_RE.finditer(text):
+        depth += 1 if match.group() in "[{" else -1
+        if depth > limit:
+            return True
+    return False
+
+
 def repair(text: str) -> Any:
     """``text`` decoded strictly, else repaired by json-repair; ``None`` when nothing usable comes out."""
     try:
         return json.loads(text)
     except (ValueError, RecursionError):
         pass
+    if too_deep(text):
+        return None
     from json_repair import repair_json  # only broken input pays for the import
 
     try:
@@ -111,6 +129,8 @@ def arguments_of(value: Any, present: bool) -> tuple[dict[str, Any], str | None,
     if isinstance(value, dict):
         return value, None, None
     if isinstance(value, str):
+        if too_deep(value):
+            return {}, value, f"arguments nest deeper than {MAX_REPAIR_DEPTH} levels: {value[:200]!r}"
         arguments, error = parse_arguments(value)
         return arguments, (value if error is not None else None), error
     raw = json.dumps(value, ensure_ascii=False)
