@@ -70,7 +70,9 @@ def parse_pythonic(text: str) -> list[Group]:
 _FENCE_RE = re.compile(
     r"```[ \t]*(?:json|JSON|tool_call|tool_calls)?[ \t]*\n(?P<body>.*?)(?:```|\Z)", re.DOTALL
 )
-_CALL_START_RE = re.compile(r"""(?:\[\s*)?\{\s*["']?(?:name|tool_name|tool|function|action|type|id)["']?\s*:""")
+_CALL_START_RE = re.compile(
+    r"""(?:\[\s*)?\{\s*["']?(?:name|tool_name|tool|function|action|type|id)["']?\s*:"""
+)
 
 
 def parse_json(text: str) -> list[Group]:

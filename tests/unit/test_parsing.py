@@ -42,7 +42,8 @@ SAMPLES: list[tuple[str, str, list[Call], str | None]] = [
         "hermes",
         "I'll look up both cities.\n<tool_call>\n"
         '{"name": "get_weather", "arguments": {"city": "Paris", "unit": "celsius"}}\n</tool_call>\n'
-        '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Tokyo", "unit": "celsius"}}\n</tool_call>',
+        '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Tokyo", "unit": "celsius"}}\n'
+        "</tool_call>",
         [
             ("get_weather", {"city": "Paris", "unit": "celsius"}),
             ("get_weather", {"city": "Tokyo", "unit": "celsius"}),
@@ -132,7 +133,7 @@ def test_each_format_alone_parses_its_sample_and_others_do_not_claim_it(
 
 
 def test_unknown_format_is_a_typed_model_fixable_error() -> None:
-    with pytest.raises(ToolCallParseError, match="unknown tool-call format.*'harmony'.*hermes") as info:
+    with pytest.raises(ToolCallParseError, match=r"unknown tool-call format.*'harmony'.*hermes") as info:
         parse_tool_calls("hi", formats=["hermes", "harmony"])
     assert isinstance(info.value, ModelFixableError)
 
@@ -163,7 +164,7 @@ def test_a_failing_parser_surfaces_only_as_tool_call_parse_error(monkeypatch: py
         "Use a list comprehension like [x * 2 for x in items] or call sorted(items, key=len).",
         "The Action plan: first, we gather data. Then we analyse it.",
         '{"name": "Alice", "age": 31, "city": "Lyon"}',
-        "Here is the config:\n```json\n{\"debug\": true, \"workers\": 4}\n```",
+        'Here is the config:\n```json\n{"debug": true, "workers": 4}\n```',
         "Final Answer: 42",
     ],
 )
@@ -196,7 +197,9 @@ def test_tool_names_filter_pythonic_and_llama3_json_but_not_tagged_formats() -> 
 
 
 def test_a_group_naming_one_known_tool_keeps_its_unknown_siblings() -> None:
-    reply = parse_tool_calls('[get_weather(city="Oslo"), get_wether(city="Rome")]', tool_names={"get_weather"})
+    reply = parse_tool_calls(
+        '[get_weather(city="Oslo"), get_wether(city="Rome")]', tool_names={"get_weather"}
+    )
     assert [c.name for c in reply.tool_calls] == ["get_weather", "get_wether"]
 
 
@@ -210,13 +213,20 @@ def test_hermes_repairs_trailing_commas_single_quotes_and_unclosed_brackets() ->
         '<tool_call>\n{"name": "plot", "arguments": {"xs": [1, 2, 3'
     )
     reply = parse_tool_calls(text)
-    assert calls_of(reply) == [("add", {"a": 2, "b": 3}), ("lookup", {"term": "café"}), ("plot", {"xs": [1, 2, 3]})]
+    assert calls_of(reply) == [
+        ("add", {"a": 2, "b": 3}),
+        ("lookup", {"term": "café"}),
+        ("plot", {"xs": [1, 2, 3]}),
+    ]
     assert_clean(reply)
     assert reply.content is None
 
 
 def test_hermes_unclosed_tag_ends_at_the_next_tag() -> None:
-    text = '<tool_call>{"name": "a", "arguments": {}}\n<tool_call>{"name": "b", "arguments": {"x": 1}}</tool_call>'
+    text = (
+        '<tool_call>{"name": "a", "arguments": {}}\n'
+        '<tool_call>{"name": "b", "arguments": {"x": 1}}</tool_call>'
+    )
     assert calls_of(parse_tool_calls(text)) == [("a", {}), ("b", {"x": 1})]
 
 
@@ -256,7 +266,9 @@ def test_hermes_body_that_is_not_json_keeps_name_and_raw_text() -> None:
 
 
 def test_hermes_garbage_and_empty_tags_still_yield_a_call_the_model_hears_about() -> None:
-    garbage, empty = parse_tool_calls("<tool_call>I want the weather</tool_call><tool_call> </tool_call>").tool_calls
+    garbage, empty = parse_tool_calls(
+        "<tool_call>I want the weather</tool_call><tool_call> </tool_call>"
+    ).tool_calls
     assert garbage.name == "" and garbage.raw_arguments == "I want the weather"
     assert garbage.arguments_error is not None
     assert empty.name == "" and empty.arguments_error is not None and "empty" in empty.arguments_error
@@ -267,7 +279,10 @@ def test_hermes_body_in_python_call_syntax_or_a_code_fence() -> None:
         '<tool_call>get_weather(city="Paris")</tool_call>\n'
         '<tool_call>\n```json\n{"name": "get_time", "arguments": {"tz": "UTC"}}\n```\n</tool_call>'
     )
-    assert calls_of(parse_tool_calls(text)) == [("get_weather", {"city": "Paris"}), ("get_time", {"tz": "UTC"})]
+    assert calls_of(parse_tool_calls(text)) == [
+        ("get_weather", {"city": "Paris"}),
+        ("get_time", {"tz": "UTC"}),
+    ]
 
 
 def test_hermes_nested_and_unicode_arguments_survive() -> None:
@@ -277,7 +292,8 @@ def test_hermes_nested_and_unicode_arguments_survive() -> None:
         "note": None,
         "ratio": -0.25,
     }
-    text = f"<tool_call>{json.dumps({'name': 'save_note', 'arguments': arguments}, ensure_ascii=False)}</tool_call>"
+    body = json.dumps({"name": "save_note", "arguments": arguments}, ensure_ascii=False)
+    text = f"<tool_call>{body}</tool_call>"
     assert calls_of(parse_tool_calls(text)) == [("save_note", arguments)]
 
 
@@ -307,7 +323,7 @@ def test_qwen3_xml_values_decode_as_json_where_possible_else_stay_strings() -> N
     text = (
         "Let me write the file.\n<tool_call>\n<function=write_file>\n"
         "<parameter=path>\nsrc/main.py\n</parameter>\n"
-        "<parameter=content>\ndef main():\n    print(\"hi\")\n</parameter>\n"
+        '<parameter=content>\ndef main():\n    print("hi")\n</parameter>\n'
         "<parameter=mode>\n0644\n</parameter>\n"
         '<parameter=options>\n{"overwrite": true, "backup": null}\n</parameter>\n'
         "<parameter=lines>\n[1, 2]\n</parameter>\n"
@@ -378,7 +394,9 @@ def test_mistral_repairs_and_reports_broken_arguments() -> None:
 
 
 def test_mistral_v3_unclosed_list_is_repaired() -> None:
-    reply = parse_tool_calls('[TOOL_CALLS] [{"name": "f", "arguments": {"x": [1, 2]}}, {"name": "g", "arguments": {')
+    reply = parse_tool_calls(
+        '[TOOL_CALLS] [{"name": "f", "arguments": {"x": [1, 2]}}, {"name": "g", "arguments": {'
+    )
     assert calls_of(reply) == [("f", {"x": [1, 2]}), ("g", {})]
 
 
@@ -386,7 +404,9 @@ def test_mistral_v3_unclosed_list_is_repaired() -> None:
 
 
 def test_python_tag_builtin_call_and_code_interpreter() -> None:
-    builtin = parse_tool_calls('<|python_tag|>brave_search.call(query="current weather in Menlo Park")<|eom_id|>')
+    builtin = parse_tool_calls(
+        '<|python_tag|>brave_search.call(query="current weather in Menlo Park")<|eom_id|>'
+    )
     assert calls_of(builtin) == [("brave_search", {"query": "current weather in Menlo Park"})]
     code = parse_tool_calls("<|python_tag|>import math\nprint(math.sqrt(2))<|eom_id|>")
     assert calls_of(code) == [("code_interpreter", {"code": "import math\nprint(math.sqrt(2))"})]
@@ -428,7 +448,7 @@ def test_llama3_shaped_call_inside_prose_is_found_by_the_json_format() -> None:
 
 def test_pythonic_json_literals_nesting_and_llama4_tags() -> None:
     text = (
-        "I'll do both.\n<|python_start|>[set_alarm(time=\"07:30\", repeat=true, label=null, "
+        'I\'ll do both.\n<|python_start|>[set_alarm(time="07:30", repeat=true, label=null, '
         'days=["mon", "tue"], volume=-3, extra={"snooze": 5})]<|python_end|>'
     )
     reply = parse_tool_calls(text)
@@ -483,9 +503,9 @@ def test_json_array_of_calls_and_openai_shapes() -> None:
 
 def test_json_several_fences_broken_json_and_langchain_action_keys() -> None:
     text = (
-        "First:\n```json\n{\"name\": \"search\", \"arguments\": {\"q\": \"rust\",}}\n```\n"
-        "Then:\n```\n{\"action\": \"calculator\", \"action_input\": {\"expression\": \"2+2\"}}\n```\n"
-        "Finally:\n```json\n{\"name\": \"notify\", \"arguments\": {\"msg\": \"done\""
+        'First:\n```json\n{"name": "search", "arguments": {"q": "rust",}}\n```\n'
+        'Then:\n```\n{"action": "calculator", "action_input": {"expression": "2+2"}}\n```\n'
+        'Finally:\n```json\n{"name": "notify", "arguments": {"msg": "done"'
     )
     reply = parse_tool_calls(text)
     assert calls_of(reply) == [
@@ -507,13 +527,16 @@ def test_json_with_unrepairable_string_arguments_keeps_the_error() -> None:
 def test_react_several_actions_and_invented_observation_is_dropped() -> None:
     text = (
         "Thought: I should search for both.\n"
-        "Action: `search`\nAction Input: {\"query\": \"tallest building\"}\n"
-        "Action: lookup\nAction Input:\n```json\n{\"term\": \"Burj Khalifa\"}\n```\n"
+        'Action: `search`\nAction Input: {"query": "tallest building"}\n'
+        'Action: lookup\nAction Input:\n```json\n{"term": "Burj Khalifa"}\n```\n'
         "Observation: The Burj Khalifa is 828 m tall.\nThought: I now know the answer."
     )
     reply = parse_tool_calls(text)
     assert reply.format == "react"
-    assert calls_of(reply) == [("search", {"query": "tallest building"}), ("lookup", {"term": "Burj Khalifa"})]
+    assert calls_of(reply) == [
+        ("search", {"query": "tallest building"}),
+        ("lookup", {"term": "Burj Khalifa"}),
+    ]
     assert reply.content == "Thought: I should search for both."
 
 
@@ -565,7 +588,8 @@ QWEN3_CODER = (
 LLAMA31 = (
     "{%- if builtin_tools is defined or tool_call.name in builtin_tools %}"
     "{{- '<|python_tag|>' + tool_call.name + '.call(' }}{%- else %}"
-    '{{- \'{"name": "\' + tool_call.name + \'", \' }}{{- \'"parameters": \' }}{{- tool_call.arguments | tojson }}'
+    "{{- '{\"name\": \"' + tool_call.name + '\", ' }}{{- '\"parameters\": ' }}"
+    "{{- tool_call.arguments | tojson }}"
     "{%- endif %}{{- '<|eot_id|>' }}"
 )
 LLAMA32 = (
@@ -579,10 +603,13 @@ MISTRAL = (
     "{%- for tool_call in message.tool_calls %}{{- tool_call.function.name + '[ARGS]' + "
     "tool_call.function.arguments|tojson }}{%- endfor %}"
 )
-LLAMA4 = "{%- if message.tool_calls %}{{- '<|python_start|>' }}[{{ calls }}]{{- '<|python_end|>' }}{%- endif %}"
+LLAMA4 = (
+    "{%- if message.tool_calls %}{{- '<|python_start|>' }}[{{ calls }}]{{- '<|python_end|>' }}{%- endif %}"
+)
 SMOLLM2 = (
     "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}"
-    "{{ '<|im_start|>system\\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\\n' }}"
+    "{{ '<|im_start|>system\\nYou are a helpful AI assistant named SmolLM, "
+    "trained by Hugging Face<|im_end|>\\n' }}"
     "{% endif %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}"
     "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
 )
@@ -630,7 +657,11 @@ WEATHER = {
         },
     },
 }
-CLOCK = {"name": "now", "description": "The current time.", "parameters": {"type": "object", "properties": {}}}
+CLOCK = {
+    "name": "now",
+    "description": "The current time.",
+    "parameters": {"type": "object", "properties": {}},
+}
 
 
 def test_tool_instructions_describe_every_tool_and_the_call_syntax() -> None:
