@@ -103,6 +103,8 @@ def parse_qwen3_xml(text: str) -> list[Group]:
     The ``<tool_call>`` wrapper is optional and several functions may share one; unclosed parameter or
     function tags end at the next tag or at the end of the reply.
     """
+    if "<function=" not in text:
+        return []  # a cheap test first: most replies have no call at all
     groups = []
     for match in _FUNCTION_RE.finditer(text):
         arguments = {

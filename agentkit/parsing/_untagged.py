@@ -14,7 +14,17 @@ from agentkit.parsing._core import Group, balanced_end, call_from_object, calls_
 from agentkit.parsing._pythonic import pythonic_calls
 
 _LLAMA_PREFIX_RE = re.compile(r"\s*(?:<\|python_tag\|>\s*)?")
-_LLAMA_SUFFIX_RE = re.compile(r"(?:\s|<\|eom_id\|>|<\|eot_id\|>)*\Z")
+_LLAMA_END_TOKENS = ("<|eom_id|>", "<|eot_id|>")
+
+
+def _strip_end_tokens(text: str, stop: int) -> int:
+    """``stop`` moved back over trailing whitespace and one Llama end-of-turn token."""
+    while stop > 0 and text[stop - 1].isspace():
+        stop -= 1
+    for token in _LLAMA_END_TOKENS:
+        if stop >= len(token) and text.startswith(token, stop - len(token)):
+            return stop - len(token)
+    return stop
 
 
 def parse_llama3_json(text: str) -> list[Group]:
@@ -22,9 +32,12 @@ def parse_llama3_json(text: str) -> list[Group]:
     several separated by ``;`` (Llama 3.2/3.3), with an optional ``<|python_tag|>`` in front.
     """
     start = _LLAMA_PREFIX_RE.match(text)
-    suffix = _LLAMA_SUFFIX_RE.search(text)
     pos = start.end() if start else 0
-    stop = suffix.start() if suffix else len(text)
+    if not text.startswith("{", pos):
+        return []
+    stop = len(text)
+    while (trimmed := _strip_end_tokens(text, stop)) != stop:
+        stop = trimmed
     calls: list[ToolCall] = []
     while pos < stop:
         if text[pos] != "{":
@@ -79,6 +92,8 @@ def parse_json(text: str) -> list[Group]:
     """Fenced ```json blocks, or bare JSON objects/lists, describing calls with name + arguments
     (or parameters), including the OpenAI ``{"type": "function", "function": {...}}`` shape.
     """
+    if "{" not in text:
+        return []  # every call shape has an object in it
     groups = []
     fenced: list[tuple[int, int]] = []
     for match in _FENCE_RE.finditer(text):
