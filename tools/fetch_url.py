@@ -94,11 +94,11 @@ def system_resolver(host: str, port: int) -> list[str]:
 def _classify(address: IPAddress) -> str | None:
     """Why ``address`` is not public, or None if it is."""
     checks = (
+        ("unspecified", address.is_unspecified),
         ("loopback", address.is_loopback),
         ("link-local", address.is_link_local),
         ("private", address.is_private),
         ("multicast", address.is_multicast),
-        ("unspecified", address.is_unspecified),
         ("reserved", address.is_reserved),
     )
     for name, hit in checks:
@@ -125,7 +125,7 @@ class AddressPolicy:
         kind = _classify(address)
         if kind is None or self.allow_private:
             return None
-        return f"a {kind} address"
+        return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind} address"
 
 
 class _PinnedHTTPConnection(http.client.HTTPConnection):
