@@ -44,7 +44,9 @@ def _run_with(approver: TerminalApprover) -> ToolMessage:
     return next(m for m in result.messages if isinstance(m, ToolMessage))
 
 
-@pytest.mark.parametrize(("typed", "allowed"), [("y\n", True), ("YES\n", True), ("n\n", False), ("\n", False)])
+@pytest.mark.parametrize(
+    ("typed", "allowed"), [("y\n", True), ("YES\n", True), ("n\n", False), ("\n", False)]
+)
 def test_asks_on_a_terminal_and_obeys_the_answer(
     terminal: tuple[TextIO, int], typed: str, allowed: bool
 ) -> None:

@@ -100,7 +100,9 @@ def test_deep_nesting_is_refused_not_crashing() -> None:
 
 
 def test_agent_uses_the_calculator_and_sees_errors() -> None:
-    backend = ScriptedBackend([call("calculator", expression="1/0"), call("calculator", expression="6*7"), "42"])
+    backend = ScriptedBackend(
+        [call("calculator", expression="1/0"), call("calculator", expression="6*7"), "42"]
+    )
     result = Agent(model=backend, tools=[calculator]).run("What is 6 times 7?")
     tool_messages = [m for m in result.messages if isinstance(m, ToolMessage)]
     assert tool_messages[0].is_error and "divides by zero" in tool_messages[0].content

@@ -245,7 +245,7 @@ def test_slow_servers_hit_the_overall_deadline(site: str) -> None:
 
 def test_errors_statuses_and_binary_content_become_messages(site: str) -> None:
     tool = fetch_url_tool(allow_networks=LOCAL_ONLY)
-    with pytest.raises(FetchError, match="HTTP 404 Not Found .*: # Nothing here"):
+    with pytest.raises(FetchError, match=r"HTTP 404 Not Found .*: # Nothing here"):
         tool(f"http://{site}/missing")
     with pytest.raises(FetchError, match="image/png, not text"):
         tool(f"http://{site}/binary")

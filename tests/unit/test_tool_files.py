@@ -126,7 +126,9 @@ def test_binary_and_missing_files_and_directories(space: Workspace, root: Path) 
         space.search_files("")
 
 
-def test_a_failed_write_keeps_the_old_content(space: Workspace, root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_write_keeps_the_old_content(
+    space: Workspace, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def broken_replace(src: str, dst: str) -> None:
         raise OSError("disk full")
 

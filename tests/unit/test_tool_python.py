@@ -28,7 +28,7 @@ def test_runs_code_and_captures_stdout_stderr_and_exit_status() -> None:
 def test_exceptions_show_the_traceback_of_the_snippet_only() -> None:
     run = run_python("x = 1\n1 / x\nraise ValueError('boom')", FAST)
     assert run.exit_code == 1
-    assert 'File "' in run.stderr and "main.py\", line 3" in run.stderr
+    assert 'File "' in run.stderr and 'main.py", line 3' in run.stderr
     assert "ValueError: boom" in run.stderr
     assert "resource" not in run.stderr  # the bootstrap's frames are gone (it exec'd the interpreter)
 
@@ -56,7 +56,9 @@ def test_code_that_loops_forever_is_killed_at_the_time_limit() -> None:
 def test_child_processes_are_killed_with_the_snippet(tmp_path: Path) -> None:
     marker = tmp_path / "alive"
     grandchild = f"import pathlib, time; time.sleep(2); pathlib.Path({str(marker)!r}).write_text('x')"
-    code = f"import subprocess, sys\nsubprocess.Popen([sys.executable, '-c', {grandchild!r}])\nwhile True: pass"
+    code = (
+        f"import subprocess, sys\nsubprocess.Popen([sys.executable, '-c', {grandchild!r}])\nwhile True: pass"
+    )
     run = run_python(code, PythonLimits(timeout=1, memory_mb=256))
     assert run.timed_out
     time.sleep(2.5)
@@ -102,4 +104,3 @@ def test_agent_runs_python_only_when_approved() -> None:
     assert not message.is_error
     assert message.content == "exit status 0\n--- stdout ---\n45\n"
     approved.assert_used_up()
-
