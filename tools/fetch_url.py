@@ -24,6 +24,7 @@ import ipaddress
 import socket
 import ssl
 import time
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import quote, urljoin, urlsplit
@@ -61,7 +62,7 @@ class FetchLimits:
     """Bounds of one fetch."""
 
     timeout: float = 15.0
-    max_bytes: int = 2_000_000
+    max_bytes: int = 1_000_000
     max_chars: int = 20_000
     max_redirects: int = 5
 
@@ -207,6 +208,7 @@ class Fetcher:
                 ) from None
             except OSError as exc:
                 raise FetchError(f"could not connect to {target.host}: {exc.strerror or exc}") from None
+            body, cut = self._decompress(body, cut, headers.get("Content-Encoding"), target.url)
             location = headers.get("Location")
             if status in _REDIRECTS and location:
                 if len(redirects) >= self.limits.max_redirects:
@@ -269,7 +271,11 @@ class Fetcher:
             if not addresses:
                 raise FetchError(f"host {target.host!r} has no addresses")
         for text in addresses:
-            reason = self.policy.refusal(ipaddress.ip_address(text.split("%", 1)[0]))
+            try:
+                address = ipaddress.ip_address(text.split("%", 1)[0])
+            except ValueError:
+                raise FetchError(f"the resolver gave an invalid address {text!r} for {target.host}") from None
+            reason = self.policy.refusal(address)
             if reason is not None:
                 shown = target.host if literal is not None else f"{target.host} (resolves to {text})"
                 raise URLRefused(
@@ -323,6 +329,25 @@ class Fetcher:
             return response.status, response.reason, response.headers, body, cut
         finally:
             connection.close()
+
+    def _decompress(self, body: bytes, cut: bool, encoding: str | None, url: str) -> tuple[bytes, bool]:
+        """Undo gzip/deflate (sent by some servers despite ``Accept-Encoding: identity``), never
+        producing more than ``max_bytes``: a small compressed bomb stays small."""
+        encoding = (encoding or "identity").strip().lower()
+        if encoding in ("identity", ""):
+            return body, cut
+        if encoding not in ("gzip", "x-gzip", "deflate"):
+            raise FetchError(f"{url} uses the unsupported content encoding {encoding!r}")
+        try:
+            inflater = zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib header, detected
+            data = inflater.decompress(body, self.limits.max_bytes)
+        except zlib.error:
+            try:
+                inflater = zlib.decompressobj(-zlib.MAX_WBITS)  # raw deflate, as some servers send
+                data = inflater.decompress(body, self.limits.max_bytes)
+            except zlib.error:
+                raise FetchError(f"{url} sent {encoding} data that cannot be decompressed") from None
+        return data, cut or bool(inflater.unconsumed_tail)
 
     @staticmethod
     def _decode(body: bytes, content_type: str, charset: str | None, url: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import http.server
 import shutil
 import ssl
@@ -61,6 +62,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self._send(302, b"", "text/plain", Location=query["to"][0])
             elif route == "/loop":
                 self._send(301, b"", "text/plain", Location="/loop")
+            elif route == "/gzip":
+                self._send(200, gzip.compress(b"<p>zipped words</p>"), "text/html", Content_Encoding="gzip")
+            elif route == "/bomb":
+                self._send(200, gzip.compress(b"0" * 50_000_000), "text/plain", Content_Encoding="gzip")
             elif route == "/huge":
                 self.send_response(200)
                 self.send_header("Content-Type", "text/plain")
@@ -233,6 +238,13 @@ def test_huge_responses_are_cut_at_the_byte_limit(site: str) -> None:
     rendered = page.render(limits.max_chars)
     assert "only its beginning was read" in rendered
     assert "[page truncated: showing the first 1000 of 100000 characters]" in rendered
+
+
+def test_compressed_responses_are_inflated_within_the_byte_limit(site: str) -> None:
+    fetcher = Fetcher(AddressPolicy(allow_networks=LOCAL_ONLY), FetchLimits(max_bytes=100_000))
+    assert fetcher.fetch(f"http://{site}/gzip").text == "zipped words"
+    bomb = fetcher.fetch(f"http://{site}/bomb")  # 50 MB of zeros in about 50 kB of gzip
+    assert bomb.truncated_bytes and bomb.text == "0" * 100_000
 
 
 def test_slow_servers_hit_the_overall_deadline(site: str) -> None:
