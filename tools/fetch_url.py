@@ -192,8 +192,13 @@ class Fetcher:
         redirects: list[str] = []
         current = url.strip()
         while True:
-            target = self._parse(current)
-            address = self._checked_address(target)
+            try:
+                target = self._parse(current)
+                address = self._checked_address(target)
+            except URLRefused as exc:
+                if not redirects:
+                    raise
+                raise URLRefused(f"{exc.message} (redirected there from {redirects[-1]})") from None
             try:
                 status, reason, headers, body, cut = self._request(target, address, deadline)
             except TimeoutError:
@@ -217,12 +222,16 @@ class Fetcher:
                 current = urljoin(target.url, location)
                 continue
             content_type = headers.get_content_type() if headers.get("Content-Type") else ""
-            text = self._decode(body, content_type, headers.get_content_charset(), target.url)
+            charset = headers.get_content_charset()
             if status >= 400:
-                snippet = " ".join(text.split())[:300]
+                try:
+                    snippet = " ".join(self._decode(body, content_type, charset, target.url).split())[:300]
+                except FetchError:  # a binary error page: the status says enough
+                    snippet = ""
                 raise FetchError(
                     f"HTTP {status} {reason} from {target.url}" + (f": {snippet}" if snippet else "")
                 )
+            text = self._decode(body, content_type, charset, target.url)
             return FetchedPage(target.url, status, content_type or "unknown", text, cut, redirects)
 
     def _parse(self, url: str) -> _Target:

@@ -56,6 +56,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self._send(200, b"\x89PNG\r\n\x1a\n\x00\x00", "image/png")
             elif route == "/missing":
                 self._send(404, b"<h1>Nothing here</h1>", "text/html")
+            elif route == "/gone":
+                self._send(410, b"\x89PNG\r\n\x1a\n\x00", "image/png")
             elif route == "/host":
                 self._send(200, self.headers["Host"].encode(), "text/plain")
             elif route == "/redirect":
@@ -184,7 +186,7 @@ def test_redirects_are_rechecked_at_every_hop(site: str, target: str, kind: str)
     port = site.split(":")[1]
     resolver = {"internal.test": ["192.168.7.7"]}
     tool = fetch_url_tool(allow_networks=LOCAL_ONLY, resolver=lambda host, p: resolver[host])
-    with pytest.raises(URLRefused, match=f"is an? {kind}"):
+    with pytest.raises(URLRefused, match=f"is an? {kind}.*redirected there from http://{site}/redirect"):
         tool(f"http://{site}/redirect?to={target.format(port=port)}")
 
 
@@ -259,6 +261,8 @@ def test_errors_statuses_and_binary_content_become_messages(site: str) -> None:
     tool = fetch_url_tool(allow_networks=LOCAL_ONLY)
     with pytest.raises(FetchError, match=r"HTTP 404 Not Found .*: # Nothing here"):
         tool(f"http://{site}/missing")
+    with pytest.raises(FetchError, match=r"^HTTP 410 Gone from http://\S+/gone$"):
+        tool(f"http://{site}/gone")  # a binary error page: the status alone
     with pytest.raises(FetchError, match="image/png, not text"):
         tool(f"http://{site}/binary")
     closed = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
