@@ -39,6 +39,7 @@ class FileLimits:
     max_write_bytes: int = 1_000_000
     max_entries: int = 500
     max_matches: int = 100
+    max_search_files: int = 10_000
 
 
 class Workspace:
@@ -96,7 +97,9 @@ class Workspace:
         if b"\x00" in data[:8192]:
             raise PathRefused(f"{path!r} is a binary file, not text")
         lines = data.decode("utf-8", errors="replace").splitlines(keepends=True)
-        if start_line < 1 or (start_line > len(lines) and lines):
+        if not lines:
+            return f"({self.relative(target)} is empty)"
+        if not 1 <= start_line <= len(lines):
             raise PathRefused(f"start_line must be between 1 and {max(len(lines), 1)} for {path!r}")
         shown: list[str] = []
         used = 0
@@ -183,9 +186,14 @@ class Workspace:
             raise PathRefused(f"{path!r} is not a folder")
         needle = text if case_sensitive else text.lower()
         matches: list[str] = []
+        searched = 0
         for entry in self._walk(folder, recursive=True):
             if not fnmatch.fnmatch(entry.name, glob) or not self._searchable(entry):
                 continue
+            if searched >= self.limits.max_search_files:
+                matches.append(f"[stopped after searching {searched} files; narrow path or glob]")
+                break
+            searched += 1
             data = self._read_bytes(entry.resolve())
             if b"\x00" in data[:8192]:
                 continue
@@ -195,7 +203,7 @@ class Workspace:
                         matches.append(f"[stopped after {self.limits.max_matches} matches]")
                         return "\n".join(matches)
                     matches.append(f"{self.relative(entry)}:{number}: {line.strip()[:200]}")
-        return "\n".join(matches) if matches else f"no lines containing {text!r}"
+        return "\n".join(matches) if matches else f"no lines containing {text!r} in {searched} files"
 
     # --- helpers -----------------------------------------------------------------------------
 

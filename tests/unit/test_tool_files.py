@@ -142,9 +142,13 @@ def test_a_failed_write_keeps_the_old_content(
 def test_listing_stops_at_the_entry_limit(root: Path) -> None:
     for i in range(10):
         (root / f"f{i}.txt").write_text("beta\n")
-    space = Workspace(root, FileLimits(max_entries=3, max_matches=2))
+    space = Workspace(root, FileLimits(max_entries=3, max_matches=2, max_search_files=4))
     assert space.list_files().splitlines()[-1] == "[stopped after 3 entries]"
     assert space.search_files("beta").splitlines()[-1] == "[stopped after 2 matches]"
+    assert space.search_files("zeta") == "[stopped after searching 4 files; narrow path or glob]"
+    assert space.search_files("zeta", glob="f1.txt") == "no lines containing 'zeta' in 1 files"
+    (root / "empty.txt").write_text("")
+    assert space.read_file("empty.txt") == "(empty.txt is empty)"
 
 
 def test_root_must_exist(tmp_path: Path) -> None:
