@@ -5,8 +5,10 @@ Only agentkit's adapter runs here (the peers live in .venv-peers, not in the tes
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
+import sys
 
 import pytest
 
@@ -96,3 +98,12 @@ def test_table_has_ratios_and_no_number_for_a_missing_peer() -> None:
     missing = next(line for line in lines if line.startswith("langgraph"))
     assert "not installed" in missing and not any(ch.isdigit() for ch in missing)
     assert "langgraph: not installed: pip could not install langgraph==9" in table
+
+
+def test_a_failing_adapter_becomes_a_failed_row_without_numbers() -> None:
+    # N=0 cannot be scripted (the answer alone is one step), so verification fails in the subprocess.
+    args = argparse.Namespace(ns=[0], repeats=1, min_time=0.0, max_time=1.0, timeout=120.0)
+    row = overhead.measure("agentkit", sys.executable, args)
+    assert row["status"] == "failed"
+    assert "workload not executed" in str(row["reason"])
+    assert "results" not in row
