@@ -17,16 +17,19 @@ tool that needs them is used.
 from agentkit.agent import Agent
 from agentkit.backends import Backend, BaseBackend, ModelRequest, ModelResponse, ModelSettings, TextDelta
 from agentkit.cancellation import CancellationToken
+from agentkit.context import ContextConfig
 from agentkit.errors import (
     AgentkitError,
     BackendError,
     ConfigurationError,
+    ContextOverflowError,
     MaxStepsExceeded,
     ModelFixableError,
     ModelRetry,
     OutputRetriesExhausted,
     OutputValidationError,
     RunLimitExceeded,
+    SessionError,
     ToolApprovalDenied,
     ToolArgumentsError,
     ToolDefinitionError,
@@ -64,6 +67,7 @@ from agentkit.messages import (
 from agentkit.registry import ToolRegistry, ToolResult
 from agentkit.result import RunResult, StopReason
 from agentkit.run_context import RunContext
+from agentkit.sessions import Session, SQLiteSession
 from agentkit.tool import Tool, tool
 
 __version__ = "0.1.0"
@@ -78,6 +82,8 @@ __all__ = [
     "BaseBackend",
     "CancellationToken",
     "ConfigurationError",
+    "ContextConfig",
+    "ContextOverflowError",
     "FinalOutput",
     "MaxStepsExceeded",
     "Message",
@@ -95,6 +101,9 @@ __all__ = [
     "RunFailed",
     "RunLimitExceeded",
     "RunResult",
+    "SQLiteSession",
+    "Session",
+    "SessionError",
     "StepStarted",
     "StopReason",
     "SystemMessage",
