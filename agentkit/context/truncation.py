@@ -45,7 +45,7 @@ def truncate_middle(text: str, max_tokens: int, count: Callable[[str], int]) -> 
         keep = min(keep - 1, int(keep * room / max(used - marker_tokens, 1) * 0.95))
         if keep <= 0:
             break
-    marker = _cut(text, 0)
-    if count(marker) <= max_tokens:
-        return marker
-    return f"[{len(text)} characters cut]"
+    for fallback in (_cut(text, 0), f"[{len(text)} characters cut]", "[cut]"):
+        if count(fallback) <= max_tokens:
+            return fallback
+    return ""  # a limit too small for any notice
