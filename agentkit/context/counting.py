@@ -110,12 +110,22 @@ class OpenAICounter(_Calibrated):
         self._encoding = encoding
         self.exact = exact
         self.scale = scale
+        self._last_text: str | None = None
+        self._last_count = 0
 
     @property
     def encoding_name(self) -> str:
         return str(self._encoding.name)
 
     def count_text(self, text: str) -> int:
+        # A new tool result is counted twice in a row (the cut check, then the message): remember one.
+        if text is self._last_text:
+            return self._last_count
+        count = self._count_text(text)
+        self._last_text, self._last_count = text, count
+        return count
+
+    def _count_text(self, text: str) -> int:
         if len(text) <= _CHUNK:
             return len(self._encoding.encode_ordinary(text))
         # Cut at whitespace so the pieces tokenize as they would whole (pre-tokenization splits there).

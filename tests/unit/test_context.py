@@ -17,6 +17,7 @@ from agentkit import (
     ConfigurationError,
     ContextConfig,
     ContextOverflowError,
+    ModelResponse,
     SystemMessage,
     ToolCall,
     ToolMessage,
@@ -297,3 +298,25 @@ def test_tool_call_pairs_are_checked() -> None:
     ok = [AssistantMessage(tool_calls=[a]), ToolMessage(tool_call_id=a.id, name="emit", content="")]
     assert pairing_problems(ok) == []
     assert pairing_problems([*ok, ok[1]]) != []
+
+
+def test_the_loop_feeds_reported_prompt_sizes_back_to_an_estimating_counter() -> None:
+    def run(factor: int) -> list[int]:
+        def model(request: Any) -> Any:
+            steps = sum(isinstance(m, AssistantMessage) for m in request.messages)
+            message = AssistantMessage(
+                tool_calls=[ToolCall(name="emit", arguments={"n": 1200, "seed": steps})]
+            )
+            if len(backend.requests) > 6:
+                message = AssistantMessage(content="done")
+            estimate = sum(EstimateCounter().count_message(m) for m in request.messages)
+            return ModelResponse(message=message, usage=Usage(input_tokens=estimate * factor, requests=1))
+
+        backend = ScriptedBackend(model)
+        config = ContextConfig(context_window=8000, reserve_tokens=500, counter=EstimateCounter())
+        Agent(model=backend, tools=[emit], context=config).run("Go.")
+        return [len(r.messages) for r in backend.requests]
+
+    assert run(1) == [2, 4, 6, 8, 10, 12, 14]  # the estimate is right: nothing evicted
+    calibrated = run(3)  # the server counts three times as many tokens: evict to fit its count
+    assert any(b < a for a, b in itertools.pairwise(calibrated))
