@@ -17,7 +17,6 @@ tool that needs them is used.
 from agentkit.agent import Agent
 from agentkit.backends import Backend, BaseBackend, ModelRequest, ModelResponse, ModelSettings, TextDelta
 from agentkit.cancellation import CancellationToken
-from agentkit.context import ContextConfig
 from agentkit.errors import (
     AgentkitError,
     BackendError,
@@ -67,7 +66,6 @@ from agentkit.messages import (
 from agentkit.registry import ToolRegistry, ToolResult
 from agentkit.result import RunResult, StopReason
 from agentkit.run_context import RunContext
-from agentkit.sessions import Session, SQLiteSession
 from agentkit.tool import Tool, tool
 
 __version__ = "0.1.0"
@@ -82,7 +80,6 @@ __all__ = [
     "BaseBackend",
     "CancellationToken",
     "ConfigurationError",
-    "ContextConfig",
     "ContextOverflowError",
     "FinalOutput",
     "MaxStepsExceeded",
@@ -101,8 +98,6 @@ __all__ = [
     "RunFailed",
     "RunLimitExceeded",
     "RunResult",
-    "SQLiteSession",
-    "Session",
     "SessionError",
     "StepStarted",
     "StopReason",

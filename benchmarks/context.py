@@ -38,16 +38,15 @@ if str(ROOT) not in sys.path:
 from agentkit import (  # noqa: E402
     Agent,
     AssistantMessage,
-    ContextConfig,
     Message,
-    SQLiteSession,
     SystemMessage,
     ToolCall,
     ToolMessage,
     UserMessage,
     tool,
 )
-from agentkit.context import ContextWindow, EstimateCounter, TokenCounter, openai_counter  # noqa: E402
+from agentkit.context import ContextConfig, ContextWindow, EstimateCounter, TokenCounter, openai_counter  # noqa: E402
+from agentkit.sessions import SQLiteSession  # noqa: E402
 from agentkit.testing import ScriptedBackend, call  # noqa: E402
 
 MARKS = (10, 100, 1000)

@@ -13,6 +13,7 @@ schema version so a later agentkit can migrate it and an older one refuses it cl
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
@@ -29,7 +30,12 @@ from agentkit.messages import AssistantMessage, Message, ToolMessage
 
 SCHEMA_VERSION = 1
 
-_message: TypeAdapter[Message] = TypeAdapter(Message)
+
+@functools.cache
+def _message_adapter() -> TypeAdapter[Message]:
+    """Built on first use: a TypeAdapter costs ~10 ms to create, too much for `import agentkit`."""
+    return TypeAdapter(Message)
+
 
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS sessions (
@@ -185,9 +191,10 @@ class SQLiteSession:
                 "SELECT seq, body FROM entries WHERE session_id = ? ORDER BY seq", (self._id,)
             ).fetchall()
         messages: list[Message] = []
+        adapter = _message_adapter()
         for seq, body in rows:
             try:
-                messages.append(_message.validate_json(body))
+                messages.append(adapter.validate_json(body))
             except ValidationError as exc:
                 raise SessionError(
                     f"session {self._id!r} in {self.path}: entry {seq} is not a valid message: {exc}"

@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agentkit import Agent, AssistantMessage, ModelRequest, SQLiteSession, UserMessage, tool
+from agentkit import Agent, AssistantMessage, ModelRequest, UserMessage, tool
+from agentkit.sessions import SQLiteSession
 from agentkit.testing import ScriptedBackend, call
 
 TASK = "Record every number."

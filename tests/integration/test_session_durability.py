@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from agentkit import AssistantMessage, SQLiteSession, ToolMessage
+from agentkit import AssistantMessage, ToolMessage
 from agentkit.context import pairing_problems
+from agentkit.sessions import SQLiteSession
 
 pytestmark = pytest.mark.slow
 

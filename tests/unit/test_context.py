@@ -15,7 +15,6 @@ from agentkit import (
     Agent,
     AssistantMessage,
     ConfigurationError,
-    ContextConfig,
     ContextOverflowError,
     ModelResponse,
     SystemMessage,
@@ -26,6 +25,7 @@ from agentkit import (
 )
 from agentkit.context import (
     BackendCounter,
+    ContextConfig,
     ContextWindow,
     EstimateCounter,
     OpenAICounter,

@@ -14,7 +14,6 @@ from agentkit import (
     AssistantMessage,
     ConfigurationError,
     SessionError,
-    SQLiteSession,
     SystemMessage,
     ToolCall,
     ToolCallStarted,
@@ -22,7 +21,7 @@ from agentkit import (
     UserMessage,
     tool,
 )
-from agentkit.sessions import SCHEMA_VERSION, Session, continuation
+from agentkit.sessions import SCHEMA_VERSION, Session, SQLiteSession, continuation
 from agentkit.testing import ScriptedBackend, call
 
 
