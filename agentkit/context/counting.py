@@ -15,7 +15,9 @@ Three kinds, chosen per backend by :func:`counter_for`:
 
 from __future__ import annotations
 
+import contextlib
 import json
+import weakref
 from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
@@ -110,8 +112,7 @@ class OpenAICounter(_Calibrated):
         self._encoding = encoding
         self.exact = exact
         self.scale = scale
-        self._last_text: str | None = None
-        self._last_count = 0
+        self._last: tuple[str | None, int] = (None, 0)
 
     @property
     def encoding_name(self) -> str:
@@ -119,10 +120,11 @@ class OpenAICounter(_Calibrated):
 
     def count_text(self, text: str) -> int:
         # A new tool result is counted twice in a row (the cut check, then the message): remember one.
-        if text is self._last_text:
-            return self._last_count
+        last = self._last  # one tuple, swapped whole: safe when runs on several threads share a counter
+        if text is last[0]:
+            return last[1]
         count = self._count_text(text)
-        self._last_text, self._last_count = text, count
+        self._last = (text, count)
         return count
 
     def _count_text(self, text: str) -> int:
@@ -158,6 +160,10 @@ class OpenAICounter(_Calibrated):
         return 3
 
 
+_MEMO_SIZE = 8192
+"""Message counts a BackendCounter remembers (oldest forgotten first)."""
+
+
 class BackendCounter:
     """Counts with ``backend.count_tokens`` (tokenizer plus chat template), one message at a time.
 
@@ -174,6 +180,7 @@ class BackendCounter:
 
     def __init__(self, backend: Any) -> None:
         self._backend = backend
+        self._memo: dict[str, int] = {}
         sys_probe = SystemMessage(content="S")
         user_probe = UserMessage(content="U")
         self._prefix: dict[str, list[Message]] = {
@@ -191,6 +198,18 @@ class BackendCounter:
         return int(self._backend.count_tokens(messages, tools))
 
     def count_message(self, message: Message) -> int:
+        # A template render plus tokenization costs about a millisecond; a conversation continued from
+        # a session brings back the same messages as new objects, so remember counts by content.
+        key = message.model_dump_json()
+        found = self._memo.get(key)
+        if found is None:
+            found = self._measure(message)
+            if len(self._memo) >= _MEMO_SIZE:
+                self._memo.pop(next(iter(self._memo)))
+            self._memo[key] = found
+        return found
+
+    def _measure(self, message: Message) -> int:
         if isinstance(message, ToolMessage):
             call = ToolCall(id=message.tool_call_id, name=message.name, arguments={})
             prefix = [*self._prefix["assistant"], AssistantMessage(tool_calls=[call])]
@@ -242,13 +261,27 @@ def openai_counter(model: str) -> TokenCounter:
     return OpenAICounter(encoding, exact=exact, scale=1.0 if exact else UNKNOWN_MODEL_SCALE)
 
 
+_counters: weakref.WeakKeyDictionary[Any, TokenCounter] = weakref.WeakKeyDictionary()
+
+
 def counter_for(backend: Any) -> TokenCounter:
-    """The best counter for ``backend``.
+    """The best counter for ``backend``, one per backend, so its caches and calibration last across runs.
 
     A backend may offer its own through a ``token_counter()`` method. An OpenAI-compatible backend
     (``name`` starting with ``openai:``) gets :func:`openai_counter` for its model; any other backend
     that implements ``count_tokens`` itself gets a :class:`BackendCounter`; the rest an estimate.
     """
+    try:
+        return _counters[backend]
+    except (KeyError, TypeError):
+        pass
+    counter = _new_counter(backend)
+    with contextlib.suppress(TypeError):  # a backend that cannot be weakly referenced: no reuse
+        _counters[backend] = counter
+    return counter
+
+
+def _new_counter(backend: Any) -> TokenCounter:
     from agentkit.backends.base import BaseBackend
 
     provided = getattr(backend, "token_counter", None)
