@@ -320,3 +320,22 @@ def test_the_loop_feeds_reported_prompt_sizes_back_to_an_estimating_counter() ->
     assert run(1) == [2, 4, 6, 8, 10, 12, 14]  # the estimate is right: nothing evicted
     calibrated = run(3)  # the server counts three times as many tokens: evict to fit its count
     assert any(b < a for a, b in itertools.pairwise(calibrated))
+
+
+def test_one_counter_per_backend_remembers_counts_across_runs() -> None:
+    calls: list[int] = []
+
+    class Words(ScriptedBackend):
+        def count_tokens(self, messages: Any, tools: Any = ()) -> int:
+            calls.append(len(messages))
+            return sum(2 + len((m.content or "").split()) for m in messages)
+
+    backend = Words(["a", "b"])
+    assert counter_for(backend) is counter_for(backend)
+    agent = Agent(model=backend, context=True)
+    first = agent.run("hello there")
+    before = len(calls)
+    agent.run("again", message_history=[m.model_copy() for m in first.messages])  # same content, new objects
+    # One render each for the first run's reply and the new prompt; the system prompt and the first
+    # task, seen by the first run, are not measured again.
+    assert len(calls) - before == 2
