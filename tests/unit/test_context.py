@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -339,3 +340,16 @@ def test_one_counter_per_backend_remembers_counts_across_runs() -> None:
     # One render each for the first run's reply and the new prompt; the system prompt and the first
     # task, seen by the first run, are not measured again.
     assert len(calls) - before == 2
+
+
+def test_the_custom_policy_example_in_the_docs_works() -> None:
+    source = Path(__file__).resolve().parents[2].joinpath("docs", "memory.md").read_text()
+    code = source.split("def last_twenty", 1)[1].split("```", 1)[0]
+    namespace: dict[str, Any] = {}
+    exec("def last_twenty" + code.split("\nAgent(", 1)[0], namespace)
+    agent, backend = steps_agent(
+        15, ContextConfig(policy=namespace["last_twenty"], context_window=32_000), size=50
+    )
+    assert agent.run("Go.").output == "done"
+    assert max(len(r.messages) for r in backend.requests) <= 22
+    assert all(pairing_problems(r.messages) == [] for r in backend.requests)
