@@ -79,7 +79,7 @@ class Plan:
     calls: list[ToolCall] = field(default_factory=list)
 
 
-sizes = st.sampled_from([0, 12, 300, 2_000, 30_000])
+sizes = st.sampled_from([0, 12, 300, 2_000, 30_000, 200_000])
 contents = st.one_of(st.none(), st.sampled_from([0, 40, 900]).map(lambda n: text(n, n) if n else ""))
 
 

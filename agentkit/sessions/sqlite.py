@@ -152,12 +152,12 @@ class SQLiteSession:
     ) -> None:
         self.path = os.fspath(path)
         self._id = session_id or uuid.uuid4().hex
+        self._lock = threading.Lock()
         try:
             self._conn = _connect(self.path, timeout, durable)
             _migrate(self._conn, self.path)
         except sqlite3.Error as exc:
             raise SessionError(f"cannot open session store {self.path}: {exc}") from exc
-        self._lock = threading.Lock()
         if create:
             self._conn.execute(
                 "INSERT OR IGNORE INTO sessions (id, created_at, metadata) VALUES (?, ?, ?)",
@@ -172,7 +172,9 @@ class SQLiteSession:
         return self._id
 
     def exists(self) -> bool:
-        return self._conn.execute("SELECT 1 FROM sessions WHERE id = ?", (self._id,)).fetchone() is not None
+        with self._lock:
+            row = self._conn.execute("SELECT 1 FROM sessions WHERE id = ?", (self._id,)).fetchone()
+        return row is not None
 
     def append(self, message: Message) -> None:
         """Journal ``message`` as the session's next entry (one transaction, O(log n))."""
@@ -202,7 +204,10 @@ class SQLiteSession:
         return _in_call_order(messages)
 
     def __len__(self) -> int:
-        row = self._conn.execute("SELECT COUNT(*) FROM entries WHERE session_id = ?", (self._id,)).fetchone()
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT COUNT(*) FROM entries WHERE session_id = ?", (self._id,)
+            ).fetchone()
         return int(row[0])
 
     def fork(self, new_id: str | None = None) -> SQLiteSession:
