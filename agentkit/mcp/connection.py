@@ -209,7 +209,8 @@ class MCPConnection:
         self._stop.set()
         task = self._task
         if task is not None and not task.done():
-            done, _ = await asyncio.wait({task}, timeout=_CLOSE_TIMEOUT)
+            # Still starting (stuck in initialize, say): nothing to wind down gracefully.
+            done = set() if self._session is None else (await asyncio.wait({task}, timeout=_CLOSE_TIMEOUT))[0]
             if not done:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -63,6 +63,12 @@ def crash() -> str:
     os._exit(3)
 
 
+@server.tool()
+def pid() -> int:
+    """The server's process id (tests check the process is gone after close)."""
+    return os.getpid()
+
+
 @server.tool(name="weather.today")
 def weather_today(city: str) -> str:
     """A tool whose MCP name has a dot, which OpenAI-style tool names do not allow."""
