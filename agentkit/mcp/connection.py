@@ -145,7 +145,8 @@ class MCPConnection:
                 message = self._describe(f"did not finish starting within {timeout:g} s")
             else:
                 leaf = _leaf(exc)
-                message = self._describe(f"failed to start: {type(leaf).__name__}: {leaf}")
+                verb = "failed to start" if isinstance(self.server, StdioServer) else "could not be reached"
+                message = self._describe(f"{verb}: {type(leaf).__name__}: {leaf}")
             await self.close()
             if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt):
                 raise
