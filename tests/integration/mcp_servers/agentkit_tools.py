@@ -54,3 +54,8 @@ async def slow() -> str:
 
 
 registry = ToolRegistry([add, forecast, divide, slow])
+tool_list = [add, divide]
+
+
+def make_registry() -> ToolRegistry:
+    return ToolRegistry([forecast])
