@@ -19,7 +19,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     ) from exc
 
 from agentkit.mcp.connection import HttpServer, MCPConnectionError, StdioServer
-from agentkit.mcp.server import build_server, serve, serve_async
+from agentkit.mcp.server import build_server, load_registry, serve, serve_async
 from agentkit.mcp.toolset import MCPToolset
 
 
@@ -34,6 +34,7 @@ __all__ = [
     "MCPToolset",
     "StdioServer",
     "build_server",
+    "load_registry",
     "serve",
     "serve_async",
     "toolset_from_spec",

@@ -7,41 +7,10 @@ function returning either. The current directory is importable, as with uvicorn.
 from __future__ import annotations
 
 import argparse
-import importlib
-import os
 import sys
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from agentkit.errors import ConfigurationError, ToolDefinitionError
-from agentkit.registry import ToolRegistry
-
-
-def load_registry(target: str) -> ToolRegistry:
-    """Import ``module:attr`` and make a ToolRegistry of it."""
-    module_name, sep, attr = target.partition(":")
-    if not sep or not module_name or not attr:
-        raise ConfigurationError(f"expected module:attribute (e.g. myapp.tools:registry), got {target!r}")
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ConfigurationError(f"cannot import module {module_name!r}: {exc}") from exc
-    try:
-        value: Any = getattr(module, attr)
-    except AttributeError:
-        raise ConfigurationError(f"module {module_name!r} has no attribute {attr!r}") from None
-    if callable(value) and not isinstance(value, ToolRegistry) and not hasattr(value, "spec"):
-        value = value()
-    if isinstance(value, ToolRegistry):
-        return value
-    if isinstance(value, Iterable) and not isinstance(value, str | bytes):
-        return ToolRegistry(value)
-    raise ConfigurationError(
-        f"{target} is a {type(value).__name__}; expected a ToolRegistry, a list of tools, "
-        "or a function returning one"
-    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -56,7 +25,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve_cmd.add_argument("--timeout", type=float, default=60.0, help="seconds per tool call")
     args = parser.parse_args(argv)
 
-    from agentkit.mcp.server import serve
+    from agentkit.mcp.server import load_registry, serve
 
     try:
         registry = load_registry(args.target)

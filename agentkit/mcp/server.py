@@ -10,6 +10,10 @@ message. An unknown tool name is a protocol error (``-32602``), as the MCP spec 
 from __future__ import annotations
 
 import asyncio
+import importlib
+import os
+import sys
+from collections.abc import Iterable
 from typing import Any, Literal
 
 import mcp.types as types
@@ -34,6 +38,33 @@ def _structured(result: ToolResult) -> dict[str, Any] | None:
     if isinstance(value, dict) and all(isinstance(key, str) for key in value):
         return value
     return None
+
+
+def load_registry(target: str) -> ToolRegistry:
+    """Import ``module:attr`` and make a ToolRegistry of it."""
+    module_name, sep, attr = target.partition(":")
+    if not sep or not module_name or not attr:
+        raise ConfigurationError(f"expected module:attribute (e.g. myapp.tools:registry), got {target!r}")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigurationError(f"cannot import module {module_name!r}: {exc}") from exc
+    try:
+        value: Any = getattr(module, attr)
+    except AttributeError:
+        raise ConfigurationError(f"module {module_name!r} has no attribute {attr!r}") from None
+    if callable(value) and not isinstance(value, ToolRegistry) and not hasattr(value, "spec"):
+        value = value()
+    if isinstance(value, ToolRegistry):
+        return value
+    if isinstance(value, Iterable) and not isinstance(value, str | bytes):
+        return ToolRegistry(value)
+    raise ConfigurationError(
+        f"{target} is a {type(value).__name__}; expected a ToolRegistry, a list of tools, "
+        "or a function returning one"
+    )
 
 
 def build_server(

@@ -162,6 +162,20 @@ async def test_hung_tool_times_out_and_the_server_stays_usable(shared: MCPToolse
     assert (after.is_error, after.content) == (False, "ok")
 
 
+@module_loop
+async def test_parallel_calls_share_the_session_and_a_hung_one_blocks_no_other(shared: MCPToolset) -> None:
+    def script(request: ModelRequest) -> object:
+        if len(request.messages) == 2:
+            return [call("echo_hang"), call("echo_echo", text="a"), call("echo_add", a=1, b=1)]
+        return "done"
+
+    result = await Agent(model=ScriptedBackend(script), tools=shared.tools).arun("go")
+    hang, echo, add = (m for m in result.messages if isinstance(m, ToolMessage))
+    assert hang.is_error and "did not finish within 1 s" in hang.content
+    assert (echo.is_error, echo.content) == (False, "a")
+    assert not add.is_error and '"total": 2' in add.content
+
+
 @pytest.mark.slow
 def test_toolset_opened_per_run_by_a_sync_agent_and_closed_after() -> None:
     toolset = echo_toolset()

@@ -21,8 +21,7 @@ from mcp.shared.exceptions import MCPError
 
 from agentkit import ToolRegistry
 from agentkit.errors import ConfigurationError
-from agentkit.mcp import MCPToolset
-from agentkit.mcp.__main__ import load_registry
+from agentkit.mcp import MCPToolset, load_registry
 from agentkit.testing import call
 
 SERVERS_DIR = Path(__file__).parent / "mcp_servers"
