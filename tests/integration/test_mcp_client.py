@@ -272,7 +272,9 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], within: float = 3
 @pytest.fixture
 def echo_http_url() -> Iterator[str]:
     port = free_port()
-    process = subprocess.Popen([*ECHO, "--http", str(port)], stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [*ECHO, "--http", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         wait_for_port(port, process)
         yield f"http://127.0.0.1:{port}/mcp"
