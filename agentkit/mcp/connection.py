@@ -87,6 +87,7 @@ class MCPConnection:
         self._task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
         self._failure: BaseException | None = None
+        self._gone = False
         self.loop: asyncio.AbstractEventLoop | None = None
         self.tools: list[types.Tool] = []
 
@@ -185,18 +186,25 @@ class MCPConnection:
         finally:
             self._session = None
 
+    @property
+    def alive(self) -> bool:
+        """False once the session ended or a call found the server gone."""
+        return self._session is not None and not self._gone
+
     async def call_tool(self, name: str, arguments: dict[str, Any]) -> types.CallToolResult:
         """Send ``tools/call``; a closed connection raises :class:`MCPServerGone`."""
         session = self._session
-        if session is None:
+        if session is None or self._gone:
             raise MCPServerGone(self._gone_message())
         try:
             return await session.call_tool(name, arguments)
         except MCPError as exc:
-            if exc.code == types.CONNECTION_CLOSED or self._session is None:
-                raise MCPServerGone(self._gone_message()) from exc
-            raise
+            if exc.code != types.CONNECTION_CLOSED and self._session is not None:
+                raise
+            self._gone = True
+            raise MCPServerGone(self._gone_message()) from exc
         except (OSError, EOFError) as exc:
+            self._gone = True
             raise MCPServerGone(self._gone_message()) from exc
 
     def _gone_message(self) -> str:

@@ -137,10 +137,11 @@ class MCPToolset:
 
     @asynccontextmanager
     async def tools_for_run(self) -> AsyncIterator[Sequence[Tool]]:
-        """The open connection's tools when it lives in this event loop, else a connection of
-        this run's own, closed when the run ends (see :class:`agentkit.toolset.Toolset`)."""
+        """The open connection's tools when it lives in this event loop and its server is alive,
+        else a connection of this run's own, closed when the run ends (so a crashed server gets a
+        fresh start at the next run; see :class:`agentkit.toolset.Toolset`)."""
         connection = self._connection
-        if connection is not None and connection.loop is asyncio.get_running_loop():
+        if connection is not None and connection.alive and connection.loop is asyncio.get_running_loop():
             yield list(self._tools)
             return
         connection, tools = await self._open()

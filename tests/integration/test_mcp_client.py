@@ -150,6 +150,21 @@ async def test_crashed_server_becomes_a_clear_tool_error_and_the_run_goes_on() -
     assert elapsed < 10  # no hang waiting on a dead process
 
 
+@pytest.mark.slow
+@module_loop
+async def test_a_run_after_a_crash_gets_a_fresh_server() -> None:
+    def script(request: ModelRequest) -> object:
+        if len(request.messages) == 2:
+            return call("echo_echo", text="back")
+        return last_tool_message(request).content
+
+    async with echo_toolset() as toolset:
+        crashed = await ToolRegistry(toolset.tools).execute(call("echo_crash"))
+        assert crashed.is_error and "is not reachable any more" in crashed.content
+        result = await Agent(model=ScriptedBackend(script), toolsets=[toolset]).arun("again")
+    assert result.output == "back"
+
+
 @module_loop
 async def test_hung_tool_times_out_and_the_server_stays_usable(shared: MCPToolset) -> None:
     registry = ToolRegistry(shared.tools)
