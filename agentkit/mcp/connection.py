@@ -208,8 +208,12 @@ class MCPConnection:
             raise MCPServerGone(self._gone_message()) from exc
 
     def _gone_message(self) -> str:
+        cause = ""
+        if self._failure is not None and not isinstance(self._failure, asyncio.CancelledError):
+            leaf = _leaf(self._failure)
+            cause = f" ({type(leaf).__name__}: {leaf})"
         return self._describe(
-            "is not reachable any more (its process exited or it closed the connection); "
+            f"is not reachable any more{cause} (its process exited or it closed the connection); "
             "its tools cannot be used in this run"
         )
 
