@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from agentkit.backends import Backend, ModelSettings, ToolChoice, resolve_backend
@@ -18,6 +19,7 @@ from agentkit.registry import ApprovalCallback, ToolRegistry
 from agentkit.result import RunResult
 from agentkit.templates import render
 from agentkit.tool import ToolLike
+from agentkit.toolset import Toolset, open_toolsets
 
 if TYPE_CHECKING:
     from agentkit.context.config import ContextConfig
@@ -53,6 +55,7 @@ class Agent(Generic[OutputT, DepsT]):
         tool_choice: ``auto``, ``none``, ``required`` or a tool name, passed to the backend.
         settings: generation settings (temperature, max_tokens, seed, ...).
         approve: decides whether a tool marked ``requires_approval`` may run a given call.
+        toolsets: sources of tools opened for each run and closed after it (e.g. MCP servers).
         context: keep every request within the model's context window (``True`` for the defaults,
             or a :class:`~agentkit.context.ContextConfig`); ``None`` sends the whole history.
 
@@ -78,6 +81,7 @@ class Agent(Generic[OutputT, DepsT]):
         tool_choice: ToolChoice = "auto",
         settings: ModelSettings | None = None,
         approve: ApprovalCallback | None = None,
+        toolsets: Sequence[Toolset] = (),
         context: ContextConfig | bool | None = None,
     ) -> None:
         _positive("max_steps", max_steps)
@@ -88,7 +92,12 @@ class Agent(Generic[OutputT, DepsT]):
             raise ConfigurationError("output_retries must be >= 0 and max_repeated_failures >= 1")
         self.backend: Backend = resolve_backend(model)
         self.registry = tools if isinstance(tools, ToolRegistry) else ToolRegistry(tools)
-        if tool_choice not in ("auto", "none", "required") and tool_choice not in self.registry:
+        self.toolsets: tuple[Toolset, ...] = tuple(toolsets)
+        if (
+            tool_choice not in ("auto", "none", "required")
+            and tool_choice not in self.registry
+            and not self.toolsets  # their tools are known only once a run opens them
+        ):
             raise ConfigurationError(
                 f"tool_choice={tool_choice!r} is neither auto/none/required nor a registered tool "
                 f"({', '.join(self.registry.names) or 'no tools registered'})"
@@ -122,35 +131,39 @@ class Agent(Generic[OutputT, DepsT]):
         messages.append(UserMessage(content=prompt))
         return messages
 
-    def _new_run(
+    def _start(
+        self, prompt: str | None, history: Sequence[Message] | None, session: Session | None
+    ) -> tuple[list[Message], PendingCalls | None] | RunResult[OutputT]:
+        """The messages a run starts from (and the calls of an interrupted step to finish first), or
+        the result itself when resuming a run that had already finished."""
+        if session is None and prompt is not None:
+            return self._initial_messages(prompt, history), None
+        messages, resume, finished = self._continue(prompt, history, session)
+        return finished if finished is not None else (messages, resume)
+
+    def _loop(
         self,
-        prompt: str | None,
-        history: Sequence[Message] | None,
+        start: tuple[list[Message], PendingCalls | None],
+        registry: ToolRegistry,
         session: Session | None,
         *,
         deps: Any,
         cancel: CancellationToken | None,
         streaming: bool,
-    ) -> RunLoop | RunResult[OutputT]:
-        """A loop ready to run, or the result itself when resuming a run that had already finished."""
-        resume: PendingCalls | None = None
-        if session is None and prompt is not None:
-            messages = self._initial_messages(prompt, history)
-        else:
-            messages, resume, done = self._continue(prompt, history, session)
-            if done is not None:
-                return done
+    ) -> RunLoop:
         window = None
         if self.context is not None:
             from agentkit.context.manager import ContextWindow
 
-            window = ContextWindow(self.context, self.backend, self.registry.specs(), self.settings)
+            window = ContextWindow(self.context, self.backend, registry.specs(), self.settings)
+        messages, resume = start
         return RunLoop(
             self,
             messages,
             deps=deps,
             cancel=cancel,
             streaming=streaming,
+            registry=registry,
             window=window,
             journal=session,
             resume=resume,
@@ -218,12 +231,15 @@ class Agent(Generic[OutputT, DepsT]):
         The last event is :class:`FinalOutput` (its ``result`` is the :class:`RunResult`), or
         :class:`RunFailed` followed by the error being raised.
         """
-        loop = self._new_run(prompt, message_history, session, deps=deps, cancel=cancel, streaming=True)
-        if isinstance(loop, RunResult):
-            yield FinalOutput(loop.output, loop)
+        start = self._start(prompt, message_history, session)
+        if isinstance(start, RunResult):
+            yield FinalOutput(start.output, start)
             return
-        async for event in loop.events():
-            yield event
+        async with AsyncExitStack() as stack:
+            registry = await open_toolsets(stack, self.registry, self.toolsets)
+            loop = self._loop(start, registry, session, deps=deps, cancel=cancel, streaming=True)
+            async for event in loop.events():
+                yield event
 
     async def arun(
         self,
@@ -236,13 +252,16 @@ class Agent(Generic[OutputT, DepsT]):
     ) -> RunResult[OutputT]:
         """Run to the end and return the result; limits raise a :class:`RunLimitExceeded`
         subclass whose ``result`` holds the partial run."""
-        loop = self._new_run(prompt, message_history, session, deps=deps, cancel=cancel, streaming=False)
-        if isinstance(loop, RunResult):
-            return loop
-        result: RunResult[OutputT] | None = None
-        async for event in loop.events():
-            if isinstance(event, FinalOutput):
-                result = event.result
+        start = self._start(prompt, message_history, session)
+        if isinstance(start, RunResult):
+            return start
+        async with AsyncExitStack() as stack:
+            registry = await open_toolsets(stack, self.registry, self.toolsets)
+            loop = self._loop(start, registry, session, deps=deps, cancel=cancel, streaming=False)
+            result: RunResult[OutputT] | None = None
+            async for event in loop.events():
+                if isinstance(event, FinalOutput):
+                    result = event.result
         if result is None:  # pragma: no cover - the loop always ends with FinalOutput or raises
             raise AssertionError("the run loop ended without a final event")
         return result

@@ -46,7 +46,7 @@ from agentkit.events import (
     ToolCallStarted,
 )
 from agentkit.messages import Message, ToolCall, ToolMessage, Usage, UserMessage
-from agentkit.registry import ToolResult
+from agentkit.registry import ToolRegistry, ToolResult
 from agentkit.result import RunResult, StopReason
 from agentkit.run_context import RunContext
 from agentkit.templates import render
@@ -75,11 +75,14 @@ class RunLoop:
         deps: Any,
         cancel: CancellationToken | None,
         streaming: bool,
+        registry: ToolRegistry | None = None,
         window: ContextWindow | None = None,
         journal: Session | None = None,
         resume: PendingCalls | None = None,
     ) -> None:
         self.agent = agent
+        # The agent's registry, or a per-run one that adds the tools of opened toolsets.
+        self.registry = registry if registry is not None else agent.registry
         self.messages = messages
         self.cancel = cancel
         self.streaming = streaming
@@ -161,7 +164,7 @@ class RunLoop:
                 self.usage = self._window.charge(self.usage)
             request = ModelRequest(
                 messages=messages,
-                tools=agent.registry.specs(),
+                tools=self.registry.specs(),
                 tool_choice=agent.tool_choice,
                 output_schema=agent.output.schema,
                 settings=agent.settings,
@@ -266,7 +269,7 @@ class RunLoop:
     async def _execute(self, call: ToolCall) -> ToolResult:
         agent = self.agent
         async with self._semaphore:
-            result = await agent.registry.execute(
+            result = await self.registry.execute(
                 call, self.context, default_timeout=agent.tool_timeout, approve=agent.approve
             )
         if result.is_error:
