@@ -213,3 +213,14 @@ def test_each_parallel_result_is_journaled_the_moment_it_exists(db: Path) -> Non
     backend = ScriptedBackend([[call("slow"), call("fast")], "done"])
     Agent(model=backend, tools=[fast, slow]).run("both", session=session)
     assert seen == [1]  # fast's result was in the file while slow was still running
+
+
+def test_resume_also_works_from_a_message_history() -> None:
+    pending = call("add", a=20, b=22)
+    history = [UserMessage(content="add"), AssistantMessage(tool_calls=[pending])]
+    backend = ScriptedBackend(["42"])
+    result = Agent(model=backend, tools=[add]).run(None, message_history=history)
+    assert result.output == "42"
+    assert result.messages[-2] == ToolMessage(tool_call_id=pending.id, name="add", content="42")
+    with pytest.raises(ConfigurationError, match="nothing to resume"):
+        Agent(model=ScriptedBackend([])).run(None)
