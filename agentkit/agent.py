@@ -56,8 +56,8 @@ class Agent(Generic[OutputT, DepsT]):
         settings: generation settings (temperature, max_tokens, seed, ...).
         approve: decides whether a tool marked ``requires_approval`` may run a given call.
         toolsets: sources of tools opened for each run and closed after it (e.g. MCP servers).
-        context: keep every request within the model's context window (``True`` for the defaults,
-            or a :class:`~agentkit.context.ContextConfig`); ``None`` sends the whole history.
+        context: keep every request within the model's context window: on by default (``True``),
+            tuned with a :class:`~agentkit.context.ContextConfig`; ``False`` sends the whole history.
 
     Every way to run takes ``session=`` (a :class:`~agentkit.sessions.Session`, e.g.
     ``SQLiteSession``): the conversation continues from it and every message is journaled to it.
@@ -82,7 +82,7 @@ class Agent(Generic[OutputT, DepsT]):
         settings: ModelSettings | None = None,
         approve: ApprovalCallback | None = None,
         toolsets: Sequence[Toolset] = (),
-        context: ContextConfig | bool | None = None,
+        context: ContextConfig | bool | None = True,
     ) -> None:
         _positive("max_steps", max_steps)
         _positive("max_parallel_tools", max_parallel_tools)

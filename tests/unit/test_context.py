@@ -231,10 +231,14 @@ def test_a_tool_result_without_its_call_in_the_history_is_rejected() -> None:
         agent.run("again", message_history=history)
 
 
-def test_without_context_management_the_whole_history_is_sent() -> None:
-    backend = ScriptedBackend([call("emit", n=50_000), "ok"])
-    Agent(model=backend, tools=[emit]).run("Go.")
-    assert len(backend.requests[1].messages[-1].content) == 50_000
+def test_context_management_is_on_by_default_and_can_be_switched_off() -> None:
+    on = ScriptedBackend([call("emit", n=50_000), "ok"])
+    Agent(model=on, tools=[emit]).run("Go.")
+    assert len(on.requests[1].messages[-1].content) < 50_000  # cut to fit the 8k window
+
+    off = ScriptedBackend([call("emit", n=50_000), "ok"])
+    Agent(model=off, tools=[emit], context=False).run("Go.")
+    assert len(off.requests[1].messages[-1].content) == 50_000
 
 
 def test_summaries_are_running_incremental_and_charged_to_the_run() -> None:
