@@ -12,17 +12,17 @@ from typing import Any
 from pydantic_core import to_jsonable_python
 
 from agentkit.cli.console import RichRenderer, rich_available
-from agentkit.cli.exit_codes import ExitCode
+from agentkit.cli.exit_codes import ExitCode, exit_code_for
 from agentkit.cli.setup import RunSetup, build
-from agentkit.errors import ConfigurationError, RunLimitExceeded
-from agentkit.events import FinalOutput
+from agentkit.errors import ConfigurationError
+from agentkit.events import FinalOutput, RunFailed
 from agentkit.messages import Message
 from agentkit.result import RunResult
 from agentkit.tool import Tool
 from agentkit.tracing import Redactor, observe_run
 
 
-def result_json(result: RunResult[Any] | None, error: BaseException | None = None) -> dict[str, Any]:
+def result_json(result: RunResult[Any] | None, error: Exception | None = None) -> dict[str, Any]:
     """The ``--json`` document: the RunResult, plus the error when the run failed."""
     document: dict[str, Any] = {"ok": error is None}
     if result is not None:
@@ -43,21 +43,21 @@ def result_json(result: RunResult[Any] | None, error: BaseException | None = Non
 
 async def _run_once(
     setup: RunSetup, prompt: str, history: Sequence[Message] | None
-) -> tuple[RunResult[Any] | None, BaseException | None]:
-    """One run through the observers; limits come back as (partial result, error), others raise."""
+) -> tuple[RunResult[Any] | None, Exception | None]:
+    """One run through the observers: (result, None), or (partial result, error) when it failed."""
     final: RunResult[Any] | None = None
     try:
         async for event in observe_run(
             setup.agent, prompt, setup.observers, message_history=history, **setup.run_options
         ):
-            if isinstance(event, FinalOutput):
+            if isinstance(event, FinalOutput | RunFailed):
                 final = event.result
-    except RunLimitExceeded as exc:
-        return exc.result, exc
+    except Exception as exc:  # noqa: BLE001 - the caller reports it and picks the exit code
+        return final, exc
     return final, None
 
 
-async def _run_and_close(setup: RunSetup, prompt: str) -> tuple[RunResult[Any] | None, BaseException | None]:
+async def _run_and_close(setup: RunSetup, prompt: str) -> tuple[RunResult[Any] | None, Exception | None]:
     try:
         return await _run_once(setup, prompt, None)
     finally:
@@ -91,7 +91,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             from agentkit.cli.main import report_error
 
             report_error(error, debug=args.debug)
-        return ExitCode.RUN_FAILED
+        return exit_code_for(error)
     if result is None or result.stop_reason != "final_answer":
         return ExitCode.RUN_FAILED
     return ExitCode.OK
@@ -148,6 +148,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
                     failed = True
                     report_error(error, debug=args.debug)
+                    if exit_code_for(error) == ExitCode.CONFIGURATION:
+                        raise error  # it would fail again on every turn
         finally:
             await setup.agent.backend.aclose()
 

@@ -1,0 +1,356 @@
+"""The ``agentkit`` command through its real entry point (``python -m agentkit``), piped and on a pty."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from agentkit.tracing import replay_messages
+
+from .cli_helpers import ANSI, run_cli, run_cli_pty, strip_ansi, write_script
+
+TOOLS = '''
+from agentkit import tool
+
+
+@tool
+def add(a: int, b: int) -> int:
+    """Add two integers.
+
+    Args:
+        a: the first number
+        b: the second number
+    """
+    return a + b
+
+
+@tool(requires_approval=True)
+def launch(target: str) -> str:
+    """Launch something risky.
+
+    Args:
+        target: what to launch
+    """
+    return f"launched {target}"
+'''
+
+ADD_THEN_ANSWER = [
+    {
+        "tool_calls": [{"name": "add", "arguments": {"a": 2, "b": 3}}],
+        "usage": {"input_tokens": 40, "output_tokens": 9},
+    },
+    {"content": "The sum is 5.", "usage": {"input_tokens": 55, "output_tokens": 6}},
+]
+
+
+@pytest.fixture
+def tool_file(tmp_path: Path) -> Path:
+    path = tmp_path / "mytools.py"
+    path.write_text(TOOLS)
+    return path
+
+
+@pytest.fixture
+def model(tmp_path: Path) -> str:
+    return write_script(tmp_path / "script.json", ADD_THEN_ANSWER)
+
+
+def _one_error_line(stderr: str) -> str:
+    lines = [line for line in stderr.splitlines() if line.startswith("agentkit: error:")]
+    assert len(lines) == 1, stderr
+    assert "Traceback" not in stderr
+    return lines[0]
+
+
+# -- run ---------------------------------------------------------------------------------------------
+
+
+def test_run_piped_prints_only_the_answer_on_stdout(model: str, tool_file: Path) -> None:
+    done = run_cli("run", "What is 2 + 3?", "--model", model, "--tool", f"{tool_file}:add")
+    assert done.code == 0, done.stderr
+    assert done.stdout == "The sum is 5.\n"
+    assert ANSI not in done.stdout + done.stderr
+    assert '[step 1] call add({"a": 2, "b": 3})' in done.stderr
+    assert "[step 1] result add" in done.stderr and ": 5" in done.stderr
+    assert "[step 1] model" in done.stderr and "40 in / 9 out tokens" in done.stderr
+    assert "[done] final_answer: 2 steps, 95 in / 15 out tokens" in done.stderr
+
+
+def test_run_on_a_terminal_streams_steps_with_colour(model: str, tool_file: Path) -> None:
+    done = run_cli_pty("run", "What is 2 + 3?", "--model", model, "--tool", str(tool_file))
+    assert done.code == 0, done.stdout
+    out = done.stdout
+    assert ANSI in out  # colour and cursor control: the live display
+    out = strip_ansi(out)
+    assert "step 1" in out and "step 2" in out
+    assert '→ add({"a": 2, "b": 3})' in out
+    assert "← add 5" in out
+    assert "The sum is 5." in out and out.count("The sum is 5.") == 1  # streamed, not repeated
+    assert "✓ final_answer · 2 steps · 95 in / 15 out tokens" in out
+
+
+def test_run_json_is_the_run_result(model: str, tool_file: Path) -> None:
+    done = run_cli("run", "What is 2 + 3?", "--model", model, "--tool", f"{tool_file}:add", "--json")
+    assert done.code == 0, done.stderr
+    document = json.loads(done.stdout)
+    assert document["ok"] is True
+    assert document["output"] == "The sum is 5." and document["stop_reason"] == "final_answer"
+    assert document["steps"] == 2
+    assert document["usage"] == {"input_tokens": 95, "output_tokens": 15, "requests": 2, "total_tokens": 110}
+    roles = [m["role"] for m in document["messages"]]
+    assert roles == ["system", "user", "assistant", "tool", "assistant"]
+    assert document["messages"][3]["content"] == "5"
+    assert done.stderr == ""  # --json: nothing but the document
+
+
+def test_task_from_stdin(model: str, tool_file: Path) -> None:
+    done = run_cli("run", "-", "--model", model, "--tool", str(tool_file), "--json", stdin="What is 2 + 3?")
+    assert done.code == 0, done.stderr
+    assert json.loads(done.stdout)["messages"][1]["content"] == "What is 2 + 3?"
+
+
+def test_max_steps_exits_1_with_the_partial_result(tmp_path: Path, tool_file: Path) -> None:
+    looping = write_script(tmp_path / "loop.json", [ADD_THEN_ANSWER[0]] * 3)
+    args = ("run", "loop", "--model", looping, "--tool", str(tool_file), "--max-steps", "2")
+    done = run_cli(*args, "--json")
+    assert done.code == 1
+    document = json.loads(done.stdout)
+    assert document["ok"] is False and document["stop_reason"] == "max_steps"
+    assert document["error"]["type"] == "MaxStepsExceeded" and document["steps"] == 2
+    plain = run_cli(*args)
+    assert plain.code == 1 and plain.stdout == ""
+    assert "max_steps=2" in _one_error_line(plain.stderr)
+
+
+def test_backend_failure_exits_4_with_one_line_and_debug_shows_the_traceback(tmp_path: Path) -> None:
+    failing = write_script(tmp_path / "fail.json", [{"error": "server said no"}])
+    done = run_cli("run", "hi", "--model", failing)
+    assert done.code == 4
+    assert _one_error_line(done.stderr) == "agentkit: error: server said no"
+    document = json.loads(run_cli("run", "hi", "--model", failing, "--json").stdout)
+    assert document["ok"] is False and document["error"] == {
+        "type": "BackendError",
+        "message": "server said no",
+    }
+    assert document["stop_reason"] == "error" and [m["role"] for m in document["messages"]] == [
+        "system",
+        "user",
+    ]
+    debug = run_cli("run", "hi", "--model", failing, "--debug")
+    assert debug.code == 4 and "Traceback" in debug.stderr and "BackendError: server said no" in debug.stderr
+
+
+def test_secrets_never_reach_stderr(tmp_path: Path) -> None:
+    secret = "sk-live-0123456789abcdefABCDEF"
+    failing = write_script(tmp_path / "fail.json", [{"error": f"invalid key {secret}"}])
+    done = run_cli("run", "hi", "--model", failing, "--debug", MY_API_KEY=secret)
+    assert done.code == 4
+    assert secret not in done.stderr and "invalid key [REDACTED]" in done.stderr
+
+
+# -- bad input -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("run",), "the following arguments are required: task"),
+        (("run", "x", "--max-steps", "0"), "expected a positive integer"),
+        (("run", "x", "--no-such-flag"), "unrecognized arguments: --no-such-flag"),
+        (("frobnicate",), "invalid choice: 'frobnicate'"),
+    ],
+)
+def test_bad_arguments_exit_2(args: tuple[str, ...], message: str) -> None:
+    done = run_cli(*args)
+    assert done.code == 2
+    assert message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_no_command_prints_help_and_exits_2() -> None:
+    done = run_cli()
+    assert done.code == 2 and "run" in done.stderr and "chat" in done.stderr and "tools" in done.stderr
+
+
+def test_help_documents_the_exit_codes() -> None:
+    done = run_cli("run", "--help")
+    assert done.code == 0
+    assert "--model" in done.stdout and "--json" in done.stdout and "--trace" in done.stdout
+    assert "3 configuration error" in " ".join(done.stdout.split())
+
+
+@pytest.mark.parametrize(
+    ("model", "message"),
+    [
+        ("nosuch:thing", "unknown model string 'nosuch:thing'"),
+        ("scripted:/nonexistent/script.json", "cannot read script '/nonexistent/script.json'"),
+    ],
+)
+def test_a_missing_model_is_a_configuration_error(model: str, message: str) -> None:
+    done = run_cli("run", "hi", "--model", model)
+    assert done.code == 3
+    assert message in _one_error_line(done.stderr)
+
+
+def test_tool_file_with_a_syntax_error(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.py"
+    broken.write_text("from agentkit import tool\n\ndef add(a: int, b: int) -> int\n    return a + b\n")
+    done = run_cli("run", "hi", "--model", "scripted:/unused.json", "--tool", f"{broken}:add")
+    assert done.code == 3
+    line = _one_error_line(done.stderr)
+    assert f"{broken}:3: syntax error" in line
+
+
+@pytest.mark.parametrize(
+    ("source", "spec_suffix", "message"),
+    [
+        ("x = 1\nraise RuntimeError('no config')\n", "", ":2: importing it raised RuntimeError: no config"),
+        ("def helper(): pass\n", ":nothere", "has no 'nothere' (it has: helper)"),
+        ("def helper(): pass\n", "", "defines no @tool"),
+        ("limit = 5\n", ":limit", "is a int, not a tool, function or list of tools"),
+    ],
+)
+def test_tool_files_that_cannot_give_tools(
+    tmp_path: Path, source: str, spec_suffix: str, message: str
+) -> None:
+    path = tmp_path / "bad_tools.py"
+    path.write_text(source)
+    done = run_cli("run", "hi", "--model", "scripted:/unused.json", "--tool", f"{path}{spec_suffix}")
+    assert done.code == 3
+    assert message in _one_error_line(done.stderr)
+
+
+def test_unknown_tool_name_lists_the_built_ins() -> None:
+    done = run_cli("run", "hi", "--tool", "teleport")
+    assert done.code == 3
+    assert "unknown tool 'teleport'" in _one_error_line(done.stderr) and "calculator" in done.stderr
+
+
+# -- approval --------------------------------------------------------------------------------------------
+
+
+def test_risky_tool_is_refused_without_a_terminal_and_runs_with_yes(tmp_path: Path, tool_file: Path) -> None:
+    script = [{"tool_calls": [{"name": "launch", "arguments": {"target": "rocket"}}]}, "ok"]
+    model = write_script(tmp_path / "launch.json", script)
+    refused = run_cli("run", "go", "--model", model, "--tool", str(tool_file), "--json")
+    tool_message = json.loads(refused.stdout)["messages"][3]
+    assert tool_message["is_error"] is True and "needs approval" in tool_message["content"]
+    allowed = run_cli("run", "go", "--model", model, "--tool", str(tool_file), "--json", "--yes")
+    assert json.loads(allowed.stdout)["messages"][3]["content"] == "launched rocket"
+
+
+def test_risky_tool_asks_on_the_terminal(tmp_path: Path, tool_file: Path) -> None:
+    script = [{"tool_calls": [{"name": "launch", "arguments": {"target": "rocket"}}]}, "ok"]
+    model = write_script(tmp_path / "launch.json", script)
+    trace = tmp_path / "t.jsonl"
+    done = run_cli_pty(
+        "run", "go", "--model", model, "--tool", str(tool_file), "--trace", str(trace), stdin_lines=("y",)
+    )
+    assert done.code == 0, done.stdout
+    assert "The model wants to run 'launch'" in strip_ansi(done.stdout) and "Allow? [y/N]" in done.stdout
+    assert replay_messages(trace)[3].content == "launched rocket"  # type: ignore[union-attr]
+
+
+# -- traces --------------------------------------------------------------------------------------------
+
+
+def test_trace_file_replays_into_the_run_messages_without_secrets(
+    model: str, tool_file: Path, tmp_path: Path
+) -> None:
+    secret = "tok-3e1f5a9b7c2d4e6f8a0b"
+    trace = tmp_path / "trace.jsonl"
+    done = run_cli(
+        "run",
+        f"What is 2 + 3? (token {secret})",
+        "--model",
+        model,
+        "--tool",
+        str(tool_file),
+        "--trace",
+        str(trace),
+        "--json",
+        SERVICE_TOKEN=secret,
+    )
+    assert done.code == 0, done.stderr
+    document = json.loads(done.stdout)
+    assert secret not in trace.read_text() and secret not in done.stdout
+    replayed = [m.model_dump(mode="json") for m in replay_messages(trace)]
+    assert replayed == document["messages"]
+
+
+def test_unwritable_trace_is_a_configuration_error(model: str) -> None:
+    done = run_cli("run", "hi", "--model", model, "--trace", "/nonexistent/dir/t.jsonl")
+    assert done.code == 3 and "cannot write trace file" in _one_error_line(done.stderr)
+
+
+def test_otel_spans_go_to_stderr_when_no_exporter_is_configured(model: str, tool_file: Path) -> None:
+    done = run_cli("run", "What is 2 + 3?", "--model", model, "--tool", str(tool_file), "--otel", "--quiet")
+    assert done.code == 0, done.stderr
+    assert done.stdout == "The sum is 5.\n"
+    for name in ('"invoke_agent agentkit"', '"chat scripted"', '"execute_tool add"'):
+        assert name in done.stderr
+    assert '"gen_ai.usage.input_tokens": 40' in done.stderr
+
+
+# -- chat ----------------------------------------------------------------------------------------------
+
+
+def test_chat_piped_keeps_the_conversation(tmp_path: Path) -> None:
+    model = write_script(tmp_path / "chat.json", ["Hello Ada.", "Your name is Ada."])
+    trace = tmp_path / "chat.jsonl"
+    done = run_cli("chat", "--model", model, "--trace", str(trace), stdin="I am Ada\nWho am I?\n/exit\n")
+    assert done.code == 0, done.stderr
+    assert done.stdout == "Hello Ada.\nYour name is Ada.\n"
+    second = replay_messages(trace)
+    assert [m.content for m in second[1:]] == ["I am Ada", "Hello Ada.", "Who am I?", "Your name is Ada."]
+
+
+def test_chat_reset_forgets(tmp_path: Path) -> None:
+    model = write_script(tmp_path / "chat.json", ["one", "two"])
+    trace = tmp_path / "chat.jsonl"
+    done = run_cli("chat", "--model", model, "--trace", str(trace), stdin="first\n/reset\nsecond\n")
+    assert done.code == 0 and "(conversation forgotten)" in done.stderr
+    assert [m.content for m in replay_messages(trace)[1:]] == ["second", "two"]
+
+
+def test_chat_on_a_terminal(tmp_path: Path) -> None:
+    model = write_script(tmp_path / "chat.json", ["Hello there."])
+    done = run_cli_pty("chat", "--model", model, stdin_lines=("hi", "/exit"))
+    assert done.code == 0, done.stdout
+    assert ANSI in done.stdout
+    assert "you> " in done.stdout and "Hello there." in strip_ansi(done.stdout)
+
+
+def test_chat_reports_a_failed_turn_and_goes_on(tmp_path: Path) -> None:
+    model = write_script(tmp_path / "chat.json", [{"error": "overloaded"}, "fine now"])
+    done = run_cli("chat", "--model", model, stdin="a\nb\n")
+    assert "agentkit: error: overloaded" in done.stderr
+    assert done.stdout == "fine now\n"
+    assert done.code == 1  # scripts learn that a turn failed
+
+
+# -- tools -----------------------------------------------------------------------------------------------
+
+
+def test_tools_lists_a_files_tools_with_schemas(tool_file: Path) -> None:
+    done = run_cli("tools", "--tool", str(tool_file))
+    assert done.code == 0, done.stderr
+    assert "add (--tool): Add two integers." in done.stdout
+    assert "a: integer, required - the first number" in done.stdout
+    assert "launch (--tool) [needs approval]" in done.stdout
+    specs = json.loads(run_cli("tools", "--tool", f"{tool_file}:add", "--json").stdout)
+    assert specs[0]["function"]["name"] == "add"
+    assert specs[0]["function"]["parameters"]["required"] == ["a", "b"]
+
+
+def test_tools_on_a_terminal_is_a_table(tool_file: Path) -> None:
+    done = run_cli_pty("tools", "--tool", str(tool_file))
+    assert done.code == 0 and "agentkit tools" in done.stdout and "add" in done.stdout and ANSI in done.stdout
+
+
+def test_tools_without_arguments_covers_every_built_in_name() -> None:
+    done = run_cli("tools")
+    assert done.code == 0, done.stderr
+    for name in ("calculator", "web_search", "fetch_url", "python", "files"):
+        assert name in done.stdout
