@@ -49,9 +49,7 @@ def build(args: argparse.Namespace) -> RunSetup:
     if args.system:
         options["system_prompt"] = args.system
     pause = renderer._stop_spinner if isinstance(renderer, RichRenderer) else None
-    approve = approver_for(args.yes, pause)
-    if approve is not None:
-        options["approve"] = approve
+    options["approve"] = approver_for(args.yes, pause)
     if args.mcp:
         if not optional.accepts(Agent.__init__, "toolsets"):
             raise ConfigurationError("--mcp needs toolset support in Agent, which this installation lacks")

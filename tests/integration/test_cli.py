@@ -235,7 +235,8 @@ def test_risky_tool_is_refused_without_a_terminal_and_runs_with_yes(tmp_path: Pa
     model = write_script(tmp_path / "launch.json", script)
     refused = run_cli("run", "go", "--model", model, "--tool", str(tool_file), "--json")
     tool_message = json.loads(refused.stdout)["messages"][3]
-    assert tool_message["is_error"] is True and "needs approval" in tool_message["content"]
+    assert tool_message["is_error"] is True and "did not approve" in tool_message["content"]
+    assert "needs approval, but stdin is not a terminal" in refused.stderr
     allowed = run_cli("run", "go", "--model", model, "--tool", str(tool_file), "--json", "--yes")
     assert json.loads(allowed.stdout)["messages"][3]["content"] == "launched rocket"
 
@@ -248,7 +249,8 @@ def test_risky_tool_asks_on_the_terminal(tmp_path: Path, tool_file: Path) -> Non
         "run", "go", "--model", model, "--tool", str(tool_file), "--trace", str(trace), stdin_lines=("y",)
     )
     assert done.code == 0, done.stdout
-    assert "The model wants to run 'launch'" in strip_ansi(done.stdout) and "Allow? [y/N]" in done.stdout
+    assert "The agent wants to run tool 'launch'" in strip_ansi(done.stdout)
+    assert "Run it? [y/N]" in done.stdout
     assert replay_messages(trace)[3].content == "launched rocket"  # type: ignore[union-attr]
 
 
@@ -349,8 +351,20 @@ def test_tools_on_a_terminal_is_a_table(tool_file: Path) -> None:
     assert done.code == 0 and "agentkit tools" in done.stdout and "add" in done.stdout and ANSI in done.stdout
 
 
-def test_tools_without_arguments_covers_every_built_in_name() -> None:
-    done = run_cli("tools")
+def test_tools_without_arguments_lists_every_built_in(tmp_path: Path) -> None:
+    done = run_cli("tools", cwd=tmp_path)
     assert done.code == 0, done.stderr
-    for name in ("calculator", "web_search", "fetch_url", "python", "files"):
-        assert name in done.stdout
+    assert "unavailable" not in done.stdout
+    for name in ("calculator", "web_search", "fetch_url", "python"):
+        assert f"{name} (built-in)" in done.stdout
+    assert "  expression: string, required" in done.stdout
+    assert "python (built-in) [needs approval]" in done.stdout
+    assert "write_file (built-in) [needs approval]" in done.stdout and "read_file (built-in)" in done.stdout
+
+
+def test_built_in_calculator_in_a_run(tmp_path: Path) -> None:
+    script = [{"tool_calls": [{"name": "calculator", "arguments": {"expression": "6 * 7"}}]}, "42"]
+    model = write_script(tmp_path / "calc.json", script)
+    done = run_cli("run", "6 times 7?", "--model", model, "--tool", "calculator", "--json")
+    assert done.code == 0, done.stderr
+    assert json.loads(done.stdout)["messages"][3]["content"] == "42"
