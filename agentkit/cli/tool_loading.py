@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.util
+import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -81,11 +82,14 @@ def _import_file(path: Path) -> ModuleType:
     if spec is None or spec.loader is None:
         raise ConfigurationError(f"cannot import {path}: not a Python file")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # as a normal import does: pydantic resolves annotations through it
     try:
         spec.loader.exec_module(module)
     except SyntaxError as exc:
+        sys.modules.pop(name, None)
         raise ConfigurationError(f"{path}:{exc.lineno}: syntax error: {exc.msg}") from exc
     except Exception as exc:
+        sys.modules.pop(name, None)
         frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == str(path)]
         line = f":{frames[-1].lineno}" if frames else ""
         raise ConfigurationError(f"{path}{line}: importing it raised {type(exc).__name__}: {exc}") from exc

@@ -55,7 +55,11 @@ async def observe_run(
 
     Observers see the run end even when it raises or the consumer stops iterating early.
     """
-    start = RunStart(agent, prompt, initial_messages(agent, prompt, message_history))
+    past = message_history
+    session = run_options.get("session")
+    if session is not None and past is None:
+        past = session.load()  # a session run continues from what the session holds
+    start = RunStart(agent, prompt, initial_messages(agent, prompt, past))
     for observer in observers:
         observer.run_started(start)
     try:

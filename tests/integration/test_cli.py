@@ -368,3 +368,28 @@ def test_built_in_calculator_in_a_run(tmp_path: Path) -> None:
     done = run_cli("run", "6 times 7?", "--model", model, "--tool", "calculator", "--json")
     assert done.code == 0, done.stderr
     assert json.loads(done.stdout)["messages"][3]["content"] == "42"
+
+
+def test_tool_file_with_pydantic_arguments_and_postponed_annotations(tmp_path: Path) -> None:
+    path = tmp_path / "typed_tools.py"
+    path.write_text(
+        "from __future__ import annotations\n"
+        "from typing import Annotated\n"
+        "from pydantic import BaseModel, Field\n"
+        "from agentkit import tool\n\n"
+        "class Order(BaseModel):\n"
+        "    item: str\n"
+        "    quantity: Annotated[int, Field(ge=1)]\n\n"
+        "@tool\n"
+        "def place(order: Order) -> str:\n"
+        '    """Place an order."""\n'
+        "    return f'{order.quantity} x {order.item}'\n"
+    )
+    script = [
+        {"tool_calls": [{"name": "place", "arguments": {"order": {"item": "tea", "quantity": 2}}}]},
+        "ok",
+    ]
+    model = write_script(tmp_path / "order.json", script)
+    done = run_cli("run", "order tea", "--model", model, "--tool", str(path), "--json")
+    assert done.code == 0, done.stderr
+    assert json.loads(done.stdout)["messages"][3]["content"] == "2 x tea"
