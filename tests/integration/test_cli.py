@@ -393,3 +393,12 @@ def test_tool_file_with_pydantic_arguments_and_postponed_annotations(tmp_path: P
     done = run_cli("run", "order tea", "--model", model, "--tool", str(path), "--json")
     assert done.code == 0, done.stderr
     assert json.loads(done.stdout)["messages"][3]["content"] == "2 x tea"
+
+
+def test_console_script_is_installed() -> None:
+    import subprocess
+    import sys
+
+    script = Path(sys.executable).parent / "agentkit"
+    done = subprocess.run([str(script), "--version"], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0 and done.stdout.startswith("agentkit ")
