@@ -8,7 +8,8 @@ code    meaning
         retries) stopped it, or it was cancelled
 2       usage error: bad command-line arguments
 3       configuration error: unknown model string, unreadable or broken tool file, missing
-        optional dependency, a session or trace file that cannot be used
+        optional dependency, a session or trace file that cannot be used, and any other
+        error the user must fix (e.g. a request that cannot fit the context window)
 4       the model backend failed (server unreachable, authentication, retries exhausted)
 5       an unexpected internal error (a bug: rerun with --debug and report the traceback)
 130     interrupted (Ctrl-C)
@@ -19,7 +20,13 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-from agentkit.errors import BackendError, ConfigurationError, RunLimitExceeded, ToolDefinitionError
+from agentkit.errors import (
+    BackendError,
+    ConfigurationError,
+    RunLimitExceeded,
+    ToolDefinitionError,
+    UserFacingError,
+)
 
 
 class ExitCode(IntEnum):
@@ -42,4 +49,6 @@ def exit_code_for(error: BaseException) -> ExitCode:
         return ExitCode.CONFIGURATION
     if isinstance(error, BackendError | OSError | TimeoutError):
         return ExitCode.BACKEND
+    if isinstance(error, UserFacingError):
+        return ExitCode.CONFIGURATION
     return ExitCode.INTERNAL

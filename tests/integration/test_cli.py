@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -402,3 +403,31 @@ def test_console_script_is_installed() -> None:
     script = Path(sys.executable).parent / "agentkit"
     done = subprocess.run([str(script), "--version"], capture_output=True, text=True, timeout=30)
     assert done.returncode == 0 and done.stdout.startswith("agentkit ")
+
+
+needs_sessions = pytest.mark.skipif(
+    importlib.util.find_spec("agentkit.sessions") is None, reason="SQLiteSession lands with the memory branch"
+)
+
+
+@needs_sessions
+def test_session_continues_across_cli_processes_and_traces_replay(tmp_path: Path) -> None:
+    db = str(tmp_path / "chat.db")
+    first = write_script(tmp_path / "one.json", ["Hello Ada."])
+    done = run_cli("run", "I am Ada", "--model", first, "--session", db, "--session-id", "ada", "--json")
+    assert done.code == 0, done.stderr
+    second = write_script(tmp_path / "two.json", ["You are Ada."])
+    trace = tmp_path / "t.jsonl"
+    args = ("run", "Who am I?", "--model", second, "--session", db, "--session-id", "ada")
+    done = run_cli(*args, "--json", "--trace", str(trace))
+    assert done.code == 0, done.stderr
+    messages = json.loads(done.stdout)["messages"]
+    assert [m["content"] for m in messages[1:]] == ["I am Ada", "Hello Ada.", "Who am I?", "You are Ada."]
+    assert [m.model_dump(mode="json") for m in replay_messages(trace)] == messages
+
+
+def test_session_without_session_support_or_with_a_bad_file_is_a_configuration_error(tmp_path: Path) -> None:
+    model = write_script(tmp_path / "one.json", ["hi"])
+    done = run_cli("run", "x", "--model", model, "--session", str(tmp_path / "no" / "such" / "dir.db"))
+    assert done.code == 3
+    _one_error_line(done.stderr)
