@@ -10,6 +10,7 @@ import pytest
 
 from agentkit.tracing import replay_messages
 
+from .chat_server import ChatServer, chat_server  # noqa: F401 - a fixture
 from .cli_helpers import ANSI, run_cli, run_cli_pty, strip_ansi, write_script
 
 TOOLS = '''
@@ -431,3 +432,56 @@ def test_session_without_session_support_or_with_a_bad_file_is_a_configuration_e
     done = run_cli("run", "x", "--model", model, "--session", str(tmp_path / "no" / "such" / "dir.db"))
     assert done.code == 3
     _one_error_line(done.stderr)
+
+
+needs_openai = pytest.mark.skipif(
+    importlib.util.find_spec("agentkit.backends.openai") is None,
+    reason="the OpenAI backend lands with the openai branch",
+)
+
+TEMPERATURE_TOOL = '''
+def convert_temperature(celsius: float) -> float:
+    """Convert Celsius to Fahrenheit.
+
+    Args:
+        celsius: degrees Celsius
+    """
+    return round(celsius * 9 / 5 + 32, 2)
+'''
+
+
+@needs_openai
+def test_run_against_an_openai_compatible_server(chat_server: str, tmp_path: Path) -> None:  # noqa: F811
+    tools = tmp_path / "temp.py"
+    tools.write_text(TEMPERATURE_TOOL)
+    key = "sk-cli-test-0123456789abcdef"
+    trace = tmp_path / "t.jsonl"
+    done = run_cli(
+        "run",
+        "21.5 C in F?",
+        "--model",
+        f"openai:local-model@{chat_server}",
+        "--tool",
+        f"{tools}:convert_temperature",
+        "--trace",
+        str(trace),
+        OPENAI_API_KEY=key,
+    )
+    assert done.code == 0, done.stderr
+    assert done.stdout == "That is 70.7 °F.\n"
+    assert "[step 1] call convert_temperature" in done.stderr and "result convert_temperature" in done.stderr
+    assert ChatServer.requests[0]["stream"] is True and ChatServer.requests[0]["model"] == "local-model"
+    assert key not in trace.read_text() and key not in done.stderr
+
+
+@needs_openai
+def test_an_unreachable_server_exits_4(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port that nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    model = f"openai:m@http://127.0.0.1:{port}/v1"
+    done = run_cli("run", "hi", "--model", model, "--quiet", OPENAI_API_KEY="sk-x-0123456789abcdefgh")
+    assert done.code == 4
+    assert "failed" in _one_error_line(done.stderr)

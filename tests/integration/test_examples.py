@@ -25,6 +25,8 @@ import agentkit
 from agentkit import AssistantMessage, ToolMessage
 from agentkit.testing import ScriptedBackend, call
 
+from .chat_server import ChatServer, chat_server  # noqa: F401 - a fixture
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
@@ -247,92 +249,6 @@ def test_session_memory_sends_the_earlier_turns_to_the_model(tmp_path: Path) -> 
 # -- openai_compatible: a real HTTP server on 127.0.0.1 speaking the chat-completions protocol ------------
 
 
-class _ChatServer(BaseHTTPRequestHandler):
-    """A minimal OpenAI-compatible server: a tool call first, then an answer using the tool's result."""
-
-    requests: ClassVar[list[dict[str, Any]]] = []
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        self.requests.append(body)
-        tool_results = [m for m in body["messages"] if m["role"] == "tool"]
-        if tool_results:
-            message: dict[str, Any] = {
-                "role": "assistant",
-                "content": f"That is {tool_results[-1]['content']} °F.",
-            }
-            finish = "stop"
-        else:
-            message = {
-                "role": "assistant",
-                "content": None,
-                "tool_calls": [
-                    {
-                        "id": "call_1",
-                        "type": "function",
-                        "function": {"name": "convert_temperature", "arguments": '{"celsius": 21.5}'},
-                    }
-                ],
-            }
-            finish = "tool_calls"
-        reply = {
-            "id": "chatcmpl-1",
-            "object": "chat.completion",
-            "created": 0,
-            "model": body["model"],
-            "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-            "usage": {"prompt_tokens": 50, "completion_tokens": 10, "total_tokens": 60},
-        }
-        if body.get("stream"):
-            self._stream(reply)
-            return
-        data = json.dumps(reply).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _stream(self, reply: dict[str, Any]) -> None:
-        message = reply["choices"][0]["message"]
-        delta: dict[str, Any] = {"role": "assistant", "content": message["content"]}
-        if message.get("tool_calls"):
-            delta["tool_calls"] = [{"index": 0, **message["tool_calls"][0]}]
-        chunks = [
-            {"choices": [{"index": 0, "delta": delta, "finish_reason": None}]},
-            {"choices": [{"index": 0, "delta": {}, "finish_reason": reply["choices"][0]["finish_reason"]}]},
-            {"choices": [], "usage": reply["usage"]},
-        ]
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        self.end_headers()
-        for chunk in chunks:
-            payload = {
-                "id": "chatcmpl-1",
-                "object": "chat.completion.chunk",
-                "created": 0,
-                "model": "m",
-                **chunk,
-            }
-            self.wfile.write(f"data: {json.dumps(payload)}\n\n".encode())
-        self.wfile.write(b"data: [DONE]\n\n")
-
-    def log_message(self, *args: Any) -> None:
-        return None
-
-
-@pytest.fixture
-def chat_server() -> Iterator[str]:
-    _ChatServer.requests = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _ChatServer)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/v1"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 def test_openai_compatible_model_string_from_argv_and_env() -> None:
     example = load_example("openai_compatible")
     assert (
@@ -352,11 +268,14 @@ def test_openai_compatible_model_string_from_argv_and_env() -> None:
     importlib.util.find_spec("agentkit.backends.openai") is None,
     reason="the OpenAI backend lands with the openai branch",
 )
-def test_openai_compatible_against_a_local_server(chat_server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_openai_compatible_against_a_local_server(
+    chat_server: str,  # noqa: F811 - the fixture imported above
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-local-test-key-000000")
     example = load_example("openai_compatible")
     result = example.main(["local-model", chat_server])
     assert result.output == "That is 70.7 °F."
     assert tool_messages(result.messages)[0].content == "70.7"
-    assert _ChatServer.requests[0]["model"] == "local-model"
-    assert _ChatServer.requests[0]["tools"][0]["function"]["name"] == "convert_temperature"
+    assert ChatServer.requests[0]["model"] == "local-model"
+    assert ChatServer.requests[0]["tools"][0]["function"]["name"] == "convert_temperature"
