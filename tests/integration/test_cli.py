@@ -474,6 +474,7 @@ def test_run_against_an_openai_compatible_server(chat_server: str, tmp_path: Pat
     assert key not in trace.read_text() and key not in done.stderr
 
 
+@pytest.mark.slow  # the retry policy waits about 16 s before giving up
 @needs_openai
 def test_an_unreachable_server_exits_4(tmp_path: Path) -> None:
     import socket
