@@ -120,10 +120,16 @@ def build_parser() -> argparse.ArgumentParser:
     tools.add_argument("--json", action="store_true", help="the OpenAI tool specs as JSON")
     _debug_option(tools, argparse.SUPPRESS)
 
-    mcp = commands.add_parser(
-        "mcp", help="MCP utilities (agentkit mcp serve module:registry)", add_help=False
-    )
-    mcp.add_argument("mcp_args", nargs=argparse.REMAINDER)
+    mcp = commands.add_parser("mcp", help="serve agentkit tools over MCP (needs the mcp extra)")
+    mcp_commands = mcp.add_subparsers(dest="mcp_command", metavar="MCP_COMMAND", required=True)
+    serve = mcp_commands.add_parser("serve", help="expose a ToolRegistry or a list of tools as an MCP server")
+    serve.add_argument("target", help="module:attribute naming a ToolRegistry, a list of tools, or a factory")
+    serve.add_argument("--http", action="store_true", help="streamable HTTP instead of stdio")
+    serve.add_argument("--host", default="127.0.0.1", help="HTTP host (default 127.0.0.1)")
+    serve.add_argument("--port", type=_positive_int, default=8000, help="HTTP port (default 8000)")
+    serve.add_argument("--path", default="/mcp", help="HTTP endpoint path (default /mcp)")
+    serve.add_argument("--timeout", type=float, default=60.0, help="seconds per tool call (default 60)")
+    _debug_option(serve, argparse.SUPPRESS)
     return parser
 
 
@@ -161,9 +167,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     _configure_logging(args.debug)
     try:
         if args.command == "mcp":
-            from agentkit.cli.optional import mcp_main
+            from agentkit.cli.optional import mcp_serve
 
-            return mcp_main()(list(args.mcp_args))
+            return mcp_serve(args)
         from agentkit.cli import commands
 
         handler = {"run": commands.cmd_run, "chat": commands.cmd_chat, "tools": commands.cmd_tools}[

@@ -39,18 +39,26 @@ def mcp_toolset(spec: str) -> Any:
     return mcp.toolset_from_spec(spec)
 
 
-def mcp_main() -> Callable[[list[str]], int]:
-    """The ``agentkit mcp ...`` command (``serve module:registry``), from agentkit.mcp."""
+def mcp_serve(args: Any) -> int:
+    """``agentkit mcp serve TARGET``: serve a registry over MCP until the client or a signal stops it."""
     try:
-        module = importlib.import_module("agentkit.mcp.__main__")
+        server = importlib.import_module("agentkit.mcp.server")
     except ConfigurationError:
         raise
     except ImportError as exc:
         raise ConfigurationError(
-            f"'agentkit mcp' needs MCP support (agentkit.mcp), which this installation lacks: {exc}"
+            f"'agentkit mcp serve' needs MCP support (agentkit.mcp), which this installation lacks: {exc}"
         ) from exc
-    main: Callable[[list[str]], int] = module.main
-    return main
+    registry = server.load_registry(args.target)  # ConfigurationError / ToolDefinitionError: exit 3
+    server.serve(
+        registry,
+        "http" if args.http else "stdio",
+        host=args.host,
+        port=args.port,
+        path=args.path,
+        timeout=args.timeout,
+    )
+    return 0
 
 
 def session_class() -> Any:

@@ -486,3 +486,65 @@ def test_an_unreachable_server_exits_4(tmp_path: Path) -> None:
     done = run_cli("run", "hi", "--model", model, "--quiet", OPENAI_API_KEY="sk-x-0123456789abcdefgh")
     assert done.code == 4
     assert "failed" in _one_error_line(done.stderr)
+
+
+needs_mcp = pytest.mark.skipif(
+    importlib.util.find_spec("agentkit.mcp") is None or importlib.util.find_spec("mcp_server_time") is None,
+    reason="MCP support lands with the mcp branch",
+)
+
+
+def _time_server() -> str:
+    import shlex
+    import sys
+
+    return f"{shlex.quote(sys.executable)} -m mcp_server_time --local-timezone UTC"
+
+
+@needs_mcp
+def test_tools_lists_an_mcp_servers_tools() -> None:
+    done = run_cli("tools", "--mcp", _time_server())
+    assert done.code == 0, done.stderr
+    assert "get_current_time (mcp)" in done.stdout and "convert_time (mcp)" in done.stdout
+
+
+@needs_mcp
+def test_run_calls_a_tool_of_an_mcp_server(tmp_path: Path) -> None:
+    script = [{"tool_calls": [{"name": "get_current_time", "arguments": {"timezone": "UTC"}}]}, "It is now."]
+    model = write_script(tmp_path / "time.json", script)
+    done = run_cli("run", "What time is it?", "--model", model, "--mcp", _time_server(), "--json")
+    assert done.code == 0, done.stderr
+    result = json.loads(done.stdout)["messages"][3]
+    assert result["is_error"] is False and '"timezone": "UTC"' in result["content"].replace("'", '"')
+
+
+@needs_mcp
+def test_mcp_server_that_cannot_start_is_one_clear_line(tmp_path: Path) -> None:
+    model = write_script(tmp_path / "s.json", ["unused"])
+    done = run_cli("run", "x", "--model", model, "--mcp", "/nonexistent/mcp-server --flag")
+    assert done.code in (3, 4)
+    assert "/nonexistent/mcp-server" in _one_error_line(done.stderr)
+
+
+@needs_mcp
+def test_mcp_serve_reports_a_bad_target() -> None:
+    done = run_cli("mcp", "serve", "no_such_module_xyz:registry")
+    assert done.code == 3
+    assert "no_such_module_xyz" in done.stderr and "Traceback" not in done.stderr
+
+
+@needs_mcp
+def test_mcp_serve_round_trip_through_the_cli(tmp_path: Path, tool_file: Path) -> None:
+    import shlex
+    import sys
+
+    (tmp_path / "served_tools.py").write_text(TOOLS + "\nTOOLS = [add]\n")
+    server = f"{shlex.quote(sys.executable)} -m agentkit mcp serve served_tools:TOOLS"
+    script = [{"tool_calls": [{"name": "add", "arguments": {"a": 40, "b": 2}}]}, "42"]
+    model = write_script(tmp_path / "s.json", script)
+    listed = run_cli("tools", "--mcp", server, cwd=tmp_path)
+    assert listed.code == 0, listed.stderr
+    assert "add (mcp): Add two integers." in listed.stdout
+    done = run_cli("run", "40 + 2?", "--model", model, "--mcp", server, "--json", cwd=tmp_path)
+    assert done.code == 0, done.stderr
+    assert json.loads(done.stdout)["messages"][3]["content"] == "42"
