@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import sys
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -57,8 +58,30 @@ async def _run_once(
     return final, None
 
 
+async def preload(setup: RunSetup) -> None:
+    """Load a local model up front (backends with ``aload``), under a spinner, so the wait is visible
+    and a missing or broken model fails before the run starts."""
+    backend = setup.agent.backend
+    aload = getattr(backend, "aload", None)
+    if aload is None:
+        return
+    name = str(getattr(backend, "model", None) or backend.name)
+    started = time.monotonic()
+    if setup.renderer is not None:
+        setup.renderer.model_loading(name)
+    try:
+        await aload()
+    except BaseException:
+        if setup.renderer is not None:
+            setup.renderer.run_ended()  # stops the spinner; the error is reported by the caller
+        raise
+    if setup.renderer is not None:
+        setup.renderer.model_loaded(name, time.monotonic() - started)
+
+
 async def _run_and_close(setup: RunSetup, prompt: str) -> tuple[RunResult[Any] | None, Exception | None]:
     try:
+        await preload(setup)
         return await _run_once(setup, prompt, None)
     finally:
         await setup.agent.backend.aclose()
@@ -122,6 +145,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
         nonlocal history, failed
         loop = asyncio.get_running_loop()
         try:
+            await preload(setup)
             while True:
                 line = await loop.run_in_executor(None, _read_line, interactive)
                 if line is None or line.strip() in ("/exit", "/quit"):

@@ -60,6 +60,12 @@ class PlainRenderer:
         self.stream.write(self.redactor.text(text) + "\n")
         self.stream.flush()
 
+    def model_loading(self, name: str) -> None:
+        self._line(f"[run] loading model {name}")
+
+    def model_loaded(self, name: str, seconds: float) -> None:
+        self._line(f"[run] model {name} loaded in {seconds:.2f}s")
+
     def run_started(self, start: RunStart) -> None:
         self._started = time.monotonic()
         backend = start.agent.backend
@@ -122,6 +128,15 @@ class RichRenderer:
 
     def _print(self, *parts: Any, **options: Any) -> None:
         self.console.print(*parts, **options)
+
+    def model_loading(self, name: str) -> None:
+        self._spin(f"loading model {name}…")
+
+    def model_loaded(self, name: str, seconds: float) -> None:
+        from rich.text import Text
+
+        self._stop_spinner()
+        self._print(Text(f"model {name} loaded in {seconds:.2f}s", style="dim"))
 
     # -- observer ------------------------------------------------------------------------------
     def run_started(self, start: RunStart) -> None:

@@ -10,8 +10,10 @@ import pytest
 from pydantic import BaseModel
 
 from agentkit import Agent, BackendError, ConfigurationError, MaxStepsExceeded, ToolDefinitionError
+from agentkit.cli.commands import preload
 from agentkit.cli.console import PlainRenderer, RichRenderer, shorten
 from agentkit.cli.exit_codes import ExitCode, exit_code_for
+from agentkit.cli.setup import RunSetup
 from agentkit.cli.tool_loading import BUILTIN_TOOLS, load_tool_spec
 from agentkit.testing import ScriptedBackend, call, scripted_from_file
 from agentkit.tracing import arun_observed
@@ -139,3 +141,36 @@ async def test_plain_renderer_reports_failures_and_tool_errors() -> None:
         await arun_observed(Agent(backend, max_steps=2), "x", [PlainRenderer(out)])
     text = out.getvalue()
     assert "[step 1] error nope" in text and "[failed] MaxStepsExceeded after 2 steps" in text
+
+
+class _LoadingBackend(ScriptedBackend):
+    """A backend that, like the local transformers one, loads its model in ``aload``."""
+
+    def __init__(self, fail: bool = False) -> None:
+        super().__init__(["hi"])
+        self.loads = 0
+        self.fail = fail
+
+    async def aload(self) -> None:
+        self.loads += 1
+        if self.fail:
+            raise ConfigurationError("model file /models/missing.gguf not found")
+
+
+def _setup(backend: ScriptedBackend, out: io.StringIO) -> RunSetup:
+    renderer = PlainRenderer(out)
+    return RunSetup(Agent(backend), [renderer], renderer)
+
+
+async def test_preload_shows_the_model_loading_and_fails_before_the_run() -> None:
+    out = io.StringIO()
+    backend = _LoadingBackend()
+    await preload(_setup(backend, out))
+    assert backend.loads == 1
+    assert "[run] loading model scripted" in out.getvalue()
+    assert "[run] model scripted loaded in" in out.getvalue()
+    failing = _LoadingBackend(fail=True)
+    out = io.StringIO()
+    with pytest.raises(ConfigurationError, match=r"missing\.gguf"):
+        await preload(_setup(failing, out))
+    assert "loaded in" not in out.getvalue() and failing.requests == []
