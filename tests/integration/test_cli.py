@@ -187,6 +187,9 @@ def test_help_documents_the_exit_codes() -> None:
     [
         ("nosuch:thing", "unknown model string 'nosuch:thing'"),
         ("scripted:/nonexistent/script.json", "cannot read script '/nonexistent/script.json'"),
+        # Unknown before the local backend is installed; "GGUF file not found" (or the extras it needs)
+        # with it: a configuration error either way, reported before any run starts.
+        ("gguf:/nonexistent/model.gguf", ""),
     ],
 )
 def test_a_missing_model_is_a_configuration_error(model: str, message: str) -> None:
