@@ -153,6 +153,9 @@ def cmd_chat(args: argparse.Namespace) -> int:
                 if not line.strip():
                     continue
                 if line.strip() == "/reset":
+                    if "session" in setup.run_options:
+                        sys.stderr.write("(a --session keeps its conversation: use another --session-id)\n")
+                        continue
                     history = []
                     sys.stderr.write("(conversation forgotten)\n")
                     continue

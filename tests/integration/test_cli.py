@@ -551,3 +551,30 @@ def test_mcp_serve_round_trip_through_the_cli(tmp_path: Path, tool_file: Path) -
     done = run_cli("run", "40 + 2?", "--model", model, "--mcp", server, "--json", cwd=tmp_path)
     assert done.code == 0, done.stderr
     assert json.loads(done.stdout)["messages"][3]["content"] == "42"
+
+
+def test_ctrl_c_exits_130_and_leaves_a_readable_trace(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from .cli_helpers import cli_env
+
+    model = write_script(tmp_path / "slow.json", [{"content": "too late", "delay_s": 30}])
+    trace = tmp_path / "t.jsonl"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "agentkit", "run", "wait", "--model", model, "--trace", str(trace)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(),
+    )
+    deadline = time.monotonic() + 30
+    while "step_started" not in (trace.read_text() if trace.exists() else "") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130
+    assert stderr.rstrip().endswith("agentkit: interrupted") and "Traceback" not in stderr
+    assert replay_messages(trace)[-1].content == "wait"  # type: ignore[union-attr]
