@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 import sys
 
-from agentkit import Agent, Backend, RunResult, SQLiteSession
+from agentkit import Agent, Backend, RunResult
+from agentkit.sessions import SQLiteSession
 
 
 def main(

@@ -15,7 +15,7 @@ from typing import Any
 
 from agentkit.errors import ConfigurationError
 
-SESSION_MODULES = ("agentkit", "agentkit.sessions", "agentkit.session", "agentkit.memory")
+SESSION_MODULES = ("agentkit.sessions", "agentkit")
 
 
 def accepts(function: Callable[..., Any], parameter: str) -> bool:
