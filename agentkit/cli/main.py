@@ -15,6 +15,7 @@ import logging
 import sys
 import traceback
 from collections.abc import Sequence
+from typing import Any
 
 from agentkit.cli.exit_codes import ExitCode, exit_code_for
 from agentkit.errors import BackendError
@@ -149,13 +150,32 @@ def report_error(error: BaseException, *, debug: bool) -> None:
     sys.stderr.flush()
 
 
+_LOG_HANDLER_NAME = "agentkit-cli"
+
+
 def _configure_logging(debug: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
+    handler.set_name(_LOG_HANDLER_NAME)
     handler.addFilter(RedactingFilter())
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if debug else logging.WARNING)
+
+
+def log_to_console(console: Any) -> None:
+    """Send log records through the live display's rich console, so they print above the spinner
+    instead of tearing it (still redacted)."""
+    from rich.logging import RichHandler
+
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if handler.get_name() == _LOG_HANDLER_NAME:
+            root.removeHandler(handler)
+    rich_handler = RichHandler(console=console, show_path=False, show_time=False, markup=False)
+    rich_handler.set_name(_LOG_HANDLER_NAME)
+    rich_handler.addFilter(RedactingFilter())
+    root.addHandler(rich_handler)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -181,4 +201,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ExitCode.INTERRUPTED
     except Exception as error:  # noqa: BLE001 - every error becomes one line and an exit code
         report_error(error, debug=args.debug)
+        if getattr(args, "json", False) and args.command == "run":
+            import json
+
+            from agentkit.cli.commands import result_json
+
+            sys.stdout.write(json.dumps(result_json(None, error)) + "\n")  # scripts always get a document
         return exit_code_for(error)

@@ -44,6 +44,10 @@ def build(args: argparse.Namespace) -> RunSetup:
     from agentkit.cli.tool_loading import load_tools
 
     renderer = make_renderer(args)
+    if isinstance(renderer, RichRenderer):
+        from agentkit.cli.main import log_to_console
+
+        log_to_console(renderer.console)
     tools = load_tools(args.tool)
     options: dict[str, Any] = {"tools": tools, "max_steps": args.max_steps}
     if args.system:

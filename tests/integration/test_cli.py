@@ -196,6 +196,8 @@ def test_a_missing_model_is_a_configuration_error(model: str, message: str) -> N
     done = run_cli("run", "hi", "--model", model)
     assert done.code == 3
     assert message in _one_error_line(done.stderr)
+    document = json.loads(run_cli("run", "hi", "--model", model, "--json").stdout)
+    assert document["ok"] is False and document["error"]["type"] == "ConfigurationError"
 
 
 def test_tool_file_with_a_syntax_error(tmp_path: Path) -> None:
@@ -578,3 +580,33 @@ def test_ctrl_c_exits_130_and_leaves_a_readable_trace(tmp_path: Path) -> None:
     assert process.returncode == 130
     assert stderr.rstrip().endswith("agentkit: interrupted") and "Traceback" not in stderr
     assert replay_messages(trace)[-1].content == "wait"  # type: ignore[union-attr]
+
+
+LOGGING_TOOL = '''
+import logging
+import os
+
+
+def fetch_report(name: str) -> str:
+    """Fetch a report.
+
+    Args:
+        name: the report
+    """
+    logging.getLogger("reports").warning("fetching %s with key %s", name, os.environ["REPORTS_API_KEY"])
+    return "report ok"
+'''
+
+
+@pytest.mark.parametrize("terminal", [False, True])
+def test_logs_are_shown_and_redacted(tmp_path: Path, terminal: bool) -> None:
+    secret = "rk-9f8e7d6c5b4a39281706"
+    tools = tmp_path / "reports.py"
+    tools.write_text(LOGGING_TOOL)
+    script = [{"tool_calls": [{"name": "fetch_report", "arguments": {"name": "q3"}}]}, "done"]
+    model = write_script(tmp_path / "s.json", script)
+    args = ("run", "get q3", "--model", model, "--tool", f"{tools}:fetch_report")
+    done = run_cli_pty(*args, REPORTS_API_KEY=secret) if terminal else run_cli(*args, REPORTS_API_KEY=secret)
+    assert done.code == 0
+    output = strip_ansi(done.stdout + done.stderr)
+    assert "fetching q3 with key [REDACTED]" in output and secret not in output
