@@ -21,6 +21,7 @@ from agentkit.messages import Message
 from agentkit.result import RunResult
 from agentkit.tool import Tool
 from agentkit.tracing import Redactor, observe_run
+from agentkit.tracing.observe import model_label
 
 
 def result_json(result: RunResult[Any] | None, error: Exception | None = None) -> dict[str, Any]:
@@ -65,7 +66,7 @@ async def preload(setup: RunSetup) -> None:
     aload = getattr(backend, "aload", None)
     if aload is None:
         return
-    name = str(getattr(backend, "model", None) or backend.name)
+    name = model_label(backend)
     started = time.monotonic()
     if setup.renderer is not None:
         setup.renderer.model_loading(name)

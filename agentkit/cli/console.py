@@ -26,7 +26,7 @@ from agentkit.events import (
     ToolCallStarted,
 )
 from agentkit.messages import ToolCall, Usage
-from agentkit.tracing.observe import RunStart
+from agentkit.tracing.observe import RunStart, model_label
 from agentkit.tracing.redact import Redactor
 
 RESULT_CHARS = 200
@@ -70,7 +70,7 @@ class PlainRenderer:
         self._started = time.monotonic()
         backend = start.agent.backend
         tools = ", ".join(start.agent.registry.names) or "none"
-        self._line(f"[run] model {getattr(backend, 'model', None) or backend.name}; tools: {tools}")
+        self._line(f"[run] model {model_label(backend)}; tools: {tools}")
 
     def on_event(self, event: AgentEvent) -> None:
         if isinstance(event, ModelResponded):
@@ -144,7 +144,7 @@ class RichRenderer:
 
         self._started = time.monotonic()
         backend = start.agent.backend
-        model = getattr(backend, "model", None) or backend.name
+        model = model_label(backend)
         tools = ", ".join(start.agent.registry.names) or "none"
         self._print(Text(f"model {model} · tools: {tools}", style="dim"))
 

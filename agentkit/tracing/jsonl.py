@@ -27,7 +27,7 @@ from agentkit.events import (
     ToolCallFinished,
     ToolCallStarted,
 )
-from agentkit.tracing.observe import RunStart
+from agentkit.tracing.observe import RunStart, model_label
 from agentkit.tracing.redact import Redactor
 
 TRACE_FORMAT = "agentkit.trace/1"
@@ -35,11 +35,6 @@ TRACE_FORMAT = "agentkit.trace/1"
 
 def _jsonable(value: Any) -> Any:
     return to_jsonable_python(value, fallback=repr)
-
-
-def _model_name(agent: Any) -> str:
-    backend = agent.backend
-    return str(getattr(backend, "model", None) or backend.name)
 
 
 def event_record(event: AgentEvent, *, output_schema: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -142,7 +137,7 @@ class JsonlTrace:
                 "type": "run_started",
                 "format": TRACE_FORMAT,
                 "time": start.started_at,
-                "model": _model_name(agent),
+                "model": model_label(agent.backend),
                 "backend": agent.backend.name,
                 "tools": list(agent.registry.names),
                 "max_steps": agent.max_steps,

@@ -38,6 +38,19 @@ class RunObserver(Protocol):
     def run_ended(self) -> None: ...
 
 
+def model_label(backend: Any) -> str:
+    """The model's name for people and traces: a backend's ``model`` string, else its name."""
+    model = getattr(backend, "model", None)
+    return model if isinstance(model, str) and model else str(backend.name)
+
+
+def provider_label(backend: Any) -> str:
+    """The provider for ``gen_ai.provider.name``: a backend's ``provider``, else its name's prefix
+    (``openai:gpt-4o`` -> ``openai``, ``transformers:...`` -> ``transformers``)."""
+    provider = getattr(backend, "provider", None)
+    return provider if isinstance(provider, str) and provider else str(backend.name).split(":", 1)[0]
+
+
 def initial_messages(agent: Agent[Any, Any], prompt: str, history: Sequence[Message] | None) -> list[Message]:
     """The messages ``agent`` will start a run from (system prompt, history, the prompt)."""
     return agent._initial_messages(prompt, history)

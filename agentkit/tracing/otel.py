@@ -25,7 +25,7 @@ from agentkit.events import (
     ToolCallFinished,
     ToolCallStarted,
 )
-from agentkit.tracing.observe import RunStart
+from agentkit.tracing.observe import RunStart, model_label, provider_label
 from agentkit.tracing.redact import Redactor
 
 if TYPE_CHECKING:
@@ -80,8 +80,8 @@ class OTelTracer:
 
     def run_started(self, start: RunStart) -> None:
         backend = start.agent.backend
-        self._model = str(getattr(backend, "model", None) or backend.name)
-        self._provider = str(getattr(backend, "provider", None) or backend.name)
+        self._model = model_label(backend)
+        self._provider = provider_label(backend)
         self._agent_span = self._tracer.start_span(
             f"invoke_agent {self.agent_name}",
             attributes={

@@ -92,3 +92,18 @@ async def test_failed_run_marks_the_agent_span_and_closes_every_span() -> None:
     assert root.status.status_code is StatusCode.ERROR
     assert root.attributes and root.attributes["error.type"] == "MaxStepsExceeded"
     assert len(spans) == 3  # agent, chat, tool: nothing left open
+
+
+def test_model_and_provider_labels() -> None:
+    from agentkit.tracing.observe import model_label, provider_label
+
+    class Remote:
+        name = "openai:gpt-4o-mini"
+        model = "gpt-4o-mini"
+
+    class Local:
+        name = "transformers:SmolLM2-135M"
+        model = object()  # not a name: ignored
+
+    assert (model_label(Remote()), provider_label(Remote())) == ("gpt-4o-mini", "openai")
+    assert (model_label(Local()), provider_label(Local())) == ("transformers:SmolLM2-135M", "transformers")
