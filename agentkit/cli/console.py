@@ -178,7 +178,8 @@ class RichRenderer:
             style = "red" if event.result.is_error else "green"
             line = Text("← ", style=style)
             line.append(f"{event.call.name} ", style=f"bold {style}")
-            line.append(self.redactor.text(shorten(event.result.content, RESULT_CHARS)))
+            room = max(40, min(RESULT_CHARS, self.console.width - len(event.call.name) - 14))
+            line.append(self.redactor.text(shorten(event.result.content, room)))
             line.append(f"  {event.duration_s:.2f}s", style="dim")
             self._print(line)
             if self._running:
