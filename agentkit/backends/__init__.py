@@ -65,3 +65,6 @@ __all__ = [
     "register_backend_prefix",
     "resolve_backend",
 ]
+
+# A testing aid: 'scripted:PATH.json' replays replies from a file (see agentkit.testing.scripted_from_file).
+register_backend_prefix("scripted", "agentkit.testing", "scripted_from_file")
