@@ -77,6 +77,11 @@ def completion(content: str | None = "ok", tool_calls: list[dict[str, Any]] | No
     }
 
 
+def error(status: int, message: str = "nope", headers: dict[str, str] | None = None) -> Reply:
+    """An error reply in the OpenAI error format."""
+    return Reply(status=status, body={"error": {"message": message, "type": "x"}}, headers=headers or {})
+
+
 def tool_call(call_id: str, name: str, arguments: str | dict[str, Any]) -> dict[str, Any]:
     args = arguments if isinstance(arguments, str) else json.dumps(arguments)
     return {"id": call_id, "type": "function", "function": {"name": name, "arguments": args}}

@@ -19,6 +19,7 @@ from fake_openai_server import (
     Stream,
     chunk,
     completion,
+    error,
     serving,
     text_stream,
     tool_call,
@@ -52,10 +53,6 @@ def backend(url: str, **kwargs: Any) -> OpenAIBackend:
 
 def ask(text: str = "hi") -> ModelRequest:
     return ModelRequest(messages=(UserMessage(content=text),))
-
-
-def error(status: int, message: str = "nope", headers: dict[str, str] | None = None) -> Reply:
-    return Reply(status=status, body={"error": {"message": message, "type": "x"}}, headers=headers or {})
 
 
 async def collect(b: OpenAIBackend, request: ModelRequest) -> tuple[str, ModelResponse]:

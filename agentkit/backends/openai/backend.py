@@ -151,6 +151,9 @@ class OpenAIBackend(BaseBackend):
                 timeout=self.timeout,
                 max_retries=0,  # the one retry policy is agentkit's
                 default_headers=self.default_headers or None,
+                # A plain httpx client: the SDK's default one closes itself on garbage collection by
+                # scheduling on whatever loop runs then, which fails for a client of a finished loop.
+                http_client=openai.DefaultAsyncHttpxClient(),
             )
             self._clients[loop] = client
         return client
