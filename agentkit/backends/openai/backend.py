@@ -18,7 +18,7 @@ import json
 import logging
 import os
 import weakref
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
@@ -125,9 +125,9 @@ class OpenAIBackend(BaseBackend):
             None if structured_output == "auto" else structured_output == "json_schema"
         )
         self._stream_usage: bool = True
-        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, openai.AsyncOpenAI] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._clients: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, tuple[openai.AsyncOpenAI, AsyncGenerator[None, None]]
+        ] = weakref.WeakKeyDictionary()
 
     @property
     def name(self) -> str:
@@ -138,11 +138,16 @@ class OpenAIBackend(BaseBackend):
 
     # -- client ---------------------------------------------------------------------------------
 
-    def _client(self) -> openai.AsyncOpenAI:
-        """The SDK client for the running event loop (created on first use on that loop)."""
+    async def _client(self) -> openai.AsyncOpenAI:
+        """The SDK client for the running event loop (created on first use on that loop).
+
+        It is closed when that loop shuts down: an async generator parked at its ``yield`` is
+        finalized by ``loop.shutdown_asyncgens()``, which ``asyncio.run`` (and so ``Agent.run``)
+        awaits before closing the loop, so no connection outlives its loop.
+        """
         loop = asyncio.get_running_loop()
-        client = self._clients.get(loop)
-        if client is None:
+        entry = self._clients.get(loop)
+        if entry is None:
             import openai
 
             client = openai.AsyncOpenAI(
@@ -155,18 +160,16 @@ class OpenAIBackend(BaseBackend):
                 # scheduling on whatever loop runs then, which fails for a client of a finished loop.
                 http_client=openai.DefaultAsyncHttpxClient(),
             )
-            self._clients[loop] = client
-        return client
+            closer = _close_at_loop_shutdown(client)
+            await closer.__anext__()
+            entry = self._clients[loop] = (client, closer)
+        return entry[0]
 
     async def aclose(self) -> None:
-        """Close the client of the running loop; clients of finished loops are dropped with them."""
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:  # pragma: no cover - always awaited on a loop
-            return
-        client = self._clients.pop(loop, None)
-        if client is not None:
-            await client.close()
+        """Close the client of the running loop (those of other loops close when their loop ends)."""
+        entry = self._clients.pop(asyncio.get_running_loop(), None)
+        if entry is not None:
+            await entry[1].aclose()
 
     # -- planning -------------------------------------------------------------------------------
 
@@ -267,7 +270,7 @@ class OpenAIBackend(BaseBackend):
             return self._finish(response, request, plan)
 
     async def _complete_once(self, payload: dict[str, Any]) -> ModelResponse:
-        client = self._client()
+        client = await self._client()
         try:
             raw = await client.chat.completions.with_raw_response.create(**payload)
             body = raw.http_response.content
@@ -323,7 +326,7 @@ class OpenAIBackend(BaseBackend):
     ) -> AsyncIterator[StreamChunk]:
         from agentkit.backends.openai.streaming import StreamAssembler
 
-        client = self._client()
+        client = await self._client()
         assembler = StreamAssembler()
         seen = ""
         try:
@@ -355,6 +358,13 @@ class OpenAIBackend(BaseBackend):
                 "without a finish_reason"
             )
         yield assembler.response()
+
+
+async def _close_at_loop_shutdown(client: openai.AsyncOpenAI) -> AsyncGenerator[None, None]:
+    try:
+        yield
+    finally:
+        await client.close()
 
 
 class _Delivered:
