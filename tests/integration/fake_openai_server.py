@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import threading
 import time
@@ -119,14 +120,18 @@ def text_stream(text: str, *, pieces: int = 4, usage: bool = True) -> list[dict[
     out = [chunk(text[i : i + size]) for i in range(0, len(text), size)]
     out.append(chunk(finish="stop"))
     if usage:
-        out.append(chunk(choices=False, usage={"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8}))
+        out.append(
+            chunk(choices=False, usage={"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8})
+        )
     return out
 
 
 class FakeOpenAIServer:
     """Start with ``with FakeOpenAIServer() as server:``; ``server.base_url`` ends in ``/v1``."""
 
-    def __init__(self, script: list[Action] | Handler | None = None, *, default: Action | None = None) -> None:
+    def __init__(
+        self, script: list[Action] | Handler | None = None, *, default: Action | None = None
+    ) -> None:
         self.script: list[Action] = [] if script is None or callable(script) else list(script)
         self.handler: Handler | None = script if callable(script) else None
         self.default = default or Reply(body=completion("ok"))
@@ -150,7 +155,7 @@ class FakeOpenAIServer:
     def gaps(self) -> list[float]:
         """Seconds between consecutive chat requests (the client's waits plus request time)."""
         times = [r.time for r in self.chat_requests]
-        return [b - a for a, b in zip(times, times[1:], strict=False)]
+        return [b - a for a, b in itertools.pairwise(times)]
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -305,13 +310,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--delay", type=float, default=0.05, help="seconds before each reply")
-    parser.add_argument("--tool", help="first call this tool (argument x=1) in each conversation, then answer")
+    parser.add_argument(
+        "--tool", help="first call this tool (argument x=1) in each conversation, then answer"
+    )
     args = parser.parse_args()
 
     def handler(body: dict[str, Any], index: int) -> Action:
         called = any(m.get("role") == "tool" for m in body.get("messages", []))
         if args.tool and not called:
-            return Reply(body=completion(None, [tool_call(f"call_{index}", args.tool, {"x": 1})]), delay=args.delay)
+            return Reply(
+                body=completion(None, [tool_call(f"call_{index}", args.tool, {"x": 1})]), delay=args.delay
+            )
         return Reply(body=completion("done"), delay=args.delay)
 
     server = FakeOpenAIServer(handler)

@@ -54,7 +54,9 @@ def sent(server: Any, index: int) -> dict[str, Any]:
 )
 async def test_tools_and_tool_choice_are_sent_natively(choice: str, wire: Any) -> None:
     with serving([Reply(body=completion("no tools needed"))]) as server:
-        agent = Agent(model=backend(server.base_url, parallel_tool_calls=True), tools=[add, mul], tool_choice=choice)
+        agent = Agent(
+            model=backend(server.base_url, parallel_tool_calls=True), tools=[add, mul], tool_choice=choice
+        )
         await agent.arun("hi")
     body = sent(server, 0)
     assert body["tool_choice"] == wire
@@ -156,8 +158,12 @@ async def test_structured_output_uses_response_format_json_schema() -> None:
 async def test_structured_output_falls_back_to_a_final_answer_tool() -> None:
     script = [
         error(400, "response_format json_schema is not supported by this model"),
-        Reply(body=completion(None, [tool_call("call_f", "final_answer", {"name": "Oslo", "population": 7})])),
-        Reply(body=completion(None, [tool_call("call_g", "final_answer", {"name": "Rome", "population": 9})])),
+        Reply(
+            body=completion(None, [tool_call("call_f", "final_answer", {"name": "Oslo", "population": 7})])
+        ),
+        Reply(
+            body=completion(None, [tool_call("call_g", "final_answer", {"name": "Rome", "population": 9})])
+        ),
     ]
     with serving(script) as server:
         b = backend(server.base_url)

@@ -42,7 +42,9 @@ from agentkit.retry import RetriesExhaustedError, RetryPolicy
 pytestmark = pytest.mark.timeout(30)
 
 # Backoff far longer than any Retry-After used here: a wait that ignored the header would show.
-SLOW_BACKOFF = RetryPolicy(max_attempts=4, initial_backoff=5.0, max_backoff=5.0, jitter=0.0, max_total_wait=20)
+SLOW_BACKOFF = RetryPolicy(
+    max_attempts=4, initial_backoff=5.0, max_backoff=5.0, jitter=0.0, max_total_wait=20
+)
 FAST_BACKOFF = RetryPolicy(max_attempts=4, initial_backoff=0.05, max_backoff=0.1, jitter=0.01)
 
 
@@ -101,9 +103,8 @@ async def test_runs_of_500_and_503_are_retried_with_backoff_then_succeed() -> No
 
 async def test_a_run_of_503_longer_than_max_attempts_raises_retries_exhausted() -> None:
     policy = RetryPolicy(max_attempts=3, initial_backoff=0.05, jitter=0.0)
-    with serving([error(503, "overloaded")] * 5) as server:
-        with pytest.raises(RetriesExhaustedError) as caught:
-            await backend(server.base_url, retry=policy).complete(ask())
+    with serving([error(503, "overloaded")] * 5) as server, pytest.raises(RetriesExhaustedError) as caught:
+        await backend(server.base_url, retry=policy).complete(ask())
     assert len(server.chat_requests) == 3
     assert caught.value.attempts == 3
     assert "503" in str(caught.value) and "overloaded" in str(caught.value)
@@ -113,9 +114,11 @@ async def test_a_run_of_503_longer_than_max_attempts_raises_retries_exhausted() 
 async def test_retry_after_beyond_the_wait_budget_gives_up_at_once() -> None:
     policy = RetryPolicy(max_attempts=5, max_total_wait=1.0)
     started = time.monotonic()
-    with serving([error(429, "quota", {"Retry-After": "30"})] * 2) as server:
-        with pytest.raises(RetriesExhaustedError) as caught:
-            await backend(server.base_url, retry=policy).complete(ask())
+    with (
+        serving([error(429, "quota", {"Retry-After": "30"})] * 2) as server,
+        pytest.raises(RetriesExhaustedError) as caught,
+    ):
+        await backend(server.base_url, retry=policy).complete(ask())
     assert time.monotonic() - started < 2.0  # did not sleep 30 s
     assert len(server.chat_requests) == 1
     assert "asked to wait 30.0 s" in str(caught.value)
@@ -158,16 +161,20 @@ async def test_a_reply_slower_than_the_timeout_is_abandoned_and_retried() -> Non
 
 async def test_timeouts_on_every_attempt_raise_retries_exhausted_naming_the_timeout() -> None:
     policy = RetryPolicy(max_attempts=2, initial_backoff=0.01, jitter=0.0)
-    with serving([Reply(body=completion("late"), delay=5.0)] * 2) as server:
-        with pytest.raises(RetriesExhaustedError, match="timed out"):
-            await backend(server.base_url, timeout=0.3, retry=policy).complete(ask())
+    with (
+        serving([Reply(body=completion("late"), delay=5.0)] * 2) as server,
+        pytest.raises(RetriesExhaustedError, match="timed out"),
+    ):
+        await backend(server.base_url, timeout=0.3, retry=policy).complete(ask())
     assert len(server.chat_requests) == 2
 
 
 async def test_a_body_that_is_not_json_raises_a_typed_error_without_retrying() -> None:
-    with serving([Reply(body=b"<html><body>Welcome to nginx!</body></html>")]) as server:
-        with pytest.raises(InvalidResponseError, match="not JSON") as caught:
-            await backend(server.base_url).complete(ask())
+    with (
+        serving([Reply(body=b"<html><body>Welcome to nginx!</body></html>")]) as server,
+        pytest.raises(InvalidResponseError, match="not JSON") as caught,
+    ):
+        await backend(server.base_url).complete(ask())
     assert len(server.chat_requests) == 1
     assert "base URL" in str(caught.value)
 
@@ -187,9 +194,8 @@ async def test_client_errors_are_not_retried_and_say_what_to_fix(
 ) -> None:
     key = "sk-test-0123456789abcdef"
     echo = f"Incorrect API key provided: {key}. Also {key[:14]}..."
-    with serving([error(status, echo)]) as server:
-        with pytest.raises(error_type) as caught:
-            await backend(server.base_url).complete(ask())
+    with serving([error(status, echo)]) as server, pytest.raises(error_type) as caught:
+        await backend(server.base_url).complete(ask())
     assert len(server.chat_requests) == 1
     message = str(caught.value)
     assert f"HTTP {status}" in message and hint in message
@@ -234,7 +240,7 @@ async def test_cancelling_a_stream_closes_the_http_connection() -> None:
         assert all(isinstance(item, TextDelta) for item in got)
         await stream.aclose()
         deadline = time.monotonic() + 3
-        while server.disconnects == 0 and time.monotonic() < deadline:
+        while server.disconnects == 0 and time.monotonic() < deadline:  # noqa: ASYNC110 - other thread
             await asyncio.sleep(0.05)
         assert server.disconnects == 1
     assert len(server.chat_requests) == 1
