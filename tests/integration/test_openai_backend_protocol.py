@@ -11,7 +11,7 @@ from fake_openai_server import Reply, Stream, chunk, completion, error, serving,
 from pydantic import BaseModel
 
 from agentkit import Agent, tool
-from agentkit.backends import ModelRequest, TextDelta, resolve_backend
+from agentkit.backends import ModelRequest, ModelResponse, TextDelta, resolve_backend
 from agentkit.backends.openai import OpenAIBackend
 from agentkit.events import FinalOutput, ModelTextDelta, ToolCallFinished
 from agentkit.messages import UserMessage
@@ -139,6 +139,16 @@ async def test_a_server_rejecting_stream_options_is_asked_again_without_them() -
         items = [item async for item in b.stream(request)]
     assert "".join(i.text for i in items if isinstance(i, TextDelta)) == "hi"
     assert "stream_options" in sent(server, 0) and "stream_options" not in sent(server, 1)
+
+
+async def test_a_stream_without_usage_gets_an_estimate() -> None:
+    with serving([Stream(text_stream("a reply of some forty characters or so..", usage=False))]) as server:
+        request = ModelRequest(messages=(UserMessage(content="x" * 400),))
+        items = [item async for item in backend(server.base_url).stream(request)]
+    final = items[-1]
+    assert isinstance(final, ModelResponse)
+    assert final.usage.requests == 1
+    assert final.usage.input_tokens >= 100 and final.usage.output_tokens >= 10
 
 
 class City(BaseModel):

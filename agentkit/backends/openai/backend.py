@@ -26,7 +26,7 @@ from agentkit.backends.base import BaseBackend, ModelRequest, ModelResponse, Str
 from agentkit.backends.openai import convert, textmode
 from agentkit.backends.openai.errors import BadRequestError, translate
 from agentkit.errors import ConfigurationError
-from agentkit.messages import AssistantMessage
+from agentkit.messages import AssistantMessage, Usage
 from agentkit.retry import RetryPolicy, TransientError
 
 if TYPE_CHECKING:
@@ -302,7 +302,13 @@ class OpenAIBackend(BaseBackend):
             delivered = _Delivered()
             try:
                 async for item in self.retry.stream(
-                    functools.partial(self._stream_once, self._payload(request, plan), delivered, plan),
+                    functools.partial(
+                        self._stream_once,
+                        self._payload(request, plan),
+                        delivered,
+                        plan,
+                        self.count_tokens(request.messages, request.tools),
+                    ),
                     what=f"{self.name} stream",
                 ):
                     if isinstance(item, ModelResponse):
@@ -322,7 +328,7 @@ class OpenAIBackend(BaseBackend):
                 plan = fallback
 
     async def _stream_once(
-        self, payload: dict[str, Any], delivered: _Delivered, plan: _Plan
+        self, payload: dict[str, Any], delivered: _Delivered, plan: _Plan, estimated_input: int
     ) -> AsyncIterator[StreamChunk]:
         from agentkit.backends.openai.streaming import StreamAssembler
 
@@ -357,7 +363,17 @@ class OpenAIBackend(BaseBackend):
                 f"the stream from {self.name} at {self.base_url} ended after {assembler.chunks} chunks "
                 "without a finish_reason"
             )
-        yield assembler.response()
+        response = assembler.response()
+        if assembler.usage is None:
+            # The server sent no usage (it ignores stream_options): estimate, so token limits still
+            # apply; servers that report usage are counted exactly.
+            response = replace(response, usage=_estimated_usage(response.message, estimated_input))
+        yield response
+
+
+def _estimated_usage(message: AssistantMessage, input_tokens: int) -> Usage:
+    chars = len(message.content or "") + sum(len(json.dumps(c.arguments)) for c in message.tool_calls)
+    return Usage(input_tokens=input_tokens, output_tokens=chars // 4 + 1, requests=1)
 
 
 async def _close_at_loop_shutdown(client: openai.AsyncOpenAI) -> AsyncGenerator[None, None]:

@@ -33,7 +33,8 @@ def wire_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
         if isinstance(message, ToolMessage):
             out.append({"role": "tool", "tool_call_id": message.tool_call_id, "content": message.content})
         elif isinstance(message, AssistantMessage):
-            entry: dict[str, Any] = {"role": "assistant", "content": message.content}
+            # "" rather than null: some servers (llama-cpp-python) reject a null content.
+            entry: dict[str, Any] = {"role": "assistant", "content": message.content or ""}
             if message.tool_calls:
                 entry["tool_calls"] = [
                     {
@@ -48,8 +49,6 @@ def wire_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
                     }
                     for call in message.tool_calls
                 ]
-            elif entry["content"] is None:
-                entry["content"] = ""  # some servers reject an assistant message with neither
             out.append(entry)
         else:
             out.append({"role": message.role, "content": message.content})
