@@ -137,10 +137,13 @@ class Agent(Generic[OutputT, DepsT]):
         loop = RunLoop(
             self, self._initial_messages(prompt, message_history), deps=deps, cancel=cancel, streaming=False
         )
+        result: RunResult[OutputT] | None = None
         async for event in loop.events():
             if isinstance(event, FinalOutput):
-                return event.result
-        raise AssertionError("the run loop ended without a final event")  # pragma: no cover
+                result = event.result
+        if result is None:  # pragma: no cover - the loop always ends with FinalOutput or raises
+            raise AssertionError("the run loop ended without a final event")
+        return result
 
     def run(
         self,
@@ -152,10 +155,19 @@ class Agent(Generic[OutputT, DepsT]):
     ) -> RunResult[OutputT]:
         """Synchronous :meth:`arun`. Safe inside a running event loop (e.g. Jupyter): the run then
         happens on a worker thread with its own loop."""
-        coroutine = self.arun(prompt, deps=deps, message_history=message_history, cancel=cancel)
+        results: list[RunResult[OutputT]] = []
+
+        async def main() -> None:
+            # The result is handed over through a list, not as the task's return value: asyncio.run
+            # ends by swapping the SIGINT handler, and the stdlib then builds repr() of the main task,
+            # which would include the whole conversation (O(history) work for nothing).
+            results.append(await self.arun(prompt, deps=deps, message_history=message_history, cancel=cancel))
+
         try:
             asyncio.get_running_loop()
         except RuntimeError:
-            return asyncio.run(coroutine)
-        with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="agentkit-run") as pool:
-            return pool.submit(asyncio.run, coroutine).result()
+            asyncio.run(main())
+        else:
+            with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="agentkit-run") as pool:
+                pool.submit(asyncio.run, main()).result()
+        return results[0]
