@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from fake_openai_server import Reply, Stream, chunk, completion, error, serving, text_stream, tool_call
 from pydantic import BaseModel
 
 from agentkit import Agent, tool
@@ -16,6 +15,16 @@ from agentkit.backends.openai import OpenAIBackend
 from agentkit.events import FinalOutput, ModelTextDelta, ToolCallFinished
 from agentkit.messages import UserMessage
 from agentkit.retry import RetryPolicy
+from tests.integration.fake_openai_server import (
+    Reply,
+    Stream,
+    chunk,
+    completion,
+    error,
+    serving,
+    text_stream,
+    tool_call,
+)
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -13,17 +13,6 @@ import time
 from typing import Any
 
 import pytest
-from fake_openai_server import (
-    Drop,
-    Reply,
-    Stream,
-    chunk,
-    completion,
-    error,
-    serving,
-    text_stream,
-    tool_call,
-)
 
 from agentkit import Agent, tool
 from agentkit.backends import ModelRequest, ModelResponse, TextDelta
@@ -38,6 +27,17 @@ from agentkit.backends.openai import (
 )
 from agentkit.messages import UserMessage
 from agentkit.retry import RetriesExhaustedError, RetryPolicy
+from tests.integration.fake_openai_server import (
+    Drop,
+    Reply,
+    Stream,
+    chunk,
+    completion,
+    error,
+    serving,
+    text_stream,
+    tool_call,
+)
 
 pytestmark = pytest.mark.timeout(30)
 
