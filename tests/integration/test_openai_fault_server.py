@@ -41,6 +41,16 @@ from tests.integration.fake_openai_server import (
 
 pytestmark = pytest.mark.timeout(30)
 
+
+_OPTIONS: dict[str, Any] = {}
+
+
+@pytest.fixture(params=["aiohttp", "httpx"], autouse=True)
+def transport(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every fault test runs over both HTTP libraries the backend can use under the SDK."""
+    monkeypatch.setitem(_OPTIONS, "http_transport", request.param)
+
+
 # Backoff far longer than any Retry-After used here: a wait that ignored the header would show.
 SLOW_BACKOFF = RetryPolicy(
     max_attempts=4, initial_backoff=5.0, max_backoff=5.0, jitter=0.0, max_total_wait=20
@@ -50,6 +60,7 @@ FAST_BACKOFF = RetryPolicy(max_attempts=4, initial_backoff=0.05, max_backoff=0.1
 
 def backend(url: str, **kwargs: Any) -> OpenAIBackend:
     kwargs.setdefault("retry", FAST_BACKOFF)
+    kwargs = {**_OPTIONS, **kwargs}
     return OpenAIBackend("fake-model", base_url=url, api_key="sk-test-0123456789abcdef", **kwargs)
 
 

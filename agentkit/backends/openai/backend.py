@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import importlib.util
 import json
 import logging
 import os
@@ -69,6 +70,8 @@ class OpenAIBackend(BaseBackend):
             since the last user message, so it can answer with the result instead of looping.
         context_window: the model's context size in tokens (the server does not say).
         default_headers: extra HTTP headers for every request.
+        http_transport: the HTTP library under the SDK: ``aiohttp`` (faster with many concurrent
+            runs), ``httpx``, or ``auto``: aiohttp when installed.
     """
 
     def __init__(
@@ -85,6 +88,7 @@ class OpenAIBackend(BaseBackend):
         reset_tool_choice: bool = True,
         context_window: int = 8192,
         default_headers: Mapping[str, str] | None = None,
+        http_transport: Literal["auto", "aiohttp", "httpx"] = "auto",
     ) -> None:
         if not model:
             raise ConfigurationError("OpenAIBackend needs a model name, e.g. 'openai:gpt-4o-mini'")
@@ -119,6 +123,13 @@ class OpenAIBackend(BaseBackend):
         self.reset_tool_choice = reset_tool_choice
         self.context_window = context_window
         self.default_headers = dict(default_headers or {})
+        if http_transport not in ("auto", "aiohttp", "httpx"):
+            raise ConfigurationError(
+                f"http_transport must be 'auto', 'aiohttp' or 'httpx', got {http_transport!r}"
+            )
+        if http_transport == "aiohttp" and importlib.util.find_spec("aiohttp") is None:
+            raise ConfigurationError("http_transport='aiohttp' needs aiohttp: pip install 'openai[aiohttp]'")
+        self.http_transport = http_transport
         # What this server turned out to support (None: not known yet).
         self._native_tools: bool | None = None if tool_mode == "auto" else tool_mode == "native"
         self._json_schema: bool | None = (
@@ -156,14 +167,27 @@ class OpenAIBackend(BaseBackend):
                 timeout=self.timeout,
                 max_retries=0,  # the one retry policy is agentkit's
                 default_headers=self.default_headers or None,
-                # A plain httpx client: the SDK's default one closes itself on garbage collection by
-                # scheduling on whatever loop runs then, which fails for a client of a finished loop.
-                http_client=openai.DefaultAsyncHttpxClient(),
+                http_client=self._http_client(openai),
             )
             closer = _close_at_loop_shutdown(client)
             await closer.__anext__()
             entry = self._clients[loop] = (client, closer)
         return entry[0]
+
+    def _http_client(self, openai: Any) -> Any:
+        """The HTTP client under the SDK.
+
+        Ours rather than the SDK's default, which closes itself on garbage collection by scheduling on
+        whatever loop runs then (failing for a client of a finished loop). aiohttp (through the SDK's
+        own adapter) when installed: with hundreds of requests in flight httpx's connection pool costs
+        several times more CPU (see benchmarks/remote_concurrency.py).
+        """
+        transport = self.http_transport
+        if transport == "auto":
+            transport = "aiohttp" if importlib.util.find_spec("aiohttp") is not None else "httpx"
+        if transport == "aiohttp":
+            return openai.DefaultAioHttpClient()
+        return openai.DefaultAsyncHttpxClient()
 
     async def aclose(self) -> None:
         """Close the client of the running loop (those of other loops close when their loop ends)."""
@@ -225,8 +249,7 @@ class OpenAIBackend(BaseBackend):
             payload["response_format"] = convert.response_format(schema)
         if plan.stream_usage:
             payload["stream_options"] = {"include_usage": True}
-        if extra_body:
-            payload["extra_body"] = extra_body
+        payload.update(extra_body)  # server-specific fields go into the body as they are
         return payload
 
     def _finish(self, response: ModelResponse, request: ModelRequest, plan: _Plan) -> ModelResponse:
@@ -270,10 +293,15 @@ class OpenAIBackend(BaseBackend):
             return self._finish(response, request, plan)
 
     async def _complete_once(self, payload: dict[str, Any]) -> ModelResponse:
+        import httpx2
+
         client = await self._client()
         try:
-            raw = await client.chat.completions.with_raw_response.create(**payload)
-            body = raw.http_response.content
+            # client.post (the SDK's documented route for raw requests) rather than the typed
+            # chat.completions.create: the typed path deep-copies and transforms every message and
+            # tool schema on each call, which dominated the client's CPU time with many runs at once.
+            raw = await client.post("/chat/completions", body=payload, cast_to=httpx2.Response)
+            body = raw.content
             data = json.loads(body)
         except Exception as exc:  # noqa: BLE001 - translated into agentkit's typed errors
             self._raise(exc)
@@ -330,13 +358,21 @@ class OpenAIBackend(BaseBackend):
     async def _stream_once(
         self, payload: dict[str, Any], delivered: _Delivered, plan: _Plan, estimated_input: int
     ) -> AsyncIterator[StreamChunk]:
+        from openai import AsyncStream
+
         from agentkit.backends.openai.streaming import StreamAssembler
 
         client = await self._client()
         assembler = StreamAssembler()
         seen = ""
         try:
-            stream = await client.chat.completions.create(**payload, stream=True)
+            stream = await client.post(
+                "/chat/completions",
+                body={**payload, "stream": True},
+                cast_to=object,
+                stream=True,
+                stream_cls=AsyncStream[object],
+            )
         except Exception as exc:  # noqa: BLE001 - translated into agentkit's typed errors
             self._raise(exc)
         try:
@@ -348,7 +384,7 @@ class OpenAIBackend(BaseBackend):
                     break
                 except Exception as exc:  # noqa: BLE001 - translated into agentkit's typed errors
                     self._raise(exc)
-                piece = assembler.add(chunk.to_dict())
+                piece = assembler.add(chunk if isinstance(chunk, dict) else {})
                 if not piece or plan.text_tools:
                     continue
                 seen += piece
