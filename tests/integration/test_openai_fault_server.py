@@ -112,6 +112,14 @@ async def test_runs_of_500_and_503_are_retried_with_backoff_then_succeed() -> No
     assert all(gap >= 0.05 for gap in server.gaps())  # waited the backoff each time
 
 
+@pytest.mark.parametrize("status", [408, 409, 502, 504])
+async def test_other_retryable_statuses(status: int) -> None:
+    with serving([error(status, "transient"), Reply(body=completion("ok"))]) as server:
+        response = await backend(server.base_url).complete(ask())
+    assert response.message.content == "ok"
+    assert len(server.chat_requests) == 2
+
+
 async def test_a_run_of_503_longer_than_max_attempts_raises_retries_exhausted() -> None:
     policy = RetryPolicy(max_attempts=3, initial_backoff=0.05, jitter=0.0)
     with serving([error(503, "overloaded")] * 5) as server, pytest.raises(RetriesExhaustedError) as caught:
@@ -267,3 +275,24 @@ async def test_cancelling_the_task_of_a_request_closes_it_quickly() -> None:
             await task
         assert time.monotonic() - started < 1.0
     assert len(server.chat_requests) == 1
+
+
+async def test_a_cancelled_streaming_run_closes_the_http_stream() -> None:
+    from agentkit.cancellation import CancellationToken
+    from agentkit.events import FinalOutput, ModelTextDelta
+
+    slow = Stream([chunk(f"word{i} ") for i in range(200)] + [chunk(finish="stop")], delay=0.05)
+    token = CancellationToken()
+    with serving([slow]) as server:
+        events = []
+        async for event in Agent(model=backend(server.base_url)).run_stream("talk", cancel=token):
+            events.append(event)
+            if sum(isinstance(e, ModelTextDelta) for e in events) == 2:
+                token.cancel()
+        deadline = time.monotonic() + 3
+        while server.disconnects == 0 and time.monotonic() < deadline:  # noqa: ASYNC110 - other thread
+            await asyncio.sleep(0.05)
+        assert server.disconnects == 1
+    final = events[-1]
+    assert isinstance(final, FinalOutput) and final.result.stop_reason == "cancelled"
+    assert sum(isinstance(e, ModelTextDelta) for e in events) <= 3
