@@ -12,7 +12,8 @@ share this process's GIL. Rows:
 - ``sdk only``: the same number of bare ``chat.completions.create`` calls (the SDK's own cost);
 - ``agent, 1 step``: runs that get a text answer at once (1 request each);
 - ``agent, 2 steps``: runs that call a tool, then answer (2 requests each, the second carries the
-  tool result).
+  tool result);
+- ``agent, 1 step, httpx``: as ``agent, 1 step`` with httpx instead of aiohttp under the SDK.
 
 Each row is run ``--repeat`` times after one warm-up (which opens the connections); the median is shown.
 Usage: python benchmarks/remote_concurrency.py [--runs 200] [--delay 0.05] [--repeat 3]
@@ -54,6 +55,15 @@ def start_server(delay: float) -> tuple[subprocess.Popen[str], str]:
     return process, f"http://127.0.0.1:{port}/v1"
 
 
+def request_count(base_url: str) -> int:
+    import json
+    import urllib.request
+
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(f"{base_url}/stats", timeout=10) as response:
+        return int(json.load(response)["chat_requests"])
+
+
 async def timed(make: Callable[[], Awaitable[object]], runs: int) -> float:
     started = time.perf_counter()
     await asyncio.gather(*(make() for _ in range(runs)))
@@ -87,9 +97,10 @@ async def raw_floor(base_url: str, runs: int) -> Callable[[], Awaitable[object]]
 
 
 async def measure(base_url: str, runs: int, delay: float, repeat: int) -> list[tuple[str, int, float, float]]:
-    backend = OpenAIBackend("bench", base_url=base_url, timeout=30)
+    backend = OpenAIBackend("bench", base_url=base_url, timeout=30)  # aiohttp under the SDK
     plain = Agent(model=backend)
     with_tool = Agent(model=backend, tools=[lookup])
+    plain_httpx = Agent(model=OpenAIBackend("bench", base_url=base_url, timeout=30, http_transport="httpx"))
     client = await backend._client()
 
     async def sdk_call() -> object:
@@ -103,10 +114,17 @@ async def measure(base_url: str, runs: int, delay: float, repeat: int) -> list[t
         ("sdk only", 1, sdk_call),
         ("agent, 1 step", 1, lambda: plain.arun("hi")),
         ("agent, 2 steps", 2, lambda: with_tool.arun("hi")),
+        ("agent, 1 step, httpx", 1, lambda: plain_httpx.arun("hi")),
     ]
     for name, requests_per_run, make in cases:
         await timed(make, runs)  # warm-up: connections opened, caches filled
+        before = request_count(base_url)
         walls = [await timed(make, runs) for _ in range(repeat)]
+        sent = request_count(base_url) - before
+        if sent != repeat * runs * requests_per_run:
+            raise SystemExit(
+                f"{name}: expected {repeat * runs * requests_per_run} requests, the server got {sent}"
+            )
         wall = statistics.median(walls)
         ideal = runs * requests_per_run * delay / runs  # requests x delay / concurrency
         rows.append((name, runs * requests_per_run, wall, ideal))
@@ -129,11 +147,11 @@ def main() -> None:
         process.kill()
         process.wait()
     print(f"{args.runs} concurrent runs, server latency {args.delay * 1000:.0f} ms, median of {args.repeat}")
-    print(f"{'case':<20} {'requests':>8} {'wall s':>8} {'ideal s':>8} {'ratio':>6} {'target':>7}")
+    print(f"{'case':<22} {'requests':>8} {'wall s':>8} {'ideal s':>8} {'ratio':>6} {'target':>7}")
     for name, requests, wall, ideal in rows:
         ratio = wall / ideal
         verdict = "ok" if ratio <= 1.5 else "MISSED"
-        print(f"{name:<20} {requests:>8} {wall:>8.3f} {ideal:>8.3f} {ratio:>6.2f} {verdict:>7}")
+        print(f"{name:<22} {requests:>8} {wall:>8.3f} {ideal:>8.3f} {ratio:>6.2f} {verdict:>7}")
 
 
 if __name__ == "__main__":

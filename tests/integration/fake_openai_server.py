@@ -222,6 +222,9 @@ class FakeOpenAIServer:
                 body = json.loads(raw) if raw else None
                 peer_port = writer.get_extra_info("peername")[1]
                 self.requests.append(Recorded(time.monotonic(), path, headers, body, peer_port))
+                if path.endswith("/stats"):  # how many chat requests arrived (for benchmarks' checks)
+                    await self._write(writer, Reply(body={"chat_requests": len(self.chat_requests)}))
+                    continue
                 if not path.endswith("/chat/completions"):
                     await self._write(writer, Reply(status=404, body={"error": {"message": "not found"}}))
                     continue
@@ -317,7 +320,8 @@ def main() -> None:
 
     def handler(body: dict[str, Any], index: int) -> Action:
         called = any(m.get("role") == "tool" for m in body.get("messages", []))
-        if args.tool and not called:
+        offered = any(t.get("function", {}).get("name") == args.tool for t in body.get("tools", []))
+        if offered and not called:
             return Reply(
                 body=completion(None, [tool_call(f"call_{index}", args.tool, {"x": 1})]), delay=args.delay
             )
