@@ -130,3 +130,15 @@ async def test_native_tool_calls_are_kept_in_auto_mode() -> None:
         result = await Agent(model=backend(server.base_url), tools=[add]).arun("1+1?")
     assert result.output == "2"
     assert sent(server, 1)["messages"][-1] == {"role": "tool", "tool_call_id": "call_n", "content": "2"}
+
+
+async def test_a_context_overflow_mentioning_tools_is_not_taken_for_a_tools_rejection() -> None:
+    from agentkit.backends.openai import BadRequestError
+
+    overflow = (
+        "This model's maximum context length is 2048 tokens. However, your messages resulted in "
+        "2300 tokens (2100 in the messages, 200 in the tools)."
+    )
+    with serving([error(400, overflow)]) as server, pytest.raises(BadRequestError, match="context length"):
+        await Agent(model=backend(server.base_url), tools=[add]).arun("x")
+    assert len(server.chat_requests) == 1

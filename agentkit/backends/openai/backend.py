@@ -208,19 +208,22 @@ class OpenAIBackend(BaseBackend):
         )
 
     def _fallback(self, error: BadRequestError, plan: _Plan) -> _Plan | None:
-        """A plan without the feature the server just rejected, or ``None`` if it was something else."""
+        """A plan without the feature the server just rejected, or ``None`` if it was something else
+        (a context overflow that merely mentions tools is not a rejection of tools)."""
         said = (error.server_message or str(error)).lower()
+        if _context_overflow(said):
+            return None
         if plan.stream_usage and "stream_options" in said:
             self._stream_usage = False
             return replace(plan, stream_usage=False)
         if (
             plan.structured == "json_schema"
             and self.structured_output == "auto"
-            and ("response_format" in said or "json_schema" in said)
+            and _rejects(said, ("response_format", "json_schema"))
         ):
             self._json_schema = False
             return replace(plan, structured="tool")
-        if not plan.text_tools and self.tool_mode == "auto" and "tool" in said:
+        if not plan.text_tools and self.tool_mode == "auto" and _rejects(said, ("tool", "function")):
             logger.warning("%s rejected native tools (%s); using text-mode tool calls", self.name, said[:200])
             self._native_tools = False
             return replace(plan, text_tools=True)
@@ -405,6 +408,31 @@ class OpenAIBackend(BaseBackend):
             # apply; servers that report usage are counted exactly.
             response = replace(response, usage=_estimated_usage(response.message, estimated_input))
         yield response
+
+
+_REJECTION_WORDS = (
+    "not support",
+    "unsupported",
+    "not available",
+    "not allowed",
+    "not permitted",
+    "unrecognized",
+    "unknown",
+    "unexpected",
+    "extra inputs",
+    "invalid",
+    "requires",
+    "enable-auto-tool-choice",
+)
+
+
+def _rejects(said: str, features: tuple[str, ...]) -> bool:
+    """Whether a 400's message says the server rejects one of ``features`` (as a parameter)."""
+    return any(f in said for f in features) and any(w in said for w in _REJECTION_WORDS)
+
+
+def _context_overflow(said: str) -> bool:
+    return "context length" in said or "context window" in said or "too many tokens" in said
 
 
 def _estimated_usage(message: AssistantMessage, input_tokens: int) -> Usage:
