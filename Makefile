@@ -13,7 +13,7 @@ $(PY):
 
 # torch is pinned: an unpinned torch would pull a multi-GB CUDA build.
 $(STAMP): pyproject.toml | $(PY)
-	$(PIP) install -e '.[test,lint,openai]'
+	$(PIP) install -e '.[test,lint,openai,tools,mcp]'
 	touch $@
 
 # The real OpenAI-compatible server for tests/integration/test_llama_server.py: llama-cpp-python compiles

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import AsyncExitStack
 from typing import Any, Generic, TypeVar
 
 from agentkit.backends import Backend, ModelSettings, ToolChoice, resolve_backend
@@ -18,6 +19,7 @@ from agentkit.registry import ApprovalCallback, ToolRegistry
 from agentkit.result import RunResult
 from agentkit.templates import render
 from agentkit.tool import ToolLike
+from agentkit.toolset import Toolset, open_toolsets
 
 OutputT = TypeVar("OutputT")
 DepsT = TypeVar("DepsT")
@@ -49,6 +51,7 @@ class Agent(Generic[OutputT, DepsT]):
         tool_choice: ``auto``, ``none``, ``required`` or a tool name, passed to the backend.
         settings: generation settings (temperature, max_tokens, seed, ...).
         approve: decides whether a tool marked ``requires_approval`` may run a given call.
+        toolsets: sources of tools opened for each run and closed after it (e.g. MCP servers).
     """
 
     def __init__(
@@ -67,6 +70,7 @@ class Agent(Generic[OutputT, DepsT]):
         tool_choice: ToolChoice = "auto",
         settings: ModelSettings | None = None,
         approve: ApprovalCallback | None = None,
+        toolsets: Sequence[Toolset] = (),
     ) -> None:
         _positive("max_steps", max_steps)
         _positive("max_parallel_tools", max_parallel_tools)
@@ -76,7 +80,12 @@ class Agent(Generic[OutputT, DepsT]):
             raise ConfigurationError("output_retries must be >= 0 and max_repeated_failures >= 1")
         self.backend: Backend = resolve_backend(model)
         self.registry = tools if isinstance(tools, ToolRegistry) else ToolRegistry(tools)
-        if tool_choice not in ("auto", "none", "required") and tool_choice not in self.registry:
+        self.toolsets: tuple[Toolset, ...] = tuple(toolsets)
+        if (
+            tool_choice not in ("auto", "none", "required")
+            and tool_choice not in self.registry
+            and not self.toolsets  # their tools are known only once a run opens them
+        ):
             raise ConfigurationError(
                 f"tool_choice={tool_choice!r} is neither auto/none/required nor a registered tool "
                 f"({', '.join(self.registry.names) or 'no tools registered'})"
@@ -118,11 +127,18 @@ class Agent(Generic[OutputT, DepsT]):
         The last event is :class:`FinalOutput` (its ``result`` is the :class:`RunResult`), or
         :class:`RunFailed` followed by the error being raised.
         """
-        loop = RunLoop(
-            self, self._initial_messages(prompt, message_history), deps=deps, cancel=cancel, streaming=True
-        )
-        async for event in loop.events():
-            yield event
+        async with AsyncExitStack() as stack:
+            registry = await open_toolsets(stack, self.registry, self.toolsets)
+            loop = RunLoop(
+                self,
+                self._initial_messages(prompt, message_history),
+                deps=deps,
+                cancel=cancel,
+                streaming=True,
+                registry=registry,
+            )
+            async for event in loop.events():
+                yield event
 
     async def arun(
         self,
@@ -134,13 +150,20 @@ class Agent(Generic[OutputT, DepsT]):
     ) -> RunResult[OutputT]:
         """Run to the end and return the result; limits raise a :class:`RunLimitExceeded`
         subclass whose ``result`` holds the partial run."""
-        loop = RunLoop(
-            self, self._initial_messages(prompt, message_history), deps=deps, cancel=cancel, streaming=False
-        )
-        result: RunResult[OutputT] | None = None
-        async for event in loop.events():
-            if isinstance(event, FinalOutput):
-                result = event.result
+        async with AsyncExitStack() as stack:
+            registry = await open_toolsets(stack, self.registry, self.toolsets)
+            loop = RunLoop(
+                self,
+                self._initial_messages(prompt, message_history),
+                deps=deps,
+                cancel=cancel,
+                streaming=False,
+                registry=registry,
+            )
+            result: RunResult[OutputT] | None = None
+            async for event in loop.events():
+                if isinstance(event, FinalOutput):
+                    result = event.result
         if result is None:  # pragma: no cover - the loop always ends with FinalOutput or raises
             raise AssertionError("the run loop ended without a final event")
         return result

@@ -40,7 +40,7 @@ from agentkit.events import (
     ToolCallStarted,
 )
 from agentkit.messages import Message, ToolCall, ToolMessage, Usage, UserMessage
-from agentkit.registry import ToolResult
+from agentkit.registry import ToolRegistry, ToolResult
 from agentkit.result import RunResult, StopReason
 from agentkit.run_context import RunContext
 from agentkit.templates import render
@@ -64,8 +64,11 @@ class RunLoop:
         deps: Any,
         cancel: CancellationToken | None,
         streaming: bool,
+        registry: ToolRegistry | None = None,
     ) -> None:
         self.agent = agent
+        # The agent's registry, or a per-run one that adds the tools of opened toolsets.
+        self.registry = registry if registry is not None else agent.registry
         self.messages = messages
         self.cancel = cancel
         self.streaming = streaming
@@ -129,7 +132,7 @@ class RunLoop:
 
             request = ModelRequest(
                 messages=tuple(self.messages),
-                tools=agent.registry.specs(),
+                tools=self.registry.specs(),
                 tool_choice=agent.tool_choice,
                 output_schema=agent.output.schema,
                 settings=agent.settings,
@@ -221,7 +224,7 @@ class RunLoop:
     async def _execute(self, call: ToolCall) -> ToolResult:
         agent = self.agent
         async with self._semaphore:
-            result = await agent.registry.execute(
+            result = await self.registry.execute(
                 call, self.context, default_timeout=agent.tool_timeout, approve=agent.approve
             )
         if not result.is_error:
