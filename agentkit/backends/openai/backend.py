@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 from agentkit.backends.base import BaseBackend, ModelRequest, ModelResponse, StreamChunk, TextDelta
 from agentkit.backends.openai import convert, textmode
-from agentkit.backends.openai.errors import BadRequestError, translate
+from agentkit.backends.openai.errors import BadRequestError, context_overflow, rejects, translate
+from agentkit.backends.openai.streaming import Delivered, StreamAssembler
 from agentkit.errors import ConfigurationError
 from agentkit.messages import AssistantMessage, Usage
 from agentkit.retry import RetryPolicy, TransientError
@@ -211,7 +212,7 @@ class OpenAIBackend(BaseBackend):
         """A plan without the feature the server just rejected, or ``None`` if it was something else
         (a context overflow that merely mentions tools is not a rejection of tools)."""
         said = (error.server_message or str(error)).lower()
-        if _context_overflow(said):
+        if context_overflow(said):
             return None
         if plan.stream_usage and "stream_options" in said:
             self._stream_usage = False
@@ -219,11 +220,11 @@ class OpenAIBackend(BaseBackend):
         if (
             plan.structured == "json_schema"
             and self.structured_output == "auto"
-            and _rejects(said, ("response_format", "json_schema"))
+            and rejects(said, ("response_format", "json_schema"))
         ):
             self._json_schema = False
             return replace(plan, structured="tool")
-        if not plan.text_tools and self.tool_mode == "auto" and _rejects(said, ("tool", "function")):
+        if not plan.text_tools and self.tool_mode == "auto" and rejects(said, ("tool", "function")):
             logger.warning("%s rejected native tools (%s); using text-mode tool calls", self.name, said[:200])
             self._native_tools = False
             return replace(plan, text_tools=True)
@@ -330,7 +331,7 @@ class OpenAIBackend(BaseBackend):
         """
         plan = self._plan(request, streaming=True)
         while True:
-            delivered = _Delivered()
+            delivered = Delivered()
             try:
                 async for item in self.retry.stream(
                     functools.partial(
@@ -359,11 +360,9 @@ class OpenAIBackend(BaseBackend):
                 plan = fallback
 
     async def _stream_once(
-        self, payload: dict[str, Any], delivered: _Delivered, plan: _Plan, estimated_input: int
+        self, payload: dict[str, Any], delivered: Delivered, plan: _Plan, estimated_input: int
     ) -> AsyncIterator[StreamChunk]:
         from openai import AsyncStream
-
-        from agentkit.backends.openai.streaming import StreamAssembler
 
         client = await self._client()
         assembler = StreamAssembler()
@@ -410,31 +409,6 @@ class OpenAIBackend(BaseBackend):
         yield response
 
 
-_REJECTION_WORDS = (
-    "not support",
-    "unsupported",
-    "not available",
-    "not allowed",
-    "not permitted",
-    "unrecognized",
-    "unknown",
-    "unexpected",
-    "extra inputs",
-    "invalid",
-    "requires",
-    "enable-auto-tool-choice",
-)
-
-
-def _rejects(said: str, features: tuple[str, ...]) -> bool:
-    """Whether a 400's message says the server rejects one of ``features`` (as a parameter)."""
-    return any(f in said for f in features) and any(w in said for w in _REJECTION_WORDS)
-
-
-def _context_overflow(said: str) -> bool:
-    return "context length" in said or "context window" in said or "too many tokens" in said
-
-
 def _estimated_usage(message: AssistantMessage, input_tokens: int) -> Usage:
     chars = len(message.content or "") + sum(len(json.dumps(c.arguments)) for c in message.tool_calls)
     return Usage(input_tokens=input_tokens, output_tokens=chars // 4 + 1, requests=1)
@@ -445,26 +419,3 @@ async def _close_at_loop_shutdown(client: openai.AsyncOpenAI) -> AsyncGenerator[
         yield
     finally:
         await client.close()
-
-
-class _Delivered:
-    """Text already streamed to the caller, shared by the attempts of one streamed call."""
-
-    def __init__(self) -> None:
-        self.text = ""
-        self.diverged = False
-
-    def accept(self, seen: str) -> str:
-        """The part of ``seen`` (this attempt's text so far) not yet delivered."""
-        if self.diverged:
-            return ""
-        if len(seen) <= len(self.text):
-            if not self.text.startswith(seen):
-                self.diverged = True
-            return ""
-        if not seen.startswith(self.text):
-            self.diverged = True
-            return ""
-        fresh = seen[len(self.text) :]
-        self.text = seen
-        return fresh

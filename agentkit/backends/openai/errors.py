@@ -156,3 +156,28 @@ def translate(exc: BaseException, *, api_key: str | None, model: str, base_url: 
             "To fix: check that the base URL points at an OpenAI-compatible /v1 API (it usually ends in /v1)."
         )
     return exc
+
+
+_REJECTION_WORDS = (
+    "not support",
+    "unsupported",
+    "not available",
+    "not allowed",
+    "not permitted",
+    "unrecognized",
+    "unknown",
+    "unexpected",
+    "extra inputs",
+    "invalid",
+    "requires",
+    "enable-auto-tool-choice",
+)
+
+
+def rejects(said: str, features: tuple[str, ...]) -> bool:
+    """Whether a 400's message says the server rejects one of ``features`` (as a parameter)."""
+    return any(f in said for f in features) and any(w in said for w in _REJECTION_WORDS)
+
+
+def context_overflow(said: str) -> bool:
+    return "context length" in said or "context window" in said or "too many tokens" in said

@@ -103,3 +103,26 @@ def _dumps(value: Any) -> str:
     import json
 
     return json.dumps(value, ensure_ascii=False)
+
+
+class Delivered:
+    """Text already streamed to the caller, shared by the attempts of one streamed call."""
+
+    def __init__(self) -> None:
+        self.text = ""
+        self.diverged = False
+
+    def accept(self, seen: str) -> str:
+        """The part of ``seen`` (this attempt's text so far) not yet delivered."""
+        if self.diverged:
+            return ""
+        if len(seen) <= len(self.text):
+            if not self.text.startswith(seen):
+                self.diverged = True
+            return ""
+        if not seen.startswith(self.text):
+            self.diverged = True
+            return ""
+        fresh = seen[len(self.text) :]
+        self.text = seen
+        return fresh
