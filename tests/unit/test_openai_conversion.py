@@ -19,7 +19,7 @@ from agentkit.backends.openai.convert import (
     wire_messages,
 )
 from agentkit.backends.openai.errors import scrub
-from agentkit.backends.openai.streaming import StreamAssembler
+from agentkit.backends.openai.streaming import Delivered, StreamAssembler
 from agentkit.backends.openai.textmode import rewrite
 from agentkit.errors import ConfigurationError
 from agentkit.messages import AssistantMessage, SystemMessage, ToolCall, ToolMessage, UserMessage
@@ -201,3 +201,15 @@ def test_configuration_errors(monkeypatch: pytest.MonkeyPatch) -> None:
     assert local.base_url == "http://127.0.0.1:1234/v1" and local.name == "openai:m"
     monkeypatch.setenv("OPENAI_API_KEY", "sk-secret-value-1234")
     assert "sk-secret" not in repr(OpenAIBackend("m"))
+
+
+def test_delivered_resumes_a_matching_replay_and_stops_on_divergence() -> None:
+    delivered = Delivered()
+    delivered.start_attempt()
+    assert [delivered.accept(p) for p in ["The ", "quick "]] == ["The ", "quick "]
+    delivered.start_attempt()  # retried: the server replays from the start in other chunk sizes
+    assert [delivered.accept(p) for p in ["Th", "e qu", "ick brown", " fox"]] == ["", "", "brown", " fox"]
+    assert delivered.text == "The quick brown fox"
+    delivered.start_attempt()
+    assert delivered.accept("A different reply") == "" and delivered.diverged
+    assert delivered.accept(" and more") == "" and delivered.text == "The quick brown fox"

@@ -352,7 +352,7 @@ class OpenAIBackend(BaseBackend):
                         yield item
                 return
             except BadRequestError as exc:
-                if delivered.text:
+                if delivered.length:
                     raise
                 fallback = self._fallback(exc, plan)
                 if fallback is None:
@@ -366,7 +366,7 @@ class OpenAIBackend(BaseBackend):
 
         client = await self._client()
         assembler = StreamAssembler()
-        seen = ""
+        delivered.start_attempt()
         try:
             stream = await client.post(
                 "/chat/completions",
@@ -389,8 +389,7 @@ class OpenAIBackend(BaseBackend):
                 piece = assembler.add(chunk if isinstance(chunk, dict) else {})
                 if not piece or plan.text_tools:
                     continue
-                seen += piece
-                fresh = delivered.accept(seen)
+                fresh = delivered.accept(piece)
                 if fresh:
                     yield TextDelta(fresh)
         finally:

@@ -106,23 +106,41 @@ def _dumps(value: Any) -> str:
 
 
 class Delivered:
-    """Text already streamed to the caller, shared by the attempts of one streamed call."""
+    """Text already streamed to the caller, shared by the attempts of one streamed call.
+
+    A retried attempt replays the reply from its start; :meth:`accept` passes on only what goes
+    beyond the delivered text, as long as the replay matches it. Linear in the reply's length.
+    """
 
     def __init__(self) -> None:
-        self.text = ""
+        self._parts: list[str] = []
+        self.length = 0
         self.diverged = False
+        self._position = 0  # characters of the current attempt seen so far
+        self._replay = ""  # the delivered text, joined when an attempt starts
 
-    def accept(self, seen: str) -> str:
-        """The part of ``seen`` (this attempt's text so far) not yet delivered."""
+    @property
+    def text(self) -> str:
+        return "".join(self._parts)
+
+    def start_attempt(self) -> None:
+        self._position = 0
+        self._replay = self.text if self.length else ""
+
+    def accept(self, piece: str) -> str:
+        """The part of ``piece`` (the current attempt's next text) not yet delivered."""
         if self.diverged:
             return ""
-        if len(seen) <= len(self.text):
-            if not self.text.startswith(seen):
-                self.diverged = True
-            return ""
-        if not seen.startswith(self.text):
-            self.diverged = True
-            return ""
-        fresh = seen[len(self.text) :]
-        self.text = seen
+        start = self._position
+        self._position += len(piece)
+        fresh = piece
+        if start < self.length:
+            expected = self._replay[start : start + len(piece)]
+            if not piece.startswith(expected):
+                self.diverged = True  # a different reply: the final response is authoritative
+                return ""
+            fresh = piece[len(expected) :]
+        if fresh:
+            self._parts.append(fresh)
+            self.length += len(fresh)
         return fresh
