@@ -143,6 +143,20 @@ async def test_retry_after_beyond_the_wait_budget_gives_up_at_once() -> None:
     assert "asked to wait 30.0 s" in str(caught.value)
 
 
+async def test_no_server_listening_is_retried_then_reported() -> None:
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    policy = RetryPolicy(max_attempts=3, initial_backoff=0.05, jitter=0.0)
+    started = time.monotonic()
+    with pytest.raises(RetriesExhaustedError, match="connection to model") as caught:
+        await backend(f"http://127.0.0.1:{port}/v1", retry=policy).complete(ask())
+    assert caught.value.attempts == 3
+    assert time.monotonic() - started < 5
+
+
 async def test_connection_dropped_before_the_reply_is_retried() -> None:
     with serving([Drop(), Reply(body=completion("second try"))]) as server:
         response = await backend(server.base_url).complete(ask())

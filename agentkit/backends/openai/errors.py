@@ -114,6 +114,18 @@ _HINTS: dict[int, tuple[type[OpenAIBackendError], str]] = {
 }
 
 
+def _root_cause(exc: BaseException) -> BaseException:
+    """The innermost cause: the SDK's aiohttp adapter reports a refused connection as a connect
+    timeout, which only the original OSError at the bottom of the chain tells apart."""
+    seen = {id(exc)}
+    while True:
+        inner = exc.__cause__ or exc.__context__
+        if inner is None or id(inner) in seen:
+            return exc
+        seen.add(id(inner))
+        exc = inner
+
+
 def translate(exc: BaseException, *, api_key: str | None, model: str, base_url: str) -> BaseException:
     """The agentkit error for an SDK (or transport) failure: transient, typed permanent, or ``exc``
     itself when it is not a request failure at all (a bug to surface, not to hide)."""
@@ -135,11 +147,12 @@ def translate(exc: BaseException, *, api_key: str | None, model: str, base_url: 
         return cls(
             f"HTTP {status} from {where}: {server}. To fix: {hint}.", status=status, server_message=server
         )
-    if isinstance(exc, openai.APITimeoutError):
-        return TransientError(f"request to {where} timed out")
     if isinstance(exc, openai.APIConnectionError):
-        cause = exc.__cause__ or exc.__context__
-        detail = f" ({type(cause).__name__}: {scrub(str(cause), api_key)})" if cause is not None else ""
+        root = _root_cause(exc)
+        refused = isinstance(root, OSError) and not isinstance(root, TimeoutError)
+        if isinstance(exc, openai.APITimeoutError) and not refused:
+            return TransientError(f"request to {where} timed out")
+        detail = f" ({type(root).__name__}: {scrub(str(root), api_key)})" if root is not exc else ""
         return TransientError(f"connection to {where} failed{detail}")
     if isinstance(exc, openai.APIResponseValidationError):
         return InvalidResponseError(
