@@ -28,7 +28,7 @@ from agentkit.backends.openai import convert, textmode
 from agentkit.backends.openai.errors import BadRequestError, context_overflow, rejects, translate
 from agentkit.backends.openai.streaming import Delivered, StreamAssembler
 from agentkit.errors import ConfigurationError
-from agentkit.messages import AssistantMessage, Usage
+from agentkit.messages import AssistantMessage
 from agentkit.retry import RetryPolicy, TransientError
 
 if TYPE_CHECKING:
@@ -339,7 +339,6 @@ class OpenAIBackend(BaseBackend):
                         self._payload(request, plan),
                         delivered,
                         plan,
-                        self.count_tokens(request.messages, request.tools),
                     ),
                     what=f"{self.name} stream",
                 ):
@@ -360,7 +359,7 @@ class OpenAIBackend(BaseBackend):
                 plan = fallback
 
     async def _stream_once(
-        self, payload: dict[str, Any], delivered: Delivered, plan: _Plan, estimated_input: int
+        self, payload: dict[str, Any], delivered: Delivered, plan: _Plan
     ) -> AsyncIterator[StreamChunk]:
         from openai import AsyncStream
 
@@ -400,17 +399,13 @@ class OpenAIBackend(BaseBackend):
                 f"the stream from {self.name} at {self.base_url} ended after {assembler.chunks} chunks "
                 "without a finish_reason"
             )
-        response = assembler.response()
         if assembler.usage is None:
-            # The server sent no usage (it ignores stream_options): estimate, so token limits still
-            # apply; servers that report usage are counted exactly.
-            response = replace(response, usage=_estimated_usage(response.message, estimated_input))
-        yield response
-
-
-def _estimated_usage(message: AssistantMessage, input_tokens: int) -> Usage:
-    chars = len(message.content or "") + sum(len(json.dumps(c.arguments)) for c in message.tool_calls)
-    return Usage(input_tokens=input_tokens, output_tokens=chars // 4 + 1, requests=1)
+            # The server ignores stream_options: its token counts are unknown, and stay 0 rather than
+            # a guess that would pass for the server's own (the context manager calibrates on them).
+            logger.debug(
+                "%s sent no usage in its stream; token counts for this request are unknown", self.name
+            )
+        yield assembler.response()
 
 
 async def _close_at_loop_shutdown(client: openai.AsyncOpenAI) -> AsyncGenerator[None, None]:
