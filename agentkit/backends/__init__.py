@@ -53,6 +53,8 @@ def resolve_backend(model: Backend | str) -> Backend:
     return backend
 
 
+register_backend_prefix("openai", "agentkit.backends.openai", "from_model_string")
+
 __all__ = [
     "Backend",
     "BaseBackend",
