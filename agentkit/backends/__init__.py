@@ -53,6 +53,8 @@ def resolve_backend(model: Backend | str) -> Backend:
     return backend
 
 
+register_backend_prefix("openai", "agentkit.backends.openai", "from_model_string")
+
 __all__ = [
     "Backend",
     "BaseBackend",
@@ -65,3 +67,6 @@ __all__ = [
     "register_backend_prefix",
     "resolve_backend",
 ]
+
+# A testing aid: 'scripted:PATH.json' replays replies from a file (see agentkit.testing.scripted_from_file).
+register_backend_prefix("scripted", "agentkit.testing", "scripted_from_file")

@@ -276,7 +276,7 @@ def test_message_history_continues_a_conversation() -> None:
         "UserMessage",
         "AssistantMessage",
     ]
-    assert backend.requests[1].messages[:3] == tuple(first.messages)
+    assert list(backend.requests[1].messages[:3]) == first.messages
 
 
 def test_deps_reach_tools_through_the_run_context() -> None:
