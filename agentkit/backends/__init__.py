@@ -53,6 +53,10 @@ def resolve_backend(model: Backend | str) -> Backend:
     return backend
 
 
+register_backend_prefix("hf", "agentkit.backends.transformers", "hf_backend")
+register_backend_prefix("gguf", "agentkit.backends.transformers", "gguf_backend")
+register_backend_prefix("local", "agentkit.backends.transformers", "local_backend")
+
 __all__ = [
     "Backend",
     "BaseBackend",

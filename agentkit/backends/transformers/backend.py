@@ -1,0 +1,329 @@
+"""``TransformersBackend``: a Hugging Face model in-process, with tool calls that parse.
+
+One request: render the conversation with the chat template, reuse the KV cache of the previous
+request up to the common token prefix, decode under a grammar (a registered tool's call with valid
+arguments, or an answer), then parse the calls out of the text. Loading and decoding run on a worker
+thread, never on the event loop; one request at a time uses the model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from agentkit.backends.base import BaseBackend, ModelRequest, ModelResponse, StreamChunk, TextDelta
+from agentkit.backends.transformers.constraints import (
+    CALL_OPEN,
+    GrammarCache,
+    build_grammar,
+    ll_tokenizer,
+    tool_names,
+)
+from agentkit.backends.transformers.kv_cache import CacheStats, PrefixCache
+from agentkit.backends.transformers.loading import LoadedModel, ModelSource, load
+from agentkit.errors import BackendError, ConfigurationError
+from agentkit.messages import AssistantMessage, Message, ToolMessage, Usage, UserMessage
+
+DEFAULT_MAX_TOKENS = 512
+
+_models: dict[tuple[Any, ...], LoadedModel] = {}
+_models_lock = threading.Lock()
+
+
+def _shared_model(key: tuple[Any, ...], **kwargs: Any) -> LoadedModel:
+    """One loaded copy per (source, device, dtype) in a process: several agents on ``local`` share it."""
+    with _models_lock:
+        loaded = _models.get(key)
+        if loaded is None:
+            loaded = _models[key] = load(**kwargs)
+        return loaded
+
+
+def visible_prefix(text: str, markers: Sequence[str]) -> int:
+    """How much of a partial reply can be streamed: everything before a call opener or stop string,
+    minus a tail that might still turn into one, minus an incomplete UTF-8 character."""
+    end = len(text)
+    for marker in markers:
+        at = text.find(marker)
+        if at >= 0:
+            end = min(end, at)
+    held = 0
+    for marker in markers:
+        for k in range(min(len(marker) - 1, end), 0, -1):
+            if text[:end].endswith(marker[:k]):
+                held = max(held, k)
+                break
+    end -= held
+    while end > 0 and text[end - 1] == "\ufffd":
+        end -= 1
+    return end
+
+
+class TransformersBackend(BaseBackend):
+    """A local transformers model (hub id or directory, GGUF file, or the embedded SmolLM2).
+
+    Args:
+        source: what to load (see :mod:`agentkit.backends.transformers.loading`).
+        device, dtype: default: CUDA/MPS when present (bf16/fp16), else CPU in float32.
+        threads: torch CPU threads (default: ``$AGENTKIT_TORCH_THREADS`` or half the cores, at most 8).
+        constrained: decode tool calls and structured output under a grammar (on by default).
+        reuse_cache: keep the KV cache between requests and prefill only the new tokens.
+        gguf_cache: save a dequantized GGUF as safetensors once and load that afterwards.
+        native_tools: force (or forbid) passing ``tools=`` to the chat template; default: detected.
+        call_then_answer: with ``tool_choice="auto"``, the first reply after a user message must be a
+            tool call and the reply after successful results must be the answer (after a failed call,
+            another call). Tiny models almost never start a call on their own (SmolLM2-135M puts about
+            0.01% on it) and, once they have, repeat calls forever; ``local`` turns this on. Needs
+            ``constrained``.
+        parallel_calls: admit several calls in one reply (``local`` turns it off).
+        max_tokens: reply length when the request's settings do not say.
+        context_window: override the model config's context length.
+    """
+
+    def __init__(
+        self,
+        source: ModelSource,
+        *,
+        device: str | None = None,
+        dtype: str | None = None,
+        threads: int | None = None,
+        constrained: bool = True,
+        reuse_cache: bool = True,
+        gguf_cache: bool = True,
+        native_tools: bool | None = None,
+        call_then_answer: bool = False,
+        parallel_calls: bool = True,
+        max_tokens: int = DEFAULT_MAX_TOKENS,
+        context_window: int | None = None,
+        name: str | None = None,
+    ) -> None:
+        if threads is not None and threads < 1:
+            raise ConfigurationError(f"threads must be >= 1, got {threads}")
+        self.source = source
+        self.constrained = constrained
+        self.call_then_answer = call_then_answer
+        self.parallel_calls = parallel_calls
+        self.max_tokens = max_tokens
+        self.stats = CacheStats()
+        self._name = name or f"transformers:{source.label}"
+        self._load_args: dict[str, Any] = {
+            "device": device,
+            "dtype": dtype,
+            "threads": threads,
+            "use_gguf_cache": gguf_cache,
+        }
+        self._native_tools = native_tools
+        self._context_window = context_window
+        self._prefix = PrefixCache(enabled=reuse_cache)
+        self._loaded: LoadedModel | None = None
+        self._renderer: Any = None
+        self._grammars: GrammarCache | None = None
+        self._call_format: str | None = None
+        self._stop_ids: set[int] = set()
+        self._load_lock = threading.Lock()
+        self._run_lock = threading.Lock()
+
+    # -- loading -------------------------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def loaded(self) -> LoadedModel:
+        """The model, loading it now (blocking) if needed."""
+        with self._load_lock:
+            if self._loaded is None:
+                from agentkit.backends.transformers.prompting import PromptRenderer
+                from agentkit.parsing import detect_format
+
+                args = self._load_args
+                key = (self.source, args["device"], args["dtype"], args["use_gguf_cache"])
+                loaded = _shared_model(key, source=self.source, **args)
+                self._renderer = PromptRenderer(loaded.tokenizer, native=self._native_tools)
+                # Without native tool support we prompt for Hermes calls ourselves.
+                self._call_format = (
+                    detect_format(self._renderer.template) if self._renderer.native else "hermes"
+                )
+                self._stop_ids = self._find_stop_ids(loaded)
+                self._loaded = loaded
+            return self._loaded
+
+    async def aload(self) -> LoadedModel:
+        """Load on a worker thread (the first request does this itself)."""
+        if self._loaded is not None:
+            return self._loaded
+        return await asyncio.to_thread(lambda: self.loaded)
+
+    @staticmethod
+    def _find_stop_ids(loaded: LoadedModel) -> set[int]:
+        ids: set[int] = set()
+        eos = getattr(loaded.model.generation_config, "eos_token_id", None)
+        for value in eos if isinstance(eos, list) else [eos]:
+            if isinstance(value, int):
+                ids.add(value)
+        if loaded.tokenizer.eos_token_id is not None:
+            ids.add(int(loaded.tokenizer.eos_token_id))
+        if not ids:
+            raise BackendError("the model defines no end-of-sequence token; cannot tell when a reply ends")
+        return ids
+
+    @property  # BaseBackend has a plain attribute; here it comes from the model config
+    def context_window(self) -> int:  # type: ignore[override]
+        if self._context_window is not None:
+            return self._context_window
+        config = self.loaded.model.config
+        for attribute in ("max_position_embeddings", "n_positions", "max_sequence_length"):
+            value = getattr(config, attribute, None)
+            if isinstance(value, int) and value > 0:
+                return value
+        return 2048
+
+    def _grammar_cache(self) -> GrammarCache:
+        if self._grammars is None:
+            loaded = self.loaded
+            eos = loaded.tokenizer.eos_token_id
+            self._grammars = GrammarCache(
+                ll_tokenizer(loaded.tokenizer, int(eos if eos is not None else min(self._stop_ids)))
+            )
+        return self._grammars
+
+    # -- requests ------------------------------------------------------------------------------------
+
+    def count_tokens(self, messages: Sequence[Message], tools: Sequence[dict[str, Any]] = ()) -> int:
+        """Exact: the prompt this backend would send, through the model's tokenizer and template."""
+        self.loaded  # noqa: B018 - ensure the renderer exists
+        return len(self._renderer.encode(messages, tools))
+
+    def prompt_ids(self, request: ModelRequest) -> list[int]:
+        self.loaded  # noqa: B018
+        return list(self._renderer.encode(request.messages, request.tools))
+
+    def tool_choice(self, request: ModelRequest) -> str:
+        """The request's tool choice, adjusted where ``call_then_answer`` applies."""
+        if not (
+            self.call_then_answer and self.constrained and request.tools and request.tool_choice == "auto"
+        ):
+            return request.tool_choice
+        failed = False
+        for message in reversed(request.messages):
+            if isinstance(message, ToolMessage):
+                failed = failed or message.is_error
+            elif isinstance(message, AssistantMessage) and message.tool_calls:
+                return "required" if failed else "none"
+            elif isinstance(message, UserMessage):
+                return "required"
+        return "auto"
+
+    def _grammar(self, request: ModelRequest, choice: str) -> str | None:
+        if not self.constrained:
+            return None
+        if request.tools and self._call_format != "hermes":
+            return None  # no grammar for this model's call syntax: leave calls and answers free
+        return build_grammar(
+            request.tools,
+            tool_choice=choice,
+            output_schema=request.output_schema,
+            parallel_calls=self.parallel_calls,
+        )
+
+    def _markers(self, request: ModelRequest) -> list[str]:
+        markers = list(request.settings.stop)
+        if request.tools and self.tool_choice(request) != "none":
+            markers.append(CALL_OPEN.strip())
+        return markers
+
+    def generate_sync(
+        self,
+        request: ModelRequest,
+        on_text: Any = None,
+        cancel: threading.Event | None = None,
+    ) -> ModelResponse:
+        """One request, blocking (``complete``/``stream`` run this on a worker thread)."""
+        from agentkit.backends.transformers.generation import Sampling, generate
+        from agentkit.parsing import parse_tool_calls
+
+        loaded = self.loaded
+        settings = request.settings
+        prompt = self.prompt_ids(request)
+        window = self.context_window
+        if len(prompt) >= window:
+            raise BackendError(
+                f"the prompt has {len(prompt)} tokens but {self.name} accepts {window}; "
+                "shorten the conversation"
+            )
+        max_new = min(settings.max_tokens or self.max_tokens, window - len(prompt))
+        choice = self.tool_choice(request)
+        grammar = self._grammar(request, choice)
+        matcher = self._grammar_cache().matcher(grammar) if grammar is not None else None
+        sampling = Sampling(settings.temperature, settings.top_k, settings.top_p, settings.seed)
+        with self._run_lock:
+            cache, reused = self._prefix.take(prompt)
+            try:
+                out = generate(
+                    loaded.model,
+                    loaded.tokenizer,
+                    prompt,
+                    cache=cache,
+                    reused=reused,
+                    max_new_tokens=max_new,
+                    sampling=sampling,
+                    stop_ids=self._stop_ids,
+                    stop_strings=settings.stop,
+                    matcher=matcher,
+                    on_text=on_text,
+                    cancel=cancel,
+                )
+            except Exception:
+                self._prefix.clear()
+                raise
+            self._prefix.store(out.cache_ids, out.cache)
+            self.stats.record(prefilled=len(prompt) - reused, reused=reused, generated=len(out.ids))
+        text = out.text
+        calls = []
+        content: str | None = text.strip() or None
+        if request.tools and choice != "none":
+            formats = [self._call_format] if self._call_format and matcher is not None else None
+            parsed = parse_tool_calls(text, formats=formats, tool_names=tool_names(request.tools))
+            content, calls = parsed.content, parsed.tool_calls
+        finish = "tool_calls" if calls else ("length" if out.finish_reason == "length" else out.finish_reason)
+        return ModelResponse(
+            message=AssistantMessage(content=content, tool_calls=calls),
+            usage=Usage(input_tokens=len(prompt), output_tokens=len(out.ids), requests=1),
+            finish_reason=finish,
+            model=self.name,
+        )
+
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        await self.aload()
+        return await asyncio.to_thread(self.generate_sync, request)
+
+    async def stream(self, request: ModelRequest) -> AsyncIterator[StreamChunk]:
+        """Text deltas as tokens are decoded (tool-call markup is not streamed), then the response."""
+        await self.aload()
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[TextDelta | None] = asyncio.Queue()
+        cancel = threading.Event()
+        markers = self._markers(request)
+        sent = 0
+
+        def on_text(text: str) -> None:
+            nonlocal sent
+            end = visible_prefix(text, markers)
+            if end > sent:
+                piece, sent = text[sent:end], end
+                loop.call_soon_threadsafe(queue.put_nowait, TextDelta(piece))
+
+        task = asyncio.ensure_future(asyncio.to_thread(self.generate_sync, request, on_text, cancel))
+        task.add_done_callback(lambda _: queue.put_nowait(None))
+        try:
+            while (item := await queue.get()) is not None:
+                yield item
+            yield await task
+        finally:
+            cancel.set()  # the consumer stopped early: end the decode loop at the next token
+
+    async def aclose(self) -> None:
+        self._prefix.clear()
