@@ -25,6 +25,12 @@ def hf_backend(location: str, **options: Any) -> TransformersBackend:
             "model 'hf:' needs a hub id or a directory, e.g. 'hf:Qwen/Qwen2.5-0.5B-Instruct'"
         )
     require_local_extras()
+    path = Path(location).expanduser()
+    # A hub id is "owner/name"; anything else that is not a directory is a path that does not exist.
+    if not path.is_dir() and (
+        location.startswith(("/", ".", "~")) or location.count("/") > 1 or path.exists()
+    ):
+        raise ConfigurationError(f"model directory not found: {location!r}")
     return TransformersBackend(ModelSource("hf", location), **options)
 
 

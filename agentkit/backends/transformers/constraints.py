@@ -43,7 +43,8 @@ def render_call(name: str, arguments: dict[str, Any]) -> str:
 
 
 def _closed(schema: dict[str, Any]) -> dict[str, Any]:
-    """Arguments with no extra keys unless the schema asks for them: small models otherwise invent some."""
+    """An object schema with no extra keys unless it asks for them: small models otherwise invent keys
+    until the token limit cuts the JSON in half."""
     schema = copy.deepcopy(schema) if schema else {"type": "object", "properties": {}}
     if schema.get("type", "object") == "object":
         schema.setdefault("type", "object")
@@ -105,7 +106,7 @@ def build_grammar(
     if allow_answer:
         alternatives.append("answer")
         if output_schema is not None:
-            lines.append(f"answer: {_json_rule(output_schema)}")
+            lines.append(f"answer: {_json_rule(_closed(output_schema))}")
         else:
             lines.append("answer: TEXT")
             lines.append(r"TEXT: /[^<][\s\S]*/")

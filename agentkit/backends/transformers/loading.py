@@ -243,8 +243,9 @@ def load(
         except ConfigurationError:
             raise
         except Exception as exc:
+            detail = str(exc).strip().rstrip(".")
             raise ConfigurationError(
-                f"could not load {source.label}: {type(exc).__name__}: {exc}. A hub id needs network "
+                f"could not load {source.label}: {type(exc).__name__}: {detail}. A hub id needs network "
                 "access to the Hugging Face hub (or a copy in its cache); a directory needs config.json, "
                 "tokenizer files and weights"
             ) from exc
