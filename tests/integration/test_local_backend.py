@@ -16,8 +16,7 @@ from pydantic import BaseModel
 
 from agentkit import Agent, tool
 from agentkit.backends import ModelRequest, ModelSettings, TextDelta, resolve_backend
-from agentkit.backends.transformers import TransformersBackend, local_backend
-from agentkit.backends.transformers import loading
+from agentkit.backends.transformers import TransformersBackend, loading, local_backend
 from agentkit.errors import ConfigurationError
 from agentkit.events import (
     FinalOutput,
@@ -286,7 +285,7 @@ def test_hub_model_without_network_fails_clearly(tmp_path: Path, monkeypatch: py
     backend = resolve_backend("hf:Qwen/Qwen2.5-0.5B-Instruct")  # cheap: nothing loads yet
     assert isinstance(backend, TransformersBackend)
     with pytest.raises(
-        ConfigurationError, match="(?s)could not load hf:Qwen/Qwen2.5-0.5B-Instruct.*needs network"
+        ConfigurationError, match=r"(?s)could not load hf:Qwen/Qwen2\.5-0\.5B-Instruct.*needs network"
     ):
         backend.loaded  # noqa: B018
 

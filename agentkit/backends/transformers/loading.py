@@ -13,12 +13,14 @@ Everything torch-related is imported inside functions: importing this module sta
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import logging
 import os
 import shutil
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -157,13 +159,30 @@ def _silence_progress() -> None:
     transformers.logging.set_verbosity_error()  # type: ignore[no-untyped-call]
 
 
+@contextlib.contextmanager
+def _quiet_gguf_progress() -> Iterator[None]:
+    """transformers' GGUF reader draws a tqdm bar per tensor regardless of its logging settings."""
+    import transformers.modeling_gguf_pytorch_utils as gguf_utils
+
+    original = getattr(gguf_utils, "tqdm", None)
+    if original is None:
+        yield
+        return
+    setattr(gguf_utils, "tqdm", lambda iterable, *args, **kwargs: iterable)  # noqa: B010
+    try:
+        yield
+    finally:
+        setattr(gguf_utils, "tqdm", original)  # noqa: B010
+
+
 def _convert_gguf(gguf: Path, target: Path) -> None:
     """Dequantize ``gguf`` once and save model + tokenizer as safetensors under ``target``."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     logger.info("dequantizing %s once into %s", gguf, target)
     tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    model: Any = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    with _quiet_gguf_progress():
+        model: Any = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
     # The weights are plain tensors now; without this, save_pretrained refuses (or re-marks them
     # as GGUF-quantized, which a later load would try to dequantize again).
     model.hf_quantizer = None
