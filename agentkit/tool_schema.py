@@ -131,7 +131,7 @@ def signature_schema(fn: Callable[..., Any], tool_name: str) -> FunctionSignatur
             raise ToolArgumentsError(
                 format_pydantic_errors(tool_name, exc, parameters), tool_name=tool_name
             ) from None
-        return dict(validated)
+        return dict(validated.__dict__)  # shallow: nested models stay typed
 
     description = "\n\n".join(part for part in (doc.short_description, doc.long_description) if part).strip()
     return FunctionSignature(description, parameters, validate, context_param)

@@ -1,0 +1,65 @@
+"""The system-prompt text that teaches a model without native tool calling how to call tools.
+
+It asks for the Hermes ``<tool_call>`` format: the most widely trained one, explicitly tagged (so
+:func:`agentkit.parsing.parse_tool_calls` never confuses it with an answer), and easy for a grammar to
+constrain. The words live in ``prompts/tool_instructions.jinja`` so they can be tuned without code.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from agentkit.errors import ConfigurationError
+from agentkit.templates import render
+
+_EXAMPLE_VALUES: dict[str, Any] = {
+    "string": "text",
+    "integer": 1,
+    "number": 1.5,
+    "boolean": True,
+    "array": [],
+    "object": {},
+}
+
+
+def _function(spec: Mapping[str, Any], index: int) -> dict[str, Any]:
+    function = spec.get("function", spec)
+    if not isinstance(function, Mapping) or not isinstance(function.get("name"), str) or not function["name"]:
+        raise ConfigurationError(
+            f"tool spec #{index} has no function name; expected the OpenAI format "
+            '{"type": "function", "function": {"name": ..., "description": ..., "parameters": {...}}}'
+        )
+    return dict(function)
+
+
+def _example(function: dict[str, Any]) -> str:
+    """A call of ``function`` with placeholder values for its required parameters, as valid JSON."""
+    parameters = function.get("parameters") or {}
+    properties = parameters.get("properties") or {}
+    arguments: dict[str, Any] = {}
+    for name in parameters.get("required") or list(properties)[:1]:
+        schema = properties.get(name) or {}
+        if isinstance(schema.get("enum"), list) and schema["enum"]:
+            arguments[name] = schema["enum"][0]
+        else:
+            kind = schema.get("type")
+            arguments[name] = _EXAMPLE_VALUES.get(kind if isinstance(kind, str) else "string", "text")
+    return json.dumps({"name": function["name"], "arguments": arguments}, ensure_ascii=False)
+
+
+def tool_instructions(tools: Sequence[Mapping[str, Any]]) -> str:
+    """System-prompt text describing ``tools`` (OpenAI ``tools`` format) and the ``<tool_call>`` syntax.
+
+    Returns ``""`` when there are no tools. Raises :class:`ConfigurationError` for a spec without a name.
+    """
+    functions = [_function(spec, index) for index, spec in enumerate(tools)]
+    if not functions:
+        return ""
+    return render(
+        "tool_instructions.jinja",
+        tool_specs=[json.dumps(f, ensure_ascii=False) for f in functions],
+        tool_names=[f["name"] for f in functions],
+        example=_example(functions[0]),
+    )
