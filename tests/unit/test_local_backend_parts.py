@@ -343,3 +343,46 @@ def test_embedded_model_is_found_without_importing_its_package() -> None:
 def test_grammar_specs_accept_openai_tool_format() -> None:
     grammar = build_grammar(json.loads(json.dumps(SPECS)), tool_choice="multiply")
     assert grammar is not None and '"description": "The first factor."' in grammar
+
+
+# -- the agent lets a lazy backend load off the event loop ----------------------------------------
+
+
+def test_agent_awaits_aload_before_the_context_window_asks_for_sizes() -> None:
+    from agentkit import Agent
+    from agentkit.testing import ScriptedBackend
+
+    class LazyBackend(ScriptedBackend):
+        loaded = False
+        running = False
+
+        async def aload(self) -> None:
+            self.loaded = True
+
+        @property  # type: ignore[override]
+        def context_window(self) -> int:
+            assert self.loaded or not self.running, "context_window was read in a run before aload()"
+            return 4096
+
+        @context_window.setter
+        def context_window(self, value: int) -> None:
+            pass
+
+    backend = LazyBackend(["done"])
+    agent = Agent(model=backend)
+    backend.running = True
+    result = agent.run("hi")
+    assert backend.loaded and result.output == "done"
+
+
+def test_context_window_comes_from_the_gguf_header_without_loading() -> None:
+    backend = resolve_backend("local")
+    assert isinstance(backend, TransformersBackend)
+    assert backend.context_window == 8192
+    assert backend._loaded is None
+
+
+def test_context_window_from_a_model_directory(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text(json.dumps({"text_config": {"max_position_embeddings": 32768}}))
+    backend = resolve_backend(f"hf:{tmp_path}")
+    assert isinstance(backend, TransformersBackend) and backend.context_window == 32768

@@ -172,16 +172,33 @@ class TransformersBackend(BaseBackend):
             raise BackendError("the model defines no end-of-sequence token; cannot tell when a reply ends")
         return ids
 
-    @property  # BaseBackend has a plain attribute; here it comes from the model config
+    @property  # BaseBackend has a plain attribute; here it comes from the model's config
     def context_window(self) -> int:  # type: ignore[override]
-        if self._context_window is not None:
-            return self._context_window
+        """From config.json or the GGUF header, without loading the weights (a hub id is the
+        exception: its config comes with the model)."""
+        if self._context_window is None:
+            self._context_window = self._read_context_window() or 2048
+        return self._context_window
+
+    def _read_context_window(self) -> int | None:
+        from pathlib import Path
+
+        from agentkit.backends.transformers.loading import gguf_cache_dir
+        from agentkit.backends.transformers.metadata import config_context_length, gguf_context_length
+
+        if self._loaded is None:
+            location = Path(self.source.location).expanduser()
+            if self.source.kind == "gguf":
+                cached = gguf_cache_dir(location)
+                return config_context_length(cached) or gguf_context_length(location)
+            if location.is_dir():
+                return config_context_length(location)
         config = self.loaded.model.config
         for attribute in ("max_position_embeddings", "n_positions", "max_sequence_length"):
             value = getattr(config, attribute, None)
             if isinstance(value, int) and value > 0:
                 return value
-        return 2048
+        return None
 
     def _grammar_cache(self) -> GrammarCache:
         if self._grammars is None:
