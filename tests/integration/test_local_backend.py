@@ -299,3 +299,30 @@ async def test_stream_yields_deltas_then_one_response(local: TransformersBackend
     final = chunks[-1]
     assert not isinstance(final, TextDelta)
     assert "".join(c.text for c in chunks[:-1]).strip() == final.message.content
+
+
+def test_grammar_logits_processor_works_with_model_generate(local: TransformersBackend) -> None:
+    import torch
+    from transformers import LogitsProcessorList
+
+    from agentkit.backends.transformers.constraints import build_grammar
+    from agentkit.backends.transformers.logits import GrammarLogitsProcessor
+    from agentkit.parsing import parse_tool_calls
+
+    specs = ToolRegistry([multiply]).specs()
+    grammar = build_grammar(specs, tool_choice="required", parallel_calls=False)
+    assert grammar is not None
+    processor = GrammarLogitsProcessor(local._grammar_cache().matcher(grammar))
+    prompt = local.prompt_ids(ModelRequest(messages=[UserMessage(content="What is 6 times 7?")], tools=specs))
+    model, tokenizer = local.loaded.model, local.loaded.tokenizer
+    out = model.generate(
+        torch.tensor([prompt]),
+        max_new_tokens=40,
+        do_sample=False,
+        logits_processor=LogitsProcessorList([processor]),
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.eos_token_id,
+    )
+    text = tokenizer.decode(out[0, len(prompt) :], skip_special_tokens=True)
+    [call] = parse_tool_calls(text, formats=["hermes"]).tool_calls
+    assert call.name == "multiply" and set(ToolRegistry([multiply]).validate(call)) == {"a", "b"}

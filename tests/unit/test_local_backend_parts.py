@@ -386,3 +386,22 @@ def test_context_window_from_a_model_directory(tmp_path: Path) -> None:
     (tmp_path / "config.json").write_text(json.dumps({"text_config": {"max_position_embeddings": 32768}}))
     backend = resolve_backend(f"hf:{tmp_path}")
     assert isinstance(backend, TransformersBackend) and backend.context_window == 32768
+
+
+def test_native_rendering_uses_the_hugging_face_tool_call_shape() -> None:
+    call = ToolCall(id="c1", name="multiply", arguments={"a": 2, "b": 3})
+    out = PromptRenderer._native_messages(
+        [
+            UserMessage(content="2*3?"),
+            AssistantMessage(content=None, tool_calls=[call]),
+            ToolMessage(tool_call_id="c1", name="multiply", content="6"),
+        ]
+    )
+    assert out[1] == {
+        "role": "assistant",
+        "content": "",
+        "tool_calls": [
+            {"id": "c1", "type": "function", "function": {"name": "multiply", "arguments": {"a": 2, "b": 3}}}
+        ],
+    }
+    assert out[2] == {"role": "tool", "tool_call_id": "c1", "name": "multiply", "content": "6"}
