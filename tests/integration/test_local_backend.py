@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from agentkit import Agent, tool
 from agentkit.backends import ModelRequest, ModelSettings, TextDelta, resolve_backend
 from agentkit.backends.transformers import TransformersBackend, loading, local_backend
-from agentkit.errors import ConfigurationError
+from agentkit.errors import BackendError, ConfigurationError
 from agentkit.events import (
     FinalOutput,
     ModelResponded,
@@ -326,3 +326,94 @@ def test_grammar_logits_processor_works_with_model_generate(local: TransformersB
     text = tokenizer.decode(out[0, len(prompt) :], skip_special_tokens=True)
     [call] = parse_tool_calls(text, formats=["hermes"]).tool_calls
     assert call.name == "multiply" and set(ToolRegistry([multiply]).validate(call)) == {"a", "b"}
+
+
+# A chat template with native tool support, in the Hermes style (written for this test): tools in the
+# system turn, calls as <tool_call> JSON, results as <tool_response> in a user turn.
+TOOL_TEMPLATE = """
+{%- if tools %}<|im_start|>system
+{{ messages[0].content if messages[0].role == 'system' else 'You are a helpful assistant.' }}
+
+You can call these functions:
+<tools>
+{% for t in tools %}{{ t | tojson }}
+{% endfor %}</tools>
+Call one as <tool_call>
+{"name": NAME, "arguments": ARGS}
+</tool_call><|im_end|>
+{% elif messages[0].role == 'system' %}<|im_start|>system
+{{ messages[0].content }}<|im_end|>
+{% endif %}
+{%- for m in messages %}{% if m.role == 'system' %}
+{%- elif m.role == 'tool' %}<|im_start|>user
+<tool_response>
+{{ m.content }}
+</tool_response><|im_end|>
+{% elif m.role == 'assistant' and m.tool_calls %}<|im_start|>assistant
+{% for c in m.tool_calls %}<tool_call>
+{"name": "{{ c.function.name }}", "arguments": {{ c.function.arguments | tojson }}}
+</tool_call>{% endfor %}<|im_end|>
+{% else %}<|im_start|>{{ m.role }}
+{{ m.content }}<|im_end|>
+{% endif %}{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant
+{% endif %}"""
+
+
+def test_model_directory_with_a_tool_template_uses_native_tools(
+    local: TransformersBackend, tmp_path: Path
+) -> None:
+    cached = loading.gguf_cache_dir(loading.embedded_gguf())
+    for name in ("config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json"):
+        (tmp_path / name).write_bytes((cached / name).read_bytes())
+    (tmp_path / "model.safetensors").symlink_to(cached / "model.safetensors")
+    (tmp_path / "chat_template.jinja").write_text(TOOL_TEMPLATE)
+    backend = resolve_backend(f"hf:{tmp_path}")
+    assert isinstance(backend, TransformersBackend) and backend.context_window == 8192
+    specs = ToolRegistry([multiply]).specs()
+    messages: list[Message] = [UserMessage(content="What is 6 times 7?")]
+    first = asyncio.run(
+        backend.complete(
+            ModelRequest(
+                messages=messages, tools=specs, tool_choice="required", settings=ModelSettings(max_tokens=40)
+            )
+        )
+    )
+    assert backend._renderer.native and backend._call_format == "hermes"
+    prompt = backend._renderer.render(messages, specs)
+    assert "<tools>" in prompt and '"name": "multiply"' in prompt
+    calls = first.message.tool_calls  # several are allowed: parallel calls are on for hf: models
+    assert calls and all(ToolRegistry([multiply]).validate(c).keys() == {"a", "b"} for c in calls)
+    call = calls[0]
+    messages += [first.message.model_copy(update={"tool_calls": [call]})]
+    messages += [ToolMessage(tool_call_id=call.id, name="multiply", content="42")]
+    rendered = backend._renderer.render(messages, specs)
+    assert "<tool_response>\n42\n</tool_response>" in rendered
+    asyncio.run(
+        backend.complete(ModelRequest(messages=messages, tools=specs, settings=ModelSettings(max_tokens=20)))
+    )
+    assert backend.stats.last_reused > 0  # the native rendering of the call matched the generated tokens
+
+
+def test_prompt_longer_than_the_window_is_a_clear_error(local: TransformersBackend) -> None:
+    small = local_backend(context_window=16)
+    with pytest.raises(BackendError, match="accepts 16"):
+        asyncio.run(small.complete(ModelRequest(messages=[UserMessage(content="hello " * 20)])))
+
+
+async def test_abandoned_stream_stops_decoding(local: TransformersBackend) -> None:
+    request = ModelRequest(
+        messages=[UserMessage(content="Tell me a long story.")], settings=ModelSettings(max_tokens=200)
+    )
+    stream = local.stream(request)
+    async for chunk in stream:
+        assert isinstance(chunk, TextDelta)
+        break
+    await stream.aclose()  # type: ignore[attr-defined]
+    before = local.stats.requests
+    started = time.perf_counter()
+    response = await local.complete(
+        ModelRequest(messages=[UserMessage(content="Hi")], settings=ModelSettings(max_tokens=3))
+    )
+    assert response.usage.output_tokens == 3
+    assert local.stats.requests == before + 2  # the abandoned request ended and was recorded
+    assert local.stats.tokens_generated < 10_000 and time.perf_counter() - started < 60

@@ -308,6 +308,9 @@ class TransformersBackend(BaseBackend):
             formats = [self._call_format] if self._call_format and matcher is not None else None
             parsed = parse_tool_calls(text, formats=formats, tool_names=tool_names(request.tools))
             content, calls = parsed.content, parsed.tool_calls
+            if out.finish_reason == "length" and len(calls) > 1 and calls[-1].arguments_error is not None:
+                # The token limit cut a further call in half; the complete ones before it stand.
+                calls = calls[:-1]
         finish = "tool_calls" if calls else ("length" if out.finish_reason == "length" else out.finish_reason)
         return ModelResponse(
             message=AssistantMessage(content=content, tool_calls=calls),

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from agentkit.backends.transformers.logits import mask_logits
+from agentkit.errors import BackendError
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +127,7 @@ def generate(
                 finish = "stop"
                 break
             if matcher is not None and not matcher.consume_token(token):
-                raise RuntimeError(f"grammar rejected token {token}: {matcher.get_error()}")
+                raise BackendError(f"constrained decoding failed at token {token}: {matcher.get_error()}")
             ids.append(token)
             previous = len(text)
             text = tokenizer.decode(ids, skip_special_tokens=False)
