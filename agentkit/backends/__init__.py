@@ -53,6 +53,7 @@ def resolve_backend(model: Backend | str) -> Backend:
     return backend
 
 
+register_backend_prefix("openai", "agentkit.backends.openai", "from_model_string")
 register_backend_prefix("hf", "agentkit.backends.transformers", "hf_backend")
 register_backend_prefix("gguf", "agentkit.backends.transformers", "gguf_backend")
 register_backend_prefix("local", "agentkit.backends.transformers", "local_backend")
@@ -69,3 +70,6 @@ __all__ = [
     "register_backend_prefix",
     "resolve_backend",
 ]
+
+# A testing aid: 'scripted:PATH.json' replays replies from a file (see agentkit.testing.scripted_from_file).
+register_backend_prefix("scripted", "agentkit.testing", "scripted_from_file")

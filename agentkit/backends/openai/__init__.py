@@ -1,0 +1,54 @@
+"""The OpenAI-compatible backend: ``openai:MODEL`` and ``openai:MODEL@BASE_URL``.
+
+Importing this package does not import the ``openai`` SDK; the first request does.
+"""
+
+from __future__ import annotations
+
+from agentkit.backends.openai.backend import OpenAIBackend, StructuredMode, ToolMode
+from agentkit.backends.openai.errors import (
+    AuthenticationError,
+    BadRequestError,
+    InvalidResponseError,
+    ModelNotFoundError,
+    OpenAIBackendError,
+    PermissionDeniedError,
+    UnprocessableRequestError,
+)
+from agentkit.errors import ConfigurationError
+
+
+def split_model_string(rest: str) -> tuple[str, str | None]:
+    """``MODEL`` or ``MODEL@BASE_URL`` -> ``(model, base_url)``. The base URL is what follows the
+    last ``@`` that starts an ``http://`` or ``https://`` URL, so model names may contain ``@``."""
+    for marker in ("@http://", "@https://"):
+        at = rest.rfind(marker)
+        if at >= 0:
+            return rest[:at], rest[at + 1 :]
+    return rest, None
+
+
+def from_model_string(rest: str) -> OpenAIBackend:
+    """The factory behind ``openai:...`` model strings (cheap: no SDK import, no network)."""
+    model, base_url = split_model_string(rest)
+    if not model:
+        raise ConfigurationError(
+            f"'openai:{rest}' names no model; write 'openai:MODEL' or 'openai:MODEL@http://HOST:PORT/v1'"
+        )
+    return OpenAIBackend(model, base_url=base_url)
+
+
+__all__ = [
+    "AuthenticationError",
+    "BadRequestError",
+    "InvalidResponseError",
+    "ModelNotFoundError",
+    "OpenAIBackend",
+    "OpenAIBackendError",
+    "PermissionDeniedError",
+    "StructuredMode",
+    "ToolMode",
+    "UnprocessableRequestError",
+    "from_model_string",
+    "split_model_string",
+]

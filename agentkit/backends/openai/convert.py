@@ -1,0 +1,202 @@
+"""Conversion between agentkit requests/responses and OpenAI chat-completions payloads.
+
+Pure functions on plain dicts: no SDK objects here, so they are cheap to test and work the same for
+whole responses and for replies assembled from a stream.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from agentkit.backends.base import ModelRequest, ModelResponse, ModelSettings
+from agentkit.messages import (
+    AssistantMessage,
+    Message,
+    ToolCall,
+    ToolMessage,
+    Usage,
+    UserMessage,
+    new_call_id,
+    parse_arguments,
+)
+
+FINAL_ANSWER_TOOL = "final_answer"
+"""The tool a model calls to give a structured answer when the server has no ``response_format``."""
+
+
+def wire_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
+    """Messages in the chat-completions format, keeping every ``tool_call_id`` exactly as it was."""
+    out: list[dict[str, Any]] = []
+    for message in messages:
+        if isinstance(message, ToolMessage):
+            out.append({"role": "tool", "tool_call_id": message.tool_call_id, "content": message.content})
+        elif isinstance(message, AssistantMessage):
+            # "" rather than null: some servers (llama-cpp-python) reject a null content.
+            entry: dict[str, Any] = {"role": "assistant", "content": message.content or ""}
+            if message.tool_calls:
+                entry["tool_calls"] = [
+                    {
+                        "id": call.id,
+                        "type": "function",
+                        "function": {
+                            "name": call.name,
+                            "arguments": call.raw_arguments
+                            if call.raw_arguments is not None
+                            else json.dumps(call.arguments, ensure_ascii=False),
+                        },
+                    }
+                    for call in message.tool_calls
+                ]
+            out.append(entry)
+        else:
+            out.append({"role": message.role, "content": message.content})
+    return out
+
+
+def effective_tool_choice(request: ModelRequest, *, reset_after_tool_result: bool) -> str:
+    """The tool choice for this step.
+
+    A forced choice (``required`` or a tool name) would make the model call tools forever; once the
+    model has called a tool since the last user message, ``reset_after_tool_result`` turns it back to
+    ``auto`` so the model can answer with the result.
+    """
+    choice = request.tool_choice
+    if choice in ("auto", "none") or not reset_after_tool_result:
+        return choice
+    for message in reversed(request.messages):
+        if isinstance(message, UserMessage):
+            break
+        if isinstance(message, ToolMessage):
+            return "auto"
+    return choice
+
+
+def wire_tool_choice(choice: str) -> str | dict[str, Any]:
+    if choice in ("auto", "none", "required"):
+        return choice
+    return {"type": "function", "function": {"name": choice}}
+
+
+def final_answer_tool(schema: dict[str, Any]) -> dict[str, Any]:
+    """A tool whose arguments are the structured answer (wrapped in ``value`` unless an object)."""
+    parameters = schema if schema.get("type") == "object" else _wrapped(schema)
+    return {
+        "type": "function",
+        "function": {
+            "name": FINAL_ANSWER_TOOL,
+            "description": "Give the final answer to the user. Call this once you have everything you need.",
+            "parameters": parameters,
+        },
+    }
+
+
+def _wrapped(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "properties": {"value": schema}, "required": ["value"]}
+
+
+def response_format(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "json_schema", "json_schema": {"name": "final_answer", "schema": schema, "strict": False}}
+
+
+def settings_params(settings: ModelSettings) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(params, extra_body)`` for the SDK: standard fields, and server-specific ones (``top_k`` and
+    ``settings.extra``) sent as they are."""
+    params: dict[str, Any] = {}
+    if settings.temperature is not None:
+        params["temperature"] = settings.temperature
+    if settings.top_p is not None:
+        params["top_p"] = settings.top_p
+    if settings.max_tokens is not None:
+        params["max_tokens"] = settings.max_tokens
+    if settings.stop:
+        params["stop"] = list(settings.stop)
+    if settings.seed is not None:
+        params["seed"] = settings.seed
+    extra: dict[str, Any] = dict(settings.extra)
+    if settings.top_k is not None:
+        extra["top_k"] = settings.top_k
+    return params, extra
+
+
+def parse_tool_calls(raw_calls: Sequence[dict[str, Any]]) -> list[ToolCall]:
+    """Typed tool calls from wire dicts: arguments parsed (with lenient repair), ids kept exactly,
+    a fresh id where the server gave none or repeated one (so every result pairs with one call)."""
+    calls: list[ToolCall] = []
+    seen: set[str] = set()
+    for raw in raw_calls:
+        function = raw.get("function") or {}
+        raw_args = function.get("arguments")
+        arguments, error = parse_arguments(raw_args)
+        call_id = raw.get("id") or new_call_id()
+        if call_id in seen:
+            call_id = new_call_id()
+        seen.add(call_id)
+        calls.append(
+            ToolCall(
+                id=call_id,
+                name=function.get("name") or "",
+                arguments=arguments,
+                raw_arguments=raw_args if error is not None and isinstance(raw_args, str) else None,
+                arguments_error=error,
+            )
+        )
+    return calls
+
+
+def usage_from(data: dict[str, Any] | None) -> Usage:
+    if not data:
+        return Usage(requests=1)
+    return Usage(
+        input_tokens=int(data.get("prompt_tokens") or 0),
+        output_tokens=int(data.get("completion_tokens") or 0),
+        requests=1,
+    )
+
+
+def lift_final_answer(message: AssistantMessage, schema: dict[str, Any] | None) -> AssistantMessage:
+    """Turn a call of the final-answer tool into the JSON text answer the agent loop validates.
+
+    When the model called other tools in the same reply those run first; the final-answer call is
+    then dropped (the model will answer again with their results).
+    """
+    finals = [c for c in message.tool_calls if c.name == FINAL_ANSWER_TOOL]
+    if not finals or schema is None:
+        return message
+    others = [c for c in message.tool_calls if c.name != FINAL_ANSWER_TOOL]
+    if others:
+        return AssistantMessage(content=message.content, tool_calls=others)
+    call = finals[0]
+    if call.arguments_error is not None:
+        text = call.raw_arguments or ""
+    elif schema.get("type") == "object":
+        text = json.dumps(call.arguments, ensure_ascii=False)
+    else:
+        text = json.dumps(call.arguments.get("value"), ensure_ascii=False)
+    return AssistantMessage(content=text)
+
+
+def response_from_dict(data: dict[str, Any]) -> ModelResponse:
+    """A :class:`ModelResponse` from a chat-completions response body."""
+    choices = data.get("choices") or []
+    if not choices:
+        from agentkit.backends.openai.errors import InvalidResponseError
+
+        raise InvalidResponseError(
+            f"the server's response has no choices: {json.dumps(data)[:300]}. "
+            "To fix: check that the base URL points at an OpenAI-compatible /v1 API."
+        )
+    choice = choices[0]
+    message = choice.get("message") or {}
+    content = message.get("content")
+    if isinstance(content, list):
+        content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return ModelResponse(
+        message=AssistantMessage(
+            content=content, tool_calls=parse_tool_calls(message.get("tool_calls") or [])
+        ),
+        usage=usage_from(data.get("usage")),
+        finish_reason=choice.get("finish_reason"),
+        model=data.get("model"),
+    )

@@ -1,0 +1,5 @@
+"""The ``agentkit`` command line (``python -m agentkit`` or the ``agentkit`` console script)."""
+
+from agentkit.cli.main import main
+
+__all__ = ["main"]

