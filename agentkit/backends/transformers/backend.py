@@ -321,7 +321,12 @@ class TransformersBackend(BaseBackend):
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
         await self.aload()
-        return await asyncio.to_thread(self.generate_sync, request)
+        cancel = threading.Event()
+        try:
+            return await asyncio.to_thread(self.generate_sync, request, None, cancel)
+        except asyncio.CancelledError:
+            cancel.set()  # a cancelled run must not leave the model decoding on its worker thread
+            raise
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[StreamChunk]:
         """Text deltas as tokens are decoded (tool-call markup is not streamed), then the response."""
