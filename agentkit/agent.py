@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import inspect
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -217,6 +218,14 @@ class Agent(Generic[OutputT, DepsT]):
             return messages, None, result
         return messages, ((state.pending, state.done) if state.pending else None), None
 
+    async def _prepare_backend(self) -> None:
+        """Let a backend that loads lazily (a local model) load on a worker thread now: the context
+        window asks it for its size and token counts synchronously, which would otherwise load the
+        model on the event loop."""
+        prepare = getattr(self.backend, "aload", None)
+        if prepare is not None and inspect.iscoroutinefunction(prepare):
+            await prepare()
+
     async def run_stream(
         self,
         prompt: str | None,
@@ -237,6 +246,7 @@ class Agent(Generic[OutputT, DepsT]):
             return
         async with AsyncExitStack() as stack:
             registry = await open_toolsets(stack, self.registry, self.toolsets)
+            await self._prepare_backend()
             loop = self._loop(start, registry, session, deps=deps, cancel=cancel, streaming=True)
             async for event in loop.events():
                 yield event
@@ -257,6 +267,7 @@ class Agent(Generic[OutputT, DepsT]):
             return start
         async with AsyncExitStack() as stack:
             registry = await open_toolsets(stack, self.registry, self.toolsets)
+            await self._prepare_backend()
             loop = self._loop(start, registry, session, deps=deps, cancel=cancel, streaming=False)
             result: RunResult[OutputT] | None = None
             async for event in loop.events():

@@ -54,6 +54,9 @@ def resolve_backend(model: Backend | str) -> Backend:
 
 
 register_backend_prefix("openai", "agentkit.backends.openai", "from_model_string")
+register_backend_prefix("hf", "agentkit.backends.transformers", "hf_backend")
+register_backend_prefix("gguf", "agentkit.backends.transformers", "gguf_backend")
+register_backend_prefix("local", "agentkit.backends.transformers", "local_backend")
 
 __all__ = [
     "Backend",

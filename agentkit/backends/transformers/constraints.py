@@ -1,0 +1,164 @@
+"""Grammars for constrained decoding: a call of a registered tool with schema-valid arguments, or a
+final answer (free text, or JSON under the output schema).
+
+Why llguidance: it compiles a tool set's grammar in about a millisecond, computes the token mask in
+about 0.35 ms, and is a small self-contained wheel; xgrammar does as well on masks but pulls triton
+(about 1 GB), and outlines / lm-format-enforcer are slower to compile. Measured on SmolLM2-135M
+(BFCL simple_python, 40 cases): 0/40 correct calls unconstrained, 28/40 constrained.
+
+This module only builds grammar text and compiles it; it never imports torch.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from agentkit.errors import ConfigurationError
+
+CALL_OPEN = "<tool_call>\n"
+CALL_CLOSE = "\n</tool_call>"
+"""The Hermes/Qwen call syntax. The grammar writes JSON with json.dumps' default separators, so a call
+re-rendered into the next prompt tokenizes exactly like the generated one and the KV cache is reused."""
+
+_JSON_OPTIONS = {
+    # One canonical spelling: no runs of whitespace (small models loop on them) and the same text the
+    # prompt renderer writes back.
+    "whitespace_flexible": False,
+    "item_separator": ", ",
+    "key_separator": ": ",
+    # Tool schemas come from anywhere (MCP, OpenAPI); ignore keywords the compiler does not know
+    # instead of refusing the whole tool set.
+    "lenient": True,
+}
+
+
+def render_call(name: str, arguments: dict[str, Any]) -> str:
+    """The exact text of one call as the grammar produces it."""
+    return CALL_OPEN + json.dumps({"name": name, "arguments": arguments}, ensure_ascii=False) + CALL_CLOSE
+
+
+def _closed(schema: dict[str, Any]) -> dict[str, Any]:
+    """An object schema with no extra keys unless it asks for them: small models otherwise invent keys
+    until the token limit cuts the JSON in half."""
+    schema = copy.deepcopy(schema) if schema else {"type": "object", "properties": {}}
+    if schema.get("type", "object") == "object":
+        schema.setdefault("type", "object")
+        schema.setdefault("properties", {})
+        schema.setdefault("additionalProperties", False)
+    return schema
+
+
+def _json_rule(schema: dict[str, Any]) -> str:
+    return "%json " + json.dumps({**schema, "x-guidance": _JSON_OPTIONS}, ensure_ascii=False)
+
+
+def tool_names(tools: Sequence[dict[str, Any]]) -> list[str]:
+    return [spec.get("function", spec).get("name", "") for spec in tools]
+
+
+def build_grammar(
+    tools: Sequence[dict[str, Any]],
+    *,
+    tool_choice: str = "auto",
+    output_schema: dict[str, Any] | None = None,
+    parallel_calls: bool = True,
+) -> str | None:
+    """A Lark grammar (llguidance dialect) for the reply, or ``None`` when nothing needs constraining.
+
+    ``tool_choice``: ``auto`` admits calls or an answer; ``required`` calls only; a tool name a call of
+    that tool only; ``none`` an answer only. An answer is free text that does not start with ``<``
+    (so a call can only be written through the call rule), or JSON under ``output_schema``.
+    ``parallel_calls=False`` admits one call per reply (small models otherwise repeat calls until
+    the token limit cuts the last one in half).
+    """
+    specs = [spec.get("function", spec) for spec in tools]
+    if tool_choice not in ("auto", "none", "required"):
+        specs = [spec for spec in specs if spec.get("name") == tool_choice]
+        if not specs:
+            raise ConfigurationError(f"tool_choice={tool_choice!r} names no tool of this request")
+    allow_calls = tool_choice != "none" and bool(specs)
+    allow_answer = tool_choice in ("auto", "none") or not specs
+    if not tools and output_schema is None:
+        return None
+    lines = []
+    alternatives = []
+    if allow_calls:
+        alternatives.append("calls")
+        lines.append('calls: call ("\\n" call)*' if parallel_calls else "calls: call")
+        lines.append(f"call: {json.dumps(CALL_OPEN)} body {json.dumps(CALL_CLOSE)}")
+        lines.append("body: " + " | ".join(f"tool{i}" for i in range(len(specs))))
+        for i, spec in enumerate(specs):
+            body = {
+                "type": "object",
+                "properties": {
+                    "name": {"const": spec.get("name", "")},
+                    "arguments": _closed(spec.get("parameters") or {}),
+                },
+                "required": ["name", "arguments"],
+                "additionalProperties": False,
+            }
+            lines.append(f"tool{i}: {_json_rule(body)}")
+    if allow_answer:
+        alternatives.append("answer")
+        if output_schema is not None:
+            lines.append(f"answer: {_json_rule(_closed(output_schema))}")
+        else:
+            lines.append("answer: TEXT")
+            lines.append(r"TEXT: /[^<][\s\S]*/")
+    return "\n".join([f"start: {' | '.join(alternatives)}", *lines]) + "\n"
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledGrammar:
+    grammar: str
+    matcher: Any  # llguidance.LLMatcher in its start state; deep-copied per request
+
+
+class GrammarCache:
+    """Compiled grammars by grammar text: a tool set is compiled once, then each request gets a copy."""
+
+    def __init__(self, ll_tokenizer: Any, max_entries: int = 64) -> None:
+        self._tokenizer = ll_tokenizer
+        self._entries: dict[str, CompiledGrammar] = {}
+        self._max = max_entries
+        self._lock = threading.Lock()
+        self.compiled = 0
+        """How many grammars were compiled (a cache miss each)."""
+
+    def matcher(self, grammar: str) -> Any:
+        """A fresh matcher for ``grammar`` (raises :class:`ConfigurationError` when it cannot compile)."""
+        import llguidance
+
+        with self._lock:
+            entry = self._entries.get(grammar)
+            if entry is None:
+                matcher = llguidance.LLMatcher(
+                    self._tokenizer, llguidance.LLMatcher.grammar_from_lark(grammar), log_level=0
+                )
+                if matcher.is_error():
+                    raise ConfigurationError(f"cannot build a decoding grammar: {matcher.get_error()}")
+                if len(self._entries) >= self._max:
+                    self._entries.pop(next(iter(self._entries)))
+                entry = self._entries[grammar] = CompiledGrammar(grammar, matcher)
+                self.compiled += 1
+            return entry.matcher.deep_copy()
+
+
+def ll_tokenizer(hf_tokenizer: Any, eos_token_id: int) -> Any:
+    """An llguidance tokenizer from a fast Hugging Face tokenizer (about a second; build it once)."""
+    import llguidance
+
+    backend = getattr(hf_tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        raise ConfigurationError(
+            "constrained decoding needs a fast (Rust) tokenizer; pass constrained=False to run without it"
+        )
+    backend = copy.copy(backend)
+    backend.no_padding()
+    backend.no_truncation()
+    return llguidance.LLTokenizer(backend.to_str(), eos_token=eos_token_id)

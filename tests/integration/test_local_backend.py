@@ -1,0 +1,439 @@
+"""The local backend on the real embedded model (SmolLM2-135M-Instruct, CPU, offline).
+
+The model loads once per session; replies are kept short so the whole file runs in about a minute.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+import jsonschema
+import pytest
+from pydantic import BaseModel
+
+from agentkit import Agent, tool
+from agentkit.backends import ModelRequest, ModelSettings, TextDelta, resolve_backend
+from agentkit.backends.transformers import TransformersBackend, loading, local_backend
+from agentkit.errors import BackendError, ConfigurationError
+from agentkit.events import (
+    FinalOutput,
+    ModelResponded,
+    ModelTextDelta,
+    StepStarted,
+    ToolCallFinished,
+    ToolCallStarted,
+)
+from agentkit.messages import AssistantMessage, Message, SystemMessage, ToolMessage, UserMessage
+from agentkit.registry import ToolRegistry
+
+pytestmark = pytest.mark.slow
+
+
+@tool
+def multiply(a: float, b: float) -> float:
+    """Multiply two numbers exactly.
+
+    Args:
+        a: The first factor.
+        b: The second factor.
+    """
+    return a * b
+
+
+@tool
+def book_flight(city: str, seat: Literal["window", "aisle"], passengers: int) -> str:
+    """Book a flight.
+
+    Args:
+        city: Destination city.
+        seat: Seat preference.
+        passengers: Number of travellers.
+    """
+    return "booked"
+
+
+QUESTION = "How much is 37 multiplied by 41?"
+
+
+@pytest.fixture(scope="session")
+def local() -> TransformersBackend:
+    backend = local_backend()
+    backend.loaded  # noqa: B018 - load once, here, not inside the first test's timing
+    return backend
+
+
+def _agent(backend: TransformersBackend, **options: Any) -> Agent[str, None]:
+    return Agent(
+        model=backend, tools=[multiply], settings=ModelSettings(max_tokens=40), max_steps=3, **options
+    )
+
+
+def test_agent_calls_a_tool_then_answers(local: TransformersBackend) -> None:
+    result = _agent(local).run(QUESTION)
+    calls = [c for m in result.messages if isinstance(m, AssistantMessage) for c in m.tool_calls]
+    assert [c.name for c in calls] == ["multiply"]
+    assert ToolRegistry([multiply]).validate(calls[0]) == {"a": 37, "b": 41}
+    results = [m for m in result.messages if isinstance(m, ToolMessage)]
+    assert [r.content for r in results] == ["1517.0"] and not results[0].is_error
+    assert result.stop_reason == "final_answer"
+    assert result.output and "1517" in result.output
+    assert result.usage.requests == 2 and result.usage.output_tokens > 0
+
+
+async def test_streaming_events_in_order_without_blocking_the_loop(local: TransformersBackend) -> None:
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    beat = asyncio.create_task(ticker())
+    kinds: list[str] = []
+    deltas: list[str] = []
+    answers: list[str | None] = []
+    started = time.perf_counter()
+    async for event in _agent(local).run_stream(QUESTION):
+        kinds.append(type(event).__name__)
+        if isinstance(event, ModelTextDelta):
+            deltas.append(event.text)
+        if isinstance(event, ModelResponded):
+            answers.append(event.message.content)
+    elapsed = time.perf_counter() - started
+    beat.cancel()
+    compact = [k for i, k in enumerate(kinds) if i == 0 or k != kinds[i - 1]]
+    assert compact == [
+        StepStarted.__name__,
+        ModelResponded.__name__,
+        ToolCallStarted.__name__,
+        ToolCallFinished.__name__,
+        StepStarted.__name__,
+        ModelTextDelta.__name__,
+        ModelResponded.__name__,
+        FinalOutput.__name__,
+    ]
+    assert len(deltas) > 3  # token by token, and no tool-call markup was streamed
+    assert "".join(deltas).strip() == answers[-1]
+    assert ticks > elapsed / 0.01 * 0.3  # the event loop kept running while the model decoded
+
+
+async def _conversation(backend: TransformersBackend) -> tuple[list[list[int]], list[Message]]:
+    """Two user turns, each a call and an answer: four requests on a growing conversation."""
+    agent = _agent(backend)
+    ids: list[list[int]] = []
+    history: list[Message] | None = None
+    for question in (QUESTION, "And 12 multiplied by 12?"):
+        async for event in agent.run_stream(question, message_history=history):
+            if isinstance(event, ModelResponded):
+                ids.append(list(backend.last_ids))
+            if isinstance(event, FinalOutput):
+                history = event.result.messages
+    assert history is not None
+    return ids, history
+
+
+async def test_cache_reuse_gives_identical_tokens_and_prefills_less(local: TransformersBackend) -> None:
+    fresh = local_backend(reuse_cache=False)  # shares the loaded weights, not the cache
+    await fresh.aload()
+    reuse = local_backend()
+    await reuse.aload()
+    plain_ids, plain_history = await _conversation(fresh)
+    reused_ids, reused_history = await _conversation(reuse)
+    assert len(plain_ids) == 4
+    assert reused_ids == plain_ids
+    assert [
+        m.model_dump(exclude={"tool_calls": {"__all__": {"id"}}, "tool_call_id": True})
+        for m in reused_history
+    ] == [
+        m.model_dump(exclude={"tool_calls": {"__all__": {"id"}}, "tool_call_id": True}) for m in plain_history
+    ]
+    assert fresh.stats.tokens_reused == 0
+    assert reuse.stats.tokens_reused > 0
+    assert reuse.stats.tokens_prefilled * 3 < fresh.stats.tokens_prefilled
+    # every prompt token is either prefilled or reused
+    assert (
+        reuse.stats.tokens_prefilled + reuse.stats.tokens_reused
+        == fresh.stats.tokens_prefilled + fresh.stats.tokens_reused
+    )
+
+
+def _ask(backend: TransformersBackend, settings: ModelSettings, **request: Any) -> Any:
+    messages = [
+        SystemMessage(content="You are a helpful assistant."),
+        UserMessage(content="Tell me about the sea."),
+    ]
+    return asyncio.run(backend.complete(ModelRequest(messages=messages, settings=settings, **request)))
+
+
+def test_max_tokens_and_stop_sequences(local: TransformersBackend) -> None:
+    short = _ask(local, ModelSettings(max_tokens=5))
+    assert short.usage.output_tokens == 5 and short.finish_reason == "length"
+    long = _ask(local, ModelSettings(max_tokens=40))
+    assert long.message.content.startswith(short.message.content)
+    words = long.message.content.split()
+    stop = words[3]
+    stopped = _ask(local, ModelSettings(max_tokens=40, stop=(stop,)))
+    assert stopped.finish_reason == "stop"
+    assert stopped.message.content == long.message.content[: long.message.content.index(stop)].strip()
+
+
+def test_greedy_is_deterministic_and_seeds_reproduce_samples(local: TransformersBackend) -> None:
+    greedy = [_ask(local, ModelSettings(max_tokens=12, temperature=0)).message.content for _ in range(2)]
+    assert greedy[0] == greedy[1]
+    hot = ModelSettings(max_tokens=12, temperature=1.2, top_p=0.95, top_k=50, seed=11)
+    first, second = (_ask(local, hot).message.content for _ in range(2))
+    assert first == second
+    others = {
+        _ask(local, ModelSettings(max_tokens=12, temperature=1.2, seed=s)).message.content for s in (1, 2, 3)
+    }
+    assert len(others | {first}) > 1  # different seeds really sample differently
+
+
+def test_constraints_force_a_schema_valid_call_of_a_registered_tool(local: TransformersBackend) -> None:
+    registry = ToolRegistry([book_flight])
+    messages = [UserMessage(content="Book me two aisle seats to Lisbon.")]
+    response = asyncio.run(
+        local.complete(
+            ModelRequest(
+                messages=messages,
+                tools=registry.specs(),
+                tool_choice="required",
+                settings=ModelSettings(max_tokens=60),
+            )
+        )
+    )
+    assert response.finish_reason == "tool_calls"
+    [call] = response.message.tool_calls
+    assert call.name == "book_flight" and call.arguments_error is None
+    arguments = registry.validate(call)
+    assert arguments["seat"] in ("window", "aisle") and isinstance(arguments["passengers"], int)
+    # the grammar for this tool set was compiled once and is reused
+    compiled = local._grammar_cache().compiled
+    asyncio.run(
+        local.complete(
+            ModelRequest(
+                messages=messages,
+                tools=registry.specs(),
+                tool_choice="required",
+                settings=ModelSettings(max_tokens=60),
+            )
+        )
+    )
+    assert local._grammar_cache().compiled == compiled
+
+
+class Person(BaseModel):
+    name: str
+    age: int
+
+
+def test_structured_output_follows_the_schema(local: TransformersBackend) -> None:
+    schema = Person.model_json_schema()
+    response = _ask(local, ModelSettings(max_tokens=40), output_schema=schema)
+    assert response.finish_reason == "stop"
+    Person.model_validate_json(response.message.content)
+    jsonschema.validate(__import__("json").loads(response.message.content), schema)
+
+
+def test_token_counts_are_exact_and_context_window_comes_from_the_config(local: TransformersBackend) -> None:
+    messages = [SystemMessage(content="Be brief."), UserMessage(content=QUESTION)]
+    tools = ToolRegistry([multiply]).specs()
+    counted = local.count_tokens(messages, tools)
+    assert counted == len(local.prompt_ids(ModelRequest(messages=messages, tools=tools)))
+    assert counted > local.count_tokens(messages)  # the tool instructions are part of the prompt
+    response = asyncio.run(
+        local.complete(ModelRequest(messages=messages, tools=tools, settings=ModelSettings(max_tokens=40)))
+    )
+    assert response.usage.input_tokens == counted
+    assert local.context_window == 8192
+
+
+def test_gguf_is_dequantized_once_then_loaded_from_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AGENTKIT_CACHE_DIR", str(tmp_path))
+    source = loading.ModelSource("gguf", str(loading.embedded_gguf()))
+    first = loading.load(source)
+    assert not first.from_cache
+    assert (loading.gguf_cache_dir(loading.embedded_gguf()) / "model.safetensors").is_file()
+
+    def no_conversion(*_: Any) -> None:
+        raise AssertionError("the GGUF was dequantized again")
+
+    monkeypatch.setattr(loading, "_convert_gguf", no_conversion)
+    second = loading.load(source)
+    assert second.from_cache
+    assert second.load_seconds < first.load_seconds
+    # same weights either way
+    for (name, a), (_, b) in zip(
+        first.model.state_dict().items(), second.model.state_dict().items(), strict=True
+    ):
+        assert a.shape == b.shape and bool((a == b).all()), name
+
+
+def test_hub_model_without_network_fails_clearly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import huggingface_hub.constants as hub
+
+    # nothing cached, and no hub (without offline mode the client retries for ~50 s before failing the
+    # same way); the constants are read at import, so set them, not only the environment
+    monkeypatch.setattr(hub, "HF_HUB_CACHE", str(tmp_path))
+    monkeypatch.setattr(hub, "HF_HUB_OFFLINE", True)
+    backend = resolve_backend("hf:Qwen/Qwen2.5-0.5B-Instruct")  # cheap: nothing loads yet
+    assert isinstance(backend, TransformersBackend)
+    with pytest.raises(
+        ConfigurationError, match=r"(?s)could not load hf:Qwen/Qwen2\.5-0\.5B-Instruct.*needs network"
+    ):
+        backend.loaded  # noqa: B018
+
+
+async def test_stream_yields_deltas_then_one_response(local: TransformersBackend) -> None:
+    messages = [UserMessage(content="Say hello.")]
+    chunks = [
+        c async for c in local.stream(ModelRequest(messages=messages, settings=ModelSettings(max_tokens=8)))
+    ]
+    assert all(isinstance(c, TextDelta) for c in chunks[:-1]) and len(chunks) > 2
+    final = chunks[-1]
+    assert not isinstance(final, TextDelta)
+    assert "".join(c.text for c in chunks[:-1]).strip() == final.message.content
+
+
+def test_grammar_logits_processor_works_with_model_generate(local: TransformersBackend) -> None:
+    import torch
+    from transformers import LogitsProcessorList
+
+    from agentkit.backends.transformers.constraints import build_grammar
+    from agentkit.backends.transformers.logits import GrammarLogitsProcessor
+    from agentkit.parsing import parse_tool_calls
+
+    specs = ToolRegistry([multiply]).specs()
+    grammar = build_grammar(specs, tool_choice="required", parallel_calls=False)
+    assert grammar is not None
+    processor = GrammarLogitsProcessor(local._grammar_cache().matcher(grammar))
+    prompt = local.prompt_ids(ModelRequest(messages=[UserMessage(content="What is 6 times 7?")], tools=specs))
+    model, tokenizer = local.loaded.model, local.loaded.tokenizer
+    out = model.generate(
+        torch.tensor([prompt]),
+        max_new_tokens=40,
+        do_sample=False,
+        logits_processor=LogitsProcessorList([processor]),
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.eos_token_id,
+    )
+    text = tokenizer.decode(out[0, len(prompt) :], skip_special_tokens=True)
+    [call] = parse_tool_calls(text, formats=["hermes"]).tool_calls
+    assert call.name == "multiply" and set(ToolRegistry([multiply]).validate(call)) == {"a", "b"}
+
+
+# A chat template with native tool support, in the Hermes style (written for this test): tools in the
+# system turn, calls as <tool_call> JSON, results as <tool_response> in a user turn.
+TOOL_TEMPLATE = """
+{%- if tools %}<|im_start|>system
+{{ messages[0].content if messages[0].role == 'system' else 'You are a helpful assistant.' }}
+
+You can call these functions:
+<tools>
+{% for t in tools %}{{ t | tojson }}
+{% endfor %}</tools>
+Call one as <tool_call>
+{"name": NAME, "arguments": ARGS}
+</tool_call><|im_end|>
+{% elif messages[0].role == 'system' %}<|im_start|>system
+{{ messages[0].content }}<|im_end|>
+{% endif %}
+{%- for m in messages %}{% if m.role == 'system' %}
+{%- elif m.role == 'tool' %}<|im_start|>user
+<tool_response>
+{{ m.content }}
+</tool_response><|im_end|>
+{% elif m.role == 'assistant' and m.tool_calls %}<|im_start|>assistant
+{% for c in m.tool_calls %}<tool_call>
+{"name": "{{ c.function.name }}", "arguments": {{ c.function.arguments | tojson }}}
+</tool_call>{% endfor %}<|im_end|>
+{% else %}<|im_start|>{{ m.role }}
+{{ m.content }}<|im_end|>
+{% endif %}{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant
+{% endif %}"""
+
+
+def test_model_directory_with_a_tool_template_uses_native_tools(
+    local: TransformersBackend, tmp_path: Path
+) -> None:
+    cached = loading.gguf_cache_dir(loading.embedded_gguf())
+    for name in ("config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json"):
+        (tmp_path / name).write_bytes((cached / name).read_bytes())
+    (tmp_path / "model.safetensors").symlink_to(cached / "model.safetensors")
+    (tmp_path / "chat_template.jinja").write_text(TOOL_TEMPLATE)
+    backend = resolve_backend(f"hf:{tmp_path}")
+    assert isinstance(backend, TransformersBackend) and backend.context_window == 8192
+    specs = ToolRegistry([multiply]).specs()
+    messages: list[Message] = [UserMessage(content="What is 6 times 7?")]
+    first = asyncio.run(
+        backend.complete(
+            ModelRequest(
+                messages=messages, tools=specs, tool_choice="required", settings=ModelSettings(max_tokens=40)
+            )
+        )
+    )
+    assert backend._renderer.native and backend._call_format == "hermes"
+    prompt = backend._renderer.render(messages, specs)
+    assert "<tools>" in prompt and '"name": "multiply"' in prompt
+    calls = first.message.tool_calls  # several are allowed: parallel calls are on for hf: models
+    assert calls and all(ToolRegistry([multiply]).validate(c).keys() == {"a", "b"} for c in calls)
+    call = calls[0]
+    messages += [first.message.model_copy(update={"tool_calls": [call]})]
+    messages += [ToolMessage(tool_call_id=call.id, name="multiply", content="42")]
+    rendered = backend._renderer.render(messages, specs)
+    assert "<tool_response>\n42\n</tool_response>" in rendered
+    asyncio.run(
+        backend.complete(ModelRequest(messages=messages, tools=specs, settings=ModelSettings(max_tokens=20)))
+    )
+    assert backend.stats.last_reused > 0  # the native rendering of the call matched the generated tokens
+
+
+def test_prompt_longer_than_the_window_is_a_clear_error(local: TransformersBackend) -> None:
+    small = local_backend(context_window=16)
+    with pytest.raises(BackendError, match="accepts 16"):
+        asyncio.run(small.complete(ModelRequest(messages=[UserMessage(content="hello " * 20)])))
+
+
+async def test_abandoned_stream_stops_decoding(local: TransformersBackend) -> None:
+    request = ModelRequest(
+        messages=[UserMessage(content="Tell me a long story.")], settings=ModelSettings(max_tokens=120)
+    )
+    full = (await local.complete(request)).usage.output_tokens
+    assert full > 40
+    before = local.stats.tokens_generated
+    stream = local.stream(request)
+    async for chunk in stream:
+        assert isinstance(chunk, TextDelta)
+        break
+    await stream.aclose()  # type: ignore[attr-defined]
+    response = await local.complete(
+        ModelRequest(messages=[UserMessage(content="Hi")], settings=ModelSettings(max_tokens=3))
+    )
+    assert response.usage.output_tokens == 3
+    assert local.stats.tokens_generated - before - 3 < full  # the abandoned request stopped early
+
+
+async def test_cancelled_completion_stops_decoding(local: TransformersBackend) -> None:
+    request = ModelRequest(
+        messages=[UserMessage(content="Tell me a long story.")], settings=ModelSettings(max_tokens=120)
+    )
+    full = (await local.complete(request)).usage.output_tokens
+    assert full > 40
+    before = local.stats.tokens_generated
+    task = asyncio.create_task(local.complete(request))
+    await asyncio.sleep(0.5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    response = await local.complete(
+        ModelRequest(messages=[UserMessage(content="Hi")], settings=ModelSettings(max_tokens=3))
+    )
+    assert response.usage.output_tokens == 3  # ran after the cancelled request released the model
+    cancelled = local.stats.tokens_generated - before - 3
+    assert cancelled < full  # it stopped early instead of decoding to the end on its thread
