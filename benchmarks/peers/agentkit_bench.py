@@ -10,8 +10,10 @@ from benchmarks.peers.common import FINAL_ANSWER, PROMPT, Counts, RunOnce, Workl
 PACKAGES = ("agentkit",)
 
 
-def prepare(workload: Workload) -> RunOnce:
-    @tool
+def prepare(workload: Workload, *, inline: bool = False) -> RunOnce:
+    """The default: a sync tool runs in a worker thread; ``inline=True`` calls it on the loop."""
+
+    @tool(inline=inline)
     def add(a: int, b: int) -> int:
         """Add two integers."""
         return workload.add(a, b)

@@ -13,8 +13,8 @@ import sys
 import pytest
 
 from benchmarks import overhead
-from benchmarks.peers import FRAMEWORKS, PEER_REQUIREMENTS, agentkit_bench, run
-from benchmarks.peers.common import FINAL_ANSWER, Counts, Workload, measure, run_all, verify
+from benchmarks.peers import FRAMEWORKS, PEER_REQUIREMENTS, agentkit_bench, agentkit_inline_bench, run
+from benchmarks.peers.common import FINAL_ANSWER, Counts, Prepare, Workload, measure, run_all, verify
 
 
 def test_workload_scripts_n_minus_one_calls_then_an_answer() -> None:
@@ -38,8 +38,9 @@ def test_verify_accepts_the_full_workload_only() -> None:
             verify(counts, 5)
 
 
-def test_agentkit_adapter_runs_the_workload_and_reports_a_time() -> None:
-    results = run_all(agentkit_bench.prepare, [3, 12], repeats=2, min_time=0.0)
+@pytest.mark.parametrize("prepare", [agentkit_bench.prepare, agentkit_inline_bench.prepare])
+def test_agentkit_adapters_run_the_workload_and_report_a_time(prepare: Prepare) -> None:
+    results = run_all(prepare, [3, 12], repeats=2, min_time=0.0)
     for n in ("3", "12"):
         assert results[n]["wall_us_per_step"] > 0  # type: ignore[operator]
         assert results[n]["cpu_us_per_step"] > 0  # type: ignore[operator]
@@ -70,7 +71,7 @@ def test_an_unimportable_framework_is_reported_not_installed(
 
 def test_every_peer_has_an_adapter_and_pinned_requirements() -> None:
     assert next(iter(FRAMEWORKS)) == "agentkit"
-    assert set(PEER_REQUIREMENTS) == set(FRAMEWORKS) - {"agentkit"}
+    assert set(PEER_REQUIREMENTS) == set(FRAMEWORKS) - {"agentkit", "agentkit-inline"}
     for requirements in PEER_REQUIREMENTS.values():
         assert all("==" in r for r in requirements)
 
