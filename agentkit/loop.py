@@ -234,7 +234,7 @@ class RunLoop:
         try:
             if len(todo) == 1:
                 started = time.perf_counter()
-                only = await self._guard(self._execute(todo[0]))
+                only = await self._guard(self._execute(todo[0], limit=False))
                 results[calls.index(todo[0]) if done else 0] = only
                 yield ToolCallFinished(self.step, todo[0], only, time.perf_counter() - started)
             elif todo:
@@ -266,12 +266,17 @@ class RunLoop:
                     self.messages.append(result.to_message())
         self._check_loop(results)
 
-    async def _execute(self, call: ToolCall) -> ToolResult:
+    async def _execute(self, call: ToolCall, *, limit: bool = True) -> ToolResult:
+        """Run one call; ``limit`` takes a slot of the parallel-tools semaphore (a lone call needs none)."""
         agent = self.agent
-        async with self._semaphore:
-            result = await self.registry.execute(
-                call, self.context, default_timeout=agent.tool_timeout, approve=agent.approve
-            )
+        execution = self.registry.execute(
+            call, self.context, default_timeout=agent.tool_timeout, approve=agent.approve
+        )
+        if limit:
+            async with self._semaphore:
+                result = await execution
+        else:
+            result = await execution
         if result.is_error:
             key = _fingerprint(call)
             count = self._failures.get(key, 0) + 1

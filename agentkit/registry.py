@@ -129,7 +129,10 @@ class ToolRegistry:
             found = self._tools[call.name]
             if found.requires_approval:
                 await self._check_approval(call, found, approve)
-            timeout = found.timeout if found.timeout is not None else default_timeout
+            # An inline tool runs on the event loop, where no timeout could interrupt it.
+            timeout = (
+                None if found.inline else found.timeout if found.timeout is not None else default_timeout
+            )
             value = await self._invoke(found, arguments, context, timeout)
         except ModelFixableError as exc:
             return ToolResult(call, exc.message, is_error=True, error=exc)

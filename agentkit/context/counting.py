@@ -21,6 +21,8 @@ import weakref
 from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
+from pydantic_core import to_json
+
 from agentkit.messages import AssistantMessage, Message, SystemMessage, ToolCall, ToolMessage, UserMessage
 
 
@@ -70,7 +72,8 @@ class _Calibrated:
 
 
 def _call_text(call: ToolCall) -> str:
-    return call.name + (call.raw_arguments or json.dumps(call.arguments, ensure_ascii=False))
+    # pydantic-core's JSON encoder: several times faster than json.dumps, and on the hot path of every step.
+    return call.name + (call.raw_arguments or to_json(call.arguments).decode())
 
 
 class EstimateCounter(_Calibrated):
