@@ -20,6 +20,7 @@ from agentkit.messages import (
     UserMessage,
     new_call_id,
     parse_arguments,
+    to_openai,
 )
 
 FINAL_ANSWER_TOOL = "final_answer"
@@ -27,31 +28,20 @@ FINAL_ANSWER_TOOL = "final_answer"
 
 
 def wire_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
-    """Messages in the chat-completions format, keeping every ``tool_call_id`` exactly as it was."""
+    """Messages in the chat-completions format, keeping every ``tool_call_id`` exactly as it was.
+
+    Two adjustments to :func:`agentkit.messages.to_openai` for real servers: an assistant message
+    without text gets ``""`` rather than null (llama-cpp-python rejects null with an HTTP 500), and a
+    tool message carries no ``name`` (not part of the chat-completions tool message).
+    """
     out: list[dict[str, Any]] = []
     for message in messages:
-        if isinstance(message, ToolMessage):
-            out.append({"role": "tool", "tool_call_id": message.tool_call_id, "content": message.content})
-        elif isinstance(message, AssistantMessage):
-            # "" rather than null: some servers (llama-cpp-python) reject a null content.
-            entry: dict[str, Any] = {"role": "assistant", "content": message.content or ""}
-            if message.tool_calls:
-                entry["tool_calls"] = [
-                    {
-                        "id": call.id,
-                        "type": "function",
-                        "function": {
-                            "name": call.name,
-                            "arguments": call.raw_arguments
-                            if call.raw_arguments is not None
-                            else json.dumps(call.arguments, ensure_ascii=False),
-                        },
-                    }
-                    for call in message.tool_calls
-                ]
-            out.append(entry)
-        else:
-            out.append({"role": message.role, "content": message.content})
+        entry = to_openai(message)
+        if isinstance(message, AssistantMessage) and entry["content"] is None:
+            entry["content"] = ""
+        elif isinstance(message, ToolMessage):
+            del entry["name"]
+        out.append(entry)
     return out
 
 
