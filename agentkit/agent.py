@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from agentkit.backends import Backend, ModelSettings, ToolChoice, resolve_backend
 from agentkit.cancellation import CancellationToken
 from agentkit.errors import ConfigurationError, OutputValidationError, SessionError
-from agentkit.events import AgentEvent, FinalOutput
+from agentkit.events import AgentEvent, FinalOutput, RunStarted
 from agentkit.loop import PendingCalls, RunLoop
 from agentkit.messages import Message, SystemMessage, Usage, UserMessage
 from agentkit.output import OutputSpec
@@ -241,7 +241,8 @@ class Agent(Generic[OutputT, DepsT]):
         :class:`RunFailed` followed by the error being raised.
         """
         start = self._start(prompt, message_history, session)
-        if isinstance(start, RunResult):
+        if isinstance(start, RunResult):  # a resumed session whose run had already answered
+            yield RunStarted(start.run_id, tuple(start.messages))
             yield FinalOutput(start.output, start)
             return
         async with AsyncExitStack() as stack:

@@ -1,8 +1,9 @@
 """Typed events emitted by ``Agent.run_stream`` as a run happens.
 
-One step is: ``StepStarted``, then ``ModelTextDelta`` pieces (when streaming), ``ModelResponded``,
-then for each tool call a ``ToolCallStarted`` and, as each finishes, a ``ToolCallFinished``. A run
-ends with ``FinalOutput`` or ``RunFailed`` (after which the error is raised).
+A run opens with ``RunStarted`` (the messages it starts from). One step is: ``StepStarted``, then
+``ModelTextDelta`` pieces (when streaming), ``ModelResponded``, then for each tool call a
+``ToolCallStarted`` and, as each finishes, a ``ToolCallFinished``. A run ends with ``FinalOutput`` or
+``RunFailed`` (after which the error is raised).
 """
 
 from __future__ import annotations
@@ -10,9 +11,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from agentkit.messages import AssistantMessage, ToolCall, Usage
+from agentkit.messages import AssistantMessage, Message, ToolCall, Usage
 from agentkit.registry import ToolResult
 from agentkit.result import RunResult
+
+
+@dataclass(frozen=True, slots=True)
+class RunStarted:
+    """The run begins from ``messages`` (system prompt, history or session, the prompt)."""
+
+    run_id: str
+    messages: tuple[Message, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +78,8 @@ class RunFailed:
 
 
 AgentEvent = (
-    StepStarted
+    RunStarted
+    | StepStarted
     | ModelTextDelta
     | ModelResponded
     | ToolCallStarted

@@ -41,6 +41,7 @@ from agentkit.events import (
     ModelTextDelta,
     OutputRejected,
     RunFailed,
+    RunStarted,
     StepStarted,
     ToolCallFinished,
     ToolCallStarted,
@@ -118,6 +119,7 @@ class RunLoop:
 
     async def events(self) -> AsyncIterator[AgentEvent]:
         """Run to the end, yielding events; raise the run's error after yielding ``RunFailed``."""
+        yield RunStarted(self.run_id, tuple(self.messages))
         try:
             async for event in self._steps():
                 yield event

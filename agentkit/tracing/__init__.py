@@ -12,7 +12,7 @@ key-shaped strings) are redacted from everything written. ``OTelTracer`` lives i
 """
 
 from agentkit.tracing.jsonl import TRACE_FORMAT, JsonlTrace, event_record
-from agentkit.tracing.observe import RunObserver, RunStart, arun_observed, initial_messages, observe_run
+from agentkit.tracing.observe import RunObserver, RunStart, arun_observed, observe_run
 from agentkit.tracing.redact import REDACTED, RedactingFilter, Redactor, secrets_from_env
 from agentkit.tracing.replay import TraceRun, read_trace, replay_messages, replay_run
 
@@ -27,7 +27,6 @@ __all__ = [
     "TraceRun",
     "arun_observed",
     "event_record",
-    "initial_messages",
     "observe_run",
     "read_trace",
     "replay_messages",

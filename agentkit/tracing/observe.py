@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from agentkit.events import AgentEvent, FinalOutput
+from agentkit.events import AgentEvent, FinalOutput, RunStarted
 from agentkit.messages import Message
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ class RunStart:
     """What an observer learns before the first event: the agent and the messages the run starts from."""
 
     agent: Agent[Any, Any]
-    prompt: str
+    prompt: str | None
     messages: list[Message]
     started_at: float = field(default_factory=time.time)
 
@@ -51,14 +51,9 @@ def provider_label(backend: Any) -> str:
     return provider if isinstance(provider, str) and provider else str(backend.name).split(":", 1)[0]
 
 
-def initial_messages(agent: Agent[Any, Any], prompt: str, history: Sequence[Message] | None) -> list[Message]:
-    """The messages ``agent`` will start a run from (system prompt, history, the prompt)."""
-    return agent._initial_messages(prompt, history)
-
-
 async def observe_run(
     agent: Agent[Any, Any],
-    prompt: str,
+    prompt: str | None,
     observers: Sequence[RunObserver],
     *,
     message_history: Sequence[Message] | None = None,
@@ -66,28 +61,30 @@ async def observe_run(
 ) -> AsyncIterator[AgentEvent]:
     """``agent.run_stream(prompt)``, with every event also handed to each observer.
 
-    Observers see the run end even when it raises or the consumer stops iterating early.
+    Observers see the run start (with the messages it starts from) and end, even when it raises or the
+    consumer stops iterating early; a run that fails before it starts (a bad session, say) only raises.
     """
-    past = message_history
-    session = run_options.get("session")
-    if session is not None and past is None:
-        past = session.load()  # a session run continues from what the session holds
-    start = RunStart(agent, prompt, initial_messages(agent, prompt, past))
-    for observer in observers:
-        observer.run_started(start)
+    started = False
     try:
         async for event in agent.run_stream(prompt, message_history=message_history, **run_options):
-            for observer in observers:
-                observer.on_event(event)
+            if isinstance(event, RunStarted):
+                start = RunStart(agent, prompt, list(event.messages))
+                for observer in observers:
+                    observer.run_started(start)
+                started = True
+            else:
+                for observer in observers:
+                    observer.on_event(event)
             yield event
     finally:
-        for observer in observers:
-            observer.run_ended()
+        if started:
+            for observer in observers:
+                observer.run_ended()
 
 
 async def arun_observed(
     agent: Agent[Any, Any],
-    prompt: str,
+    prompt: str | None,
     observers: Sequence[RunObserver],
     *,
     message_history: Sequence[Message] | None = None,

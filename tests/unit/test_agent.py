@@ -22,6 +22,7 @@ from agentkit import (
     OutputRetriesExhausted,
     RunContext,
     RunFailed,
+    RunStarted,
     StepStarted,
     SystemMessage,
     ToolCall,
@@ -140,8 +141,11 @@ def test_run_stream_yields_typed_events_in_order() -> None:
 
     events = asyncio.run(go())
     kinds = [type(e).__name__ for e in events]
-    assert kinds[:4] == ["StepStarted", "ModelResponded", "ToolCallStarted", "ToolCallFinished"]
-    assert kinds[4] == "StepStarted"
+    assert kinds[:5] == ["RunStarted", "StepStarted", "ModelResponded", "ToolCallStarted", "ToolCallFinished"]
+    assert kinds[5] == "StepStarted"
+    assert isinstance(events[0], RunStarted)
+    assert [m.role for m in events[0].messages] == ["system", "user"]
+    assert events[0].run_id == events[-1].result.run_id
     deltas = [e.text for e in events if isinstance(e, ModelTextDelta)]
     assert "".join(deltas) == "the answer is two" and len(deltas) == 4
     assert isinstance(events[-1], FinalOutput) and events[-1].output == "the answer is two"

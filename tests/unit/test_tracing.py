@@ -105,6 +105,33 @@ async def test_several_runs_in_one_file_and_history(tmp_path: Path) -> None:
         replay_messages(path, 5)
 
 
+async def test_a_session_run_is_traced_from_what_the_session_holds(tmp_path: Path) -> None:
+    from agentkit.sessions import SQLiteSession
+
+    session = SQLiteSession(tmp_path / "chat.db", "s1")
+    agent = Agent(ScriptedBackend([call("slow_echo", text="hi", delay=0), "one", "two"]), tools=[slow_echo])
+    path = tmp_path / "session.jsonl"
+    with JsonlTrace(path) as trace:
+        await arun_observed(agent, "first", [trace], session=session)
+        second = await arun_observed(agent, "second", [trace], session=session)
+        # the second run starts from the whole first conversation plus the new prompt, as the session holds it
+        assert replay_messages(path) == second.messages
+        resumed = await arun_observed(
+            agent, None, [trace], session=session
+        )  # already answered: no model call
+    assert resumed.output == "two"
+    assert replay_messages(path) == second.messages
+    assert [m.role for m in second.messages] == [
+        "system",
+        "user",
+        "assistant",
+        "tool",
+        "assistant",
+        "user",
+        "assistant",
+    ]
+
+
 async def test_no_secret_from_the_environment_reaches_the_trace(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
