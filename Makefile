@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 STAMP := $(VENV)/.installed-test
 
-.PHONY: test test-fast lint bench bench-context demo clean
+.PHONY: test test-fast lint bench bench-peers bench-context demo clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -55,12 +55,23 @@ lint: $(STAMP)
 	$(PY) -m ruff format --check agentkit tools
 	$(PY) -m mypy
 
-bench: $(STAMP)
-	$(PY) benchmarks/overhead.py
+# The peer frameworks live in their own venv, never in .venv; agentkit is installed there too (editable)
+# so one interpreter runs all five. A peer that cannot be installed is reported, not faked.
+PEERS_VENV := .venv-peers
+PEERS_STAMP := $(PEERS_VENV)/.installed-peers
+
+$(PEERS_STAMP): pyproject.toml benchmarks/install_peers.py benchmarks/peers/__init__.py benchmarks/peers/constraints.txt
+	$(PYTHON) benchmarks/install_peers.py --venv $(PEERS_VENV)
+	touch $@
+
+bench-peers: $(PEERS_STAMP)
+
+bench: $(STAMP) $(PEERS_STAMP)
+	$(PEERS_VENV)/bin/python benchmarks/overhead.py
 	$(PY) benchmarks/remote_concurrency.py
 
 bench-context: $(STAMP)
 	$(PY) benchmarks/context.py
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info
+	rm -rf $(VENV) $(PEERS_VENV) build dist *.egg-info
