@@ -38,6 +38,14 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 
 
+FAILURES: list[str] = []
+
+
+def _failed(label: str, run: dict[str, Any]) -> str:
+    FAILURES.append(f"{label}: {run['failed']}")
+    return "failed (see below)"
+
+
 def _worker(python: str, module: str, args: list[str], out: Path) -> dict[str, Any]:
     command = [python, "-m", f"benchmarks.localbench.{module}", *args, "--out", str(out)]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
@@ -63,13 +71,17 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 def growth(peers_python: str | None, threads: int) -> str:
     runs: dict[str, dict[str, Any]] = {}
     t = ["--threads", str(threads)]
-    runs["agentkit"] = _worker(sys.executable, "agentkit_worker", ["growth", *t], RESULTS / "local-growth-agentkit.json")
+    runs["agentkit"] = _worker(
+        sys.executable, "agentkit_worker", ["growth", *t], RESULTS / "local-growth-agentkit.json"
+    )
     runs["naive"] = _worker(
         sys.executable, "agentkit_worker", ["growth", "--naive", *t], RESULTS / "local-growth-naive.json"
     )
     if peers_python:
         args = ["growth", "--model-dir", _model_dir(), *t]
-        runs["smolagents"] = _worker(peers_python, "smolagents_worker", args, RESULTS / "local-growth-smolagents.json")
+        runs["smolagents"] = _worker(
+            peers_python, "smolagents_worker", args, RESULTS / "local-growth-smolagents.json"
+        )
     naive = runs["naive"]
     rows = []
     for key, label in [
@@ -82,14 +94,16 @@ def growth(peers_python: str | None, threads: int) -> str:
             rows.append([label, "not run (no .venv-peers)", *[""] * 6])
             continue
         if "failed" in run:
-            rows.append([label, f"failed: {run['failed']}"[:200], *[""] * 6])
+            rows.append([label, _failed(label, run), *[""] * 6])
             continue
         faster = f"{naive['wall_s'] / run['wall_s']:.2f}x" if "wall_s" in naive else "-"
         same = "-"
         if key == "agentkit" and "steps" in naive:
-            same = "yes" if [s["generated_ids"] for s in run["steps"]] == [
-                s["generated_ids"] for s in naive["steps"]
-            ] else "NO"
+            same = (
+                "yes"
+                if [s["generated_ids"] for s in run["steps"]] == [s["generated_ids"] for s in naive["steps"]]
+                else "NO"
+            )
         rows.append(
             [
                 label,
@@ -102,7 +116,16 @@ def growth(peers_python: str | None, threads: int) -> str:
                 same,
             ]
         )
-    header = ["run", "wall s", "naive/run", "prefilled", "unique", "prefilled/unique", "generated", "same ids as naive"]
+    header = [
+        "run",
+        "wall s",
+        "naive/run",
+        "prefilled",
+        "unique",
+        "prefilled/unique",
+        "generated",
+        "same ids as naive",
+    ]
     return _table(header, rows)
 
 
@@ -117,10 +140,12 @@ def _bfcl_row(label: str, cases: list[dict[str, Any]], wall: float | None) -> li
 def bfcl(limit: int | None, peer_limit: int | None, peers_python: str | None, threads: int) -> str:
     t = ["--threads", str(threads)]
     lim = ["--limit", str(limit)] if limit is not None else []
-    ours = _worker(sys.executable, "agentkit_worker", ["bfcl", *lim, *t], RESULTS / "local-bfcl-agentkit.json")
+    ours = _worker(
+        sys.executable, "agentkit_worker", ["bfcl", *lim, *t], RESULTS / "local-bfcl-agentkit.json"
+    )
     rows: list[list[str]] = []
     if "failed" in ours:
-        rows.append(["agentkit", f"failed: {ours['failed']}"[:200], "", "", "", ""])
+        rows.append(["agentkit", _failed("agentkit bfcl", ours), "", "", "", ""])
         ours_cases: list[dict[str, Any]] = []
     else:
         ours_cases = ours["cases"]
@@ -130,19 +155,25 @@ def bfcl(limit: int | None, peer_limit: int | None, peers_python: str | None, th
         args = ["bfcl", "--model-dir", _model_dir(), *(["--limit", str(n)] if n is not None else []), *t]
         theirs = _worker(peers_python, "smolagents_worker", args, RESULTS / "local-bfcl-smolagents.json")
         if "failed" in theirs:
-            rows.append(["smolagents", f"failed: {theirs['failed']}"[:200], "", "", "", ""])
+            rows.append(["smolagents", _failed("smolagents bfcl", theirs), "", "", "", ""])
         else:
             subset = theirs["cases"]
             if ours_cases and len(subset) < len(ours_cases):
                 ids = {c["id"] for c in subset}
-                rows.append(_bfcl_row(f"agentkit, first {len(subset)}", [c for c in ours_cases if c["id"] in ids], None))
+                rows.append(
+                    _bfcl_row(
+                        f"agentkit, first {len(subset)}", [c for c in ours_cases if c["id"] in ids], None
+                    )
+                )
             rows.append(_bfcl_row("smolagents (ToolCallingAgent step)", subset, theirs["wall_s"]))
     header = ["framework", "cases", "correct", "accuracy", "exactly one call", "s/case"]
     return _table(header, rows)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--part", choices=["growth", "bfcl", "all"], default="all")
     parser.add_argument("--limit", type=int, default=None, help="BFCL: first N cases (default: all)")
     parser.add_argument("--peer-limit", type=int, default=None, help="BFCL: first N cases for smolagents")
@@ -160,7 +191,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.part in ("bfcl", "all"):
         print("BFCL simple_python, SmolLM2-135M (embedded GGUF), greedy, 256 new tokens max", flush=True)
         print(bfcl(args.limit, args.peer_limit, peers, args.threads), flush=True)
-    print(f"\ntotal {time.perf_counter() - started:.0f} s; per-case/per-step results in {RESULTS}", flush=True)
+    for failure in FAILURES:
+        print(f"\n{failure}", flush=True)
+    print(
+        f"\ntotal {time.perf_counter() - started:.0f} s; per-case/per-step results in {RESULTS}", flush=True
+    )
     return 0
 
 

@@ -79,17 +79,25 @@ def run_bfcl(limit: int | None, threads: int) -> dict[str, Any]:
         function = case.functions[0]
         name = bfcl.safe_name(function["name"])
         tool = Tool.from_schema(
-            name, function.get("description", ""), bfcl.to_json_schema(function["parameters"]), lambda **_: None
+            name,
+            function.get("description", ""),
+            bfcl.to_json_schema(function["parameters"]),
+            lambda **_: None,
         )
         messages: list[Message] = [
-            SystemMessage(content=m["content"]) if m["role"] == "system" else UserMessage(content=m["content"])
+            SystemMessage(content=m["content"])
+            if m["role"] == "system"
+            else UserMessage(content=m["content"])
             for m in case.messages
         ]
         request = ModelRequest(messages=messages, tools=[tool.spec()], tool_choice=name, settings=settings)
         t0 = time.perf_counter()
         try:
             response = backend.generate_sync(request)
-            calls = [{bfcl.original_name(c.name, function["name"]): c.arguments} for c in response.message.tool_calls]
+            calls = [
+                {bfcl.original_name(c.name, function["name"]): c.arguments}
+                for c in response.message.tool_calls
+            ]
             raw = response.message.content
             error = None
         except AgentkitError as exc:

@@ -56,7 +56,8 @@ def load_cases(limit: int | None = None) -> list[Case]:
     data = resources.files("bfcl_eval") / "data"
     answers = {row["id"]: row["ground_truth"] for row in _jsonl(data / "possible_answer" / DATA)}
     cases = [
-        Case(row["id"], row["question"][0], row["function"], answers[row["id"]]) for row in _jsonl(data / DATA)
+        Case(row["id"], row["question"][0], row["function"], answers[row["id"]])
+        for row in _jsonl(data / DATA)
     ]
     return cases if limit is None else cases[:limit]
 
@@ -126,9 +127,12 @@ def _value_ok(value: Any, spec: dict[str, Any], options: list[Any]) -> str | Non
     item_type = spec.get("items", {}).get("type") if isinstance(spec.get("items"), dict) else None
     if expected is list and item_type == "dict" and isinstance(value, list):
         for option in options:
-            if isinstance(option, list) and len(option) == len(value):
-                if all(isinstance(v, dict) and _dict_ok(v, [o]) for v, o in zip(value, option, strict=True)):
-                    return None
+            if (
+                isinstance(option, list)
+                and len(option) == len(value)
+                and all(isinstance(v, dict) and _dict_ok(v, [o]) for v, o in zip(value, option, strict=True))
+            ):
+                return None
         return f"value {value!r} not in {options}"
     if _norm(value) in [_norm(o) for o in options if o != "" or value == ""]:
         return None
@@ -141,7 +145,7 @@ def score(calls: list[dict[str, dict[str, Any]]], case: Case) -> Verdict:
         return Verdict(False, f"{len(calls)} calls, expected 1")
     function = case.functions[0]
     name = function["name"]
-    (produced_name, arguments), = calls[0].items()
+    ((produced_name, arguments),) = calls[0].items()
     if produced_name != name:
         return Verdict(False, f"called {produced_name!r}, expected {name!r}")
     answer = case.ground_truth[0][name]

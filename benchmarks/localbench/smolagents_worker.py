@@ -25,7 +25,11 @@ def _model(model_dir: str, max_new_tokens: int, threads: int) -> tuple[Any, list
 
     torch.set_num_threads(threads)
     model = TransformersModel(
-        model_id=model_dir, device_map="cpu", torch_dtype="float32", max_new_tokens=max_new_tokens, do_sample=False
+        model_id=model_dir,
+        device_map="cpu",
+        torch_dtype="float32",
+        max_new_tokens=max_new_tokens,
+        do_sample=False,
     )
     calls: list[dict[str, Any]] = []
     inner = model.model.generate
@@ -93,7 +97,9 @@ def growth(model_dir: str, threads: int) -> dict[str, Any]:
         action = ActionStep(
             step_number=step,
             timing=Timing(start_time=0.0),
-            tool_calls=[ToolCall(name="read_page", arguments=workload.call_arguments(step), id=workload.call_id(step))],
+            tool_calls=[
+                ToolCall(name="read_page", arguments=workload.call_arguments(step), id=workload.call_id(step))
+            ],
             observations=workload.page_text(step),
         )
         messages.extend(action.to_messages())
@@ -118,7 +124,7 @@ def run_bfcl(model_dir: str, limit: int | None, threads: int) -> dict[str, Any]:
     from smolagents import ToolCallingAgent
     from smolagents.memory import TaskStep
 
-    model, _ = _model(model_dir, bfcl.MAX_NEW_TOKENS, threads)
+    model, generated = _model(model_dir, bfcl.MAX_NEW_TOKENS, threads)
     results: list[dict[str, Any]] = []
     started = time.perf_counter()
     for case in bfcl.load_cases(limit):
@@ -142,8 +148,10 @@ def run_bfcl(model_dir: str, limit: int | None, threads: int) -> dict[str, Any]:
             for tc in parsed.tool_calls or []:
                 produced = function["name"] if tc.function.name == name else tc.function.name
                 arguments = tc.function.arguments
-                calls.append({produced: arguments if isinstance(arguments, dict) else {"<unparsed>": arguments}})
-        except Exception as exc:  # what ToolCallingAgent reports as an AgentParsingError
+                calls.append(
+                    {produced: arguments if isinstance(arguments, dict) else {"<unparsed>": arguments}}
+                )
+        except Exception as exc:  # noqa: BLE001 - what ToolCallingAgent reports as an AgentParsingError
             error = f"{type(exc).__name__}: {exc}"
         verdict = bfcl.score(calls, case)
         results.append(
@@ -153,6 +161,7 @@ def run_bfcl(model_dir: str, limit: int | None, threads: int) -> dict[str, Any]:
                 "reason": verdict.reason if error is None else f"parse error: {error}",
                 "calls": calls,
                 "raw": reply.content,
+                "prompt_tokens": generated[-1]["prefilled"],
                 "error": error,
                 "expected": case.ground_truth,
                 "seconds": time.perf_counter() - t0,

@@ -30,7 +30,7 @@ READ_PAGE: dict[str, Any] = {
 }
 
 _SITES = ["Arden", "Brill", "Caddo", "Delmar", "Eskdale", "Fenwick", "Garrow", "Hollin"]
-_WORDS = (
+_WORDS = (  # noqa: SIM905 - prose reads better than a 40-line list
     "rainfall soil sample river bank gauge reading morning evening wind north south crew logged "
     "measured recorded station valley ridge meadow sensor drift level average peak storm dry wet "
     "temperature humidity pressure trend survey field notes weekly daily instrument calibrated"
