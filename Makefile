@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 STAMP := $(VENV)/.installed-test
 
-.PHONY: test test-fast lint bench bench-peers bench-context demo clean
+.PHONY: test test-fast lint bench bench-peers bench-context bench-local demo clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,25 @@ bench: $(STAMP) $(PEERS_STAMP)
 
 bench-context: $(STAMP)
 	$(PY) benchmarks/context.py
+
+# benchmarks/local.py: agentkit's local backend in .venv (plus the BFCL data: bfcl-eval --no-deps, its
+# declared dependencies are SDKs of hosted models), smolagents' TransformersModel in .venv-peers (torch
+# pinned by benchmarks/peers/constraints.txt). smolagents takes ~20 s a BFCL case here: first 40 only.
+LOCALBENCH_STAMP := $(VENV)/.installed-localbench
+$(LOCALBENCH_STAMP): pyproject.toml | $(LOCAL_STAMP)
+	$(PIP) install --no-deps bfcl-eval
+	touch $@
+
+PEERS_LOCAL_STAMP := $(PEERS_VENV)/.installed-local
+$(PEERS_LOCAL_STAMP): $(PEERS_STAMP) benchmarks/peers/constraints.txt
+	$(PEERS_VENV)/bin/python -m pip install --disable-pip-version-check -q -c benchmarks/peers/constraints.txt \
+		torch==2.13.0 'transformers>=4.56' 'accelerate>=1.0'
+	$(PEERS_VENV)/bin/python -m pip install --disable-pip-version-check -q --no-deps bfcl-eval
+	touch $@
+
+BENCH_LOCAL_ARGS ?= --peer-limit 40
+bench-local: $(LOCALBENCH_STAMP) $(PEERS_LOCAL_STAMP)
+	$(PY) benchmarks/local.py $(BENCH_LOCAL_ARGS)
 
 clean:
 	rm -rf $(VENV) $(PEERS_VENV) build dist *.egg-info
