@@ -22,6 +22,7 @@ from agentkit.events import (
     FinalOutput,
     ModelResponded,
     ModelTextDelta,
+    RunStarted,
     StepStarted,
     ToolCallFinished,
     ToolCallStarted,
@@ -107,6 +108,7 @@ async def test_streaming_events_in_order_without_blocking_the_loop(local: Transf
     beat.cancel()
     compact = [k for i, k in enumerate(kinds) if i == 0 or k != kinds[i - 1]]
     assert compact == [
+        RunStarted.__name__,
         StepStarted.__name__,
         ModelResponded.__name__,
         ToolCallStarted.__name__,
