@@ -162,14 +162,16 @@ class ToolRegistry:
         context: RunContext[Any] | None,
         timeout: float | None,  # noqa: ASYNC109 - enforced with asyncio.timeout, per tool
     ) -> Any:
-        deadline = asyncio.timeout(timeout)
+        deadline = asyncio.timeout(timeout) if timeout is not None else None
         try:
+            if deadline is None:  # no timer to arm (inline tools, no limit): skip its bookkeeping
+                return await found.invoke(arguments, context)
             async with deadline:
                 return await found.invoke(arguments, context)
         except ModelRetry as exc:
             raise ToolExecutionError(exc.message, tool_name=found.name) from exc
         except TimeoutError as exc:
-            if not deadline.expired():
+            if deadline is None or not deadline.expired():
                 raise ToolExecutionError(
                     f"Tool '{found.name}' failed: TimeoutError: {exc}", tool_name=found.name
                 ) from exc

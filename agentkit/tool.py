@@ -6,7 +6,6 @@ Build one with the ``@tool`` decorator (bare or with options), ``Tool.from_funct
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import inspect
 import re
@@ -19,6 +18,7 @@ from pydantic_core import to_json
 from agentkit.errors import ToolDefinitionError
 from agentkit.run_context import RunContext
 from agentkit.tool_schema import Validator, json_schema_validator, signature_schema
+from agentkit.tool_threads import tool_threads
 
 TOOL_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
@@ -160,9 +160,9 @@ class Tool:
     async def invoke(self, arguments: dict[str, Any], context: RunContext[Any] | None = None) -> Any:
         """Run the tool on already-validated arguments.
 
-        Sync functions run in a worker thread so a slow tool never blocks the event loop (and its
-        timeout can fire); ``inline=True`` skips that hop (tens of microseconds) for quick, pure
-        functions that never block.
+        Sync functions run on a worker thread (:mod:`agentkit.tool_threads`) so a slow tool never blocks
+        the event loop, its timeout can fire, and a tool that hangs is abandoned; ``inline=True`` skips
+        that hop (tens of microseconds) for quick, pure functions that never block.
         """
         kwargs = arguments
         if self._context_param is not None:
@@ -171,7 +171,7 @@ class Tool:
             return await self.function(**kwargs)
         if self.inline:
             return self.function(**kwargs)
-        result = await asyncio.to_thread(functools.partial(self.function, **kwargs))
+        result = await tool_threads.run(functools.partial(self.function, **kwargs))
         if inspect.isawaitable(result):
             return await result
         return result
