@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import inspect
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import AsyncExitStack
@@ -13,7 +11,6 @@ from agentkit.backends import Backend, ModelSettings, ToolChoice, resolve_backen
 from agentkit.cancellation import CancellationToken
 from agentkit.errors import ConfigurationError, OutputValidationError, SessionError
 from agentkit.events import AgentEvent, FinalOutput, RunStarted
-from agentkit.loop import PendingCalls, RunLoop
 from agentkit.messages import Message, SystemMessage, Usage, UserMessage
 from agentkit.output import OutputSpec
 from agentkit.registry import ApprovalCallback, ToolRegistry
@@ -24,6 +21,7 @@ from agentkit.toolset import Toolset, open_toolsets
 
 if TYPE_CHECKING:
     from agentkit.context.config import ContextConfig
+    from agentkit.loop import PendingCalls, RunLoop
     from agentkit.sessions.base import Session
 
 OutputT = TypeVar("OutputT")
@@ -158,6 +156,8 @@ class Agent(Generic[OutputT, DepsT]):
 
             window = ContextWindow(self.context, self.backend, registry.specs(), self.settings)
         messages, resume = start
+        from agentkit.loop import RunLoop  # the loop (and asyncio) load at the first run
+
         return RunLoop(
             self,
             messages,
@@ -301,11 +301,15 @@ class Agent(Generic[OutputT, DepsT]):
                 )
             )
 
+        import asyncio  # here, not at module level: it is a third of `import agentkit`'s time
+
         try:
             asyncio.get_running_loop()
         except RuntimeError:
             asyncio.run(main())
         else:
+            import concurrent.futures
+
             with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="agentkit-run") as pool:
                 pool.submit(asyncio.run, main()).result()
         return results[0]

@@ -7,10 +7,12 @@ run returns with ``stop_reason == "cancelled"``.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Awaitable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    import asyncio
 
 T = TypeVar("T")
 
@@ -40,6 +42,8 @@ class CancellationToken:
                 loop.call_soon_threadsafe(event.set)
 
     def _subscribe(self) -> tuple[asyncio.AbstractEventLoop, asyncio.Event]:
+        import asyncio  # loaded by the time a run waits on a token; not on `import agentkit`
+
         entry = (asyncio.get_running_loop(), asyncio.Event())
         with self._lock:
             if self._cancelled:
@@ -59,6 +63,8 @@ class CancellationToken:
 
     async def race(self, awaitable: Awaitable[T]) -> T:
         """Await ``awaitable`` unless the token fires first; then cancel it and raise RunCancelled."""
+        import asyncio
+
         self.check()
         task = asyncio.ensure_future(awaitable)
         entry = self._subscribe()

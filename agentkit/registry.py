@@ -7,7 +7,6 @@ model what to change. Only cancellation propagates.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -162,6 +161,8 @@ class ToolRegistry:
         context: RunContext[Any] | None,
         timeout: float | None,  # noqa: ASYNC109 - enforced with asyncio.timeout, per tool
     ) -> Any:
+        import asyncio  # not at module level: `import agentkit` stays free of it
+
         deadline = asyncio.timeout(timeout) if timeout is not None else None
         try:
             if deadline is None:  # no timer to arm (inline tools, no limit): skip its bookkeeping

@@ -7,7 +7,6 @@ prompt, which would be very hard to notice in a model's behaviour.
 from __future__ import annotations
 
 import functools
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -15,6 +14,8 @@ if TYPE_CHECKING:
 
 
 def _load(name: str) -> str | None:
+    from importlib import resources  # with jinja2, at the first render
+
     path = resources.files("agentkit.prompts").joinpath(name)
     return path.read_text(encoding="utf-8") if path.is_file() else None
 

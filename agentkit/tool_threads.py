@@ -15,18 +15,20 @@ round trip costs about half of ``asyncio.to_thread``'s on this project's machine
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import contextvars
 import queue
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import asyncio
 
 IDLE_SECONDS = 30.0
 """How long an unused worker waits for work before it exits."""
 
-_Job = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", contextvars.Context, Callable[[], Any]]
+_Job = tuple["asyncio.AbstractEventLoop", "asyncio.Future[Any]", contextvars.Context, Callable[[], Any]]
 
 
 def _settle(future: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:
@@ -82,6 +84,8 @@ class ToolThreads:
     async def run(self, function: Callable[[], Any]) -> Any:
         """``function()`` on a worker thread, in a copy of the caller's context variables. Cancelling the
         caller abandons the call: the thread finishes (or hangs) on its own and nobody waits for it."""
+        import asyncio  # not at module level: `import agentkit` stays free of it
+
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         with self._lock:
