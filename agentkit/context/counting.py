@@ -88,11 +88,21 @@ class EstimateCounter(_Calibrated):
         return int(len(text.encode("utf-8", "surrogatepass")) / self.bytes_per_token) + 1
 
     def count_message(self, message: Message) -> int:
-        tokens = self.per_message + self.count_text(message.content or "")
+        # count_text inlined: this runs for every message of every run.
+        per_token = self.bytes_per_token
+        tokens = (
+            self.per_message
+            + int(len((message.content or "").encode("utf-8", "surrogatepass")) / per_token)
+            + 1
+        )
         if isinstance(message, AssistantMessage):
-            tokens += sum(self.count_text(_call_text(c)) + 8 for c in message.tool_calls)
+            for call in message.tool_calls:
+                tokens += int(len(_call_text(call).encode("utf-8", "surrogatepass")) / per_token) + 9
         elif isinstance(message, ToolMessage):
-            tokens += self.count_text(message.tool_call_id + message.name)
+            tokens += (
+                int(len((message.tool_call_id + message.name).encode("utf-8", "surrogatepass")) / per_token)
+                + 1
+            )
         return tokens
 
     def count_tools(self, tools: Sequence[dict[str, Any]]) -> int:

@@ -74,14 +74,21 @@ class ContextWindow:
         self._keep: list[Message] = []
         self._system_view: tuple[Message, Message, int] | None = None
         self._pending_usage: Usage | None = None
+        self._limit: tuple[float, int] = (math.nan, 0)
+        """``limit`` for the counter's scale it was computed with (asked for twice a step)."""
         self.last_tokens = 0
         """Tokens (unscaled) of the last request built, for calibration against the server's count."""
 
     @property
     def limit(self) -> int:
         """Tokens (as the counter counts them) that the messages of a request may take."""
-        usable = math.floor(self.budget / self.counter.scale)
-        return usable - self.tools_tokens - self.counter.overhead - self.summary_reserve
+        scale = self.counter.scale
+        if self._limit[0] == scale:
+            return self._limit[1]
+        usable = math.floor(self.budget / scale)
+        limit = usable - self.tools_tokens - self.counter.overhead - self.summary_reserve
+        self._limit = (scale, limit)
+        return limit
 
     def tool_result_limit(self, tool_name: str) -> int:
         limit = self.config.tool_limits.get(tool_name) or self.config.tool_result_tokens

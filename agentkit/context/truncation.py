@@ -31,6 +31,10 @@ def truncate_middle(text: str, max_tokens: int, count: Callable[[str], int]) -> 
     """
     if max_tokens <= 0:
         raise ValueError(f"max_tokens must be positive, got {max_tokens}")
+    # No tokenizer makes more than 4 tokens of one character (a UTF-8 byte each, at worst), so a short
+    # text fits without being counted: counting can cost a template render (BackendCounter).
+    if 4 * len(text) + 1 <= max_tokens:
+        return text
     # Text this long is (all but) sure to be over; cutting it uncounted keeps the work O(kept size).
     if len(text) <= max_tokens * 16 and count(text) <= max_tokens:
         return text

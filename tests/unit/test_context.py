@@ -157,6 +157,19 @@ def test_truncation_keeps_head_and_tail_and_says_how_much_was_cut() -> None:
     assert truncate_middle("short", 500, counter.count_text) == "short"
 
 
+def test_a_text_too_short_to_exceed_the_limit_is_not_counted() -> None:
+    counted: list[str] = []
+
+    def count(piece: str) -> int:  # a BackendCounter's count_text renders a template: worth skipping
+        counted.append(piece)
+        return len(piece)
+
+    assert truncate_middle("x" * 24, 100, count) == "x" * 24  # 4 tokens a character at most: fits
+    assert counted == []
+    assert truncate_middle("x" * 25, 100, count) == "x" * 25  # might not fit: counted, and fits
+    assert counted == ["x" * 25]
+
+
 @settings(max_examples=80)
 @given(size=st.integers(0, 60_000), limit=st.integers(1, 3_000), seed=st.integers(0, 9))
 def test_truncation_always_fits_its_limit(size: int, limit: int, seed: int) -> None:
