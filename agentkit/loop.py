@@ -193,6 +193,18 @@ class RunLoop:
             self._append(message)
             yield ModelResponded(self.step, message, response.usage, time.perf_counter() - started)
 
+            if len(message.tool_calls) == 1:  # the common case, without a nested generator
+                only = message.tool_calls[0]
+                yield ToolCallStarted(self.step, only)
+                results: list[ToolResult | None] = [None]
+                try:
+                    started = time.perf_counter()
+                    result = results[0] = await self._guard(self._execute(only, limit=False))
+                    yield ToolCallFinished(self.step, only, result, time.perf_counter() - started)
+                finally:
+                    self._record(message.tool_calls, results)
+                self._check_loop(results)
+                continue
             if message.tool_calls:
                 async for event in self._run_tools(message.tool_calls):
                     yield event
@@ -222,7 +234,8 @@ class RunLoop:
     async def _run_tools(
         self, calls: Sequence[ToolCall], done: Mapping[str, ToolMessage] | None = None
     ) -> AsyncIterator[AgentEvent]:
-        """Run ``calls`` (except those with a result in ``done``) and append every result in call order."""
+        """Run ``calls`` (except those with a result in ``done``) concurrently and append every result in
+        call order. A step with a single call runs it in ``_steps`` itself, one generator layer less."""
         results: list[ToolResult | None] = [None] * len(calls)
         todo = calls
         if done:
@@ -234,12 +247,7 @@ class RunLoop:
         for call in todo:
             yield ToolCallStarted(self.step, call)
         try:
-            if len(todo) == 1:
-                started = time.perf_counter()
-                only = await self._guard(self._execute(todo[0], limit=False))
-                results[calls.index(todo[0]) if done else 0] = only
-                yield ToolCallFinished(self.step, todo[0], only, time.perf_counter() - started)
-            elif todo:
+            if todo:
                 started = time.perf_counter()
                 index_of = {id(call): i for i, call in enumerate(calls)}
                 tasks = [asyncio.ensure_future(self._execute(call)) for call in todo]
@@ -252,21 +260,25 @@ class RunLoop:
                     for task in tasks:
                         task.cancel()
         finally:
-            # Every call gets a result, even when the run is cancelled, so the conversation stays valid.
-            # Results were journaled as they came (in _execute); placeholders are journaled here.
-            for call, result in zip(calls, results, strict=True):
-                if result is None:
-                    self._append(
-                        ToolMessage(
-                            tool_call_id=call.id,
-                            name=call.name,
-                            content="Cancelled before it finished.",
-                            is_error=True,
-                        )
-                    )
-                else:
-                    self.messages.append(result.to_message())
+            self._record(calls, results)
         self._check_loop(results)
+
+    def _record(self, calls: Sequence[ToolCall], results: Sequence[ToolResult | None]) -> None:
+        """Append every call's result in call order, even when the run is cancelled, so the
+        conversation stays valid. Results were journaled as they came (in _execute); placeholders
+        are journaled here."""
+        for call, result in zip(calls, results, strict=True):
+            if result is None:
+                self._append(
+                    ToolMessage(
+                        tool_call_id=call.id,
+                        name=call.name,
+                        content="Cancelled before it finished.",
+                        is_error=True,
+                    )
+                )
+            else:
+                self.messages.append(result.to_message())
 
     async def _execute(self, call: ToolCall, *, limit: bool = True) -> ToolResult:
         """Run one call; ``limit`` takes a slot of the parallel-tools semaphore (a lone call needs none)."""
