@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import os
 import queue
 import threading
 from collections.abc import Callable
@@ -118,6 +119,14 @@ class ToolThreads:
     def idle(self) -> int:
         return len(self._idle)
 
+    def _forget_workers(self) -> None:
+        """In a forked child: the parent's threads do not exist here, so start afresh."""
+        self._idle = []
+        self._lock = threading.Lock()
+
 
 tool_threads = ToolThreads()
 """The process-wide pool that ``Tool.invoke`` runs sync tools on."""
+
+if hasattr(os, "register_at_fork"):  # a forked child would otherwise hand work to threads it lacks
+    os.register_at_fork(after_in_child=tool_threads._forget_workers)

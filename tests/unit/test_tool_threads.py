@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import os
 import subprocess
 import sys
 import threading
@@ -107,3 +108,25 @@ def test_unused_workers_exit_after_the_idle_time() -> None:
     assert pool.idle == 0
     assert asyncio.run(pool.run(lambda: 42)) == 42  # a new worker starts when needed
     assert pool.started == 2
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX-only")
+def test_a_forked_child_starts_its_own_workers() -> None:
+    @tool(timeout=5)  # without the fork handling the child's call never runs: it times out instead
+    def pid() -> int:
+        """The process id the tool ran in."""
+        return os.getpid()
+
+    def run_once() -> str:
+        agent: Agent[str, None] = Agent(model=ScriptedBackend([call("pid"), "done"]), tools=[pid])
+        return str(agent.run("go").messages[-2].content)
+
+    assert run_once() == str(os.getpid())  # the parent now holds an idle worker
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child, reported through the exit status
+        try:
+            ok = run_once() == str(os.getpid())
+        finally:
+            os._exit(0 if ok else 1)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
