@@ -59,10 +59,11 @@ class _Worker(threading.Thread):
             loop, future, context, function = job
             value: Any = None
             error: BaseException | None = None
-            try:
-                value = context.run(function)
-            except BaseException as exc:  # noqa: BLE001 - handed to the awaiting task, which re-raises it
-                error = exc
+            if not future.done():  # a caller cancelled before the hand-over arrived: do not start it
+                try:
+                    value = context.run(function)
+                except BaseException as exc:  # noqa: BLE001 - handed to the awaiting task, which re-raises it
+                    error = exc
             del job, function, context
             # Idle again before the caller hears back, so its next call finds this warm thread
             # instead of starting another; a job handed over meanwhile waits in the queue.

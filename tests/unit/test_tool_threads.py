@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from typing import Any
 
 import pytest
 
@@ -130,3 +131,26 @@ def test_a_forked_child_starts_its_own_workers() -> None:
             os._exit(0 if ok else 1)
     _, status = os.waitpid(child, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+async def worker_done(pool: ToolThreads) -> None:
+    """Wait until the pool's workers are all idle again."""
+    while pool.idle < pool.started:  # noqa: ASYNC110 - polling another thread's state
+        await asyncio.sleep(0.01)
+
+
+def test_a_call_cancelled_before_a_worker_takes_it_never_starts() -> None:
+    pool = ToolThreads()
+    ran: list[str] = []
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        given_up: asyncio.Future[Any] = loop.create_future()
+        given_up.cancel()  # the caller's timeout or cancellation got there first
+        worker = pool._start()
+        worker.jobs.put((loop, given_up, contextvars.copy_context(), lambda: ran.append("cancelled one")))
+        await worker_done(pool)
+        await pool.run(lambda: ran.append("next one"))
+
+    asyncio.run(main())
+    assert ran == ["next one"]
