@@ -4,7 +4,9 @@ final answer (free text, or JSON under the output schema).
 Why llguidance: it compiles a tool set's grammar in about a millisecond, computes the token mask in
 about 0.35 ms, and is a small self-contained wheel; xgrammar does as well on masks but pulls triton
 (about 1 GB), and outlines / lm-format-enforcer are slower to compile. Measured on SmolLM2-135M
-(BFCL simple_python, 40 cases): 0/40 correct calls unconstrained, 28/40 constrained.
+(BFCL simple_python, first 40 cases): 0/40 correct calls unconstrained, 28/40 constrained; 32/40 (176/400
+over all cases) once the grammar also closed nested objects and kept required strings and arrays
+non-empty, with the parameters listed in words in the prompt.
 
 This module only builds grammar text and compiles it; it never imports torch.
 """
