@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from agentkit.errors import ConfigurationError
+from agentkit.parsing.listing import describe_function
 from agentkit.templates import render
 
 
@@ -27,10 +28,13 @@ def _function(spec: Mapping[str, Any], index: int) -> dict[str, Any]:
     return dict(function)
 
 
-def tool_instructions(tools: Sequence[Mapping[str, Any]]) -> str:
+def tool_instructions(tools: Sequence[Mapping[str, Any]], *, listing: bool = False) -> str:
     """System-prompt text describing ``tools`` (OpenAI ``tools`` format) and the ``<tool_call>`` syntax.
 
-    Returns ``""`` when there are no tools. Raises :class:`ConfigurationError` for a spec without a name.
+    ``listing``: describe each tool's parameters as a plain-text list (:mod:`agentkit.parsing.listing`)
+    instead of its JSON schema, for small local models, which otherwise copy schema tokens into their
+    calls. Returns ``""`` when there are no tools. Raises :class:`ConfigurationError` for a spec without
+    a name.
     """
     functions = [_function(spec, index) for index, spec in enumerate(tools)]
     if not functions:
@@ -38,5 +42,6 @@ def tool_instructions(tools: Sequence[Mapping[str, Any]]) -> str:
     return render(
         "tool_instructions.jinja",
         tool_specs=[json.dumps(f, ensure_ascii=False) for f in functions],
+        tool_listings=[describe_function(f) for f in functions] if listing else [],
         tool_names=[f["name"] for f in functions],
     )

@@ -65,7 +65,7 @@ def growth(reuse: bool, threads: int) -> dict[str, Any]:
     }
 
 
-def run_bfcl(limit: int | None, threads: int) -> dict[str, Any]:
+def run_bfcl(limit: int | None, threads: int, every: int = 1) -> dict[str, Any]:
     from agentkit.backends.base import ModelRequest, ModelSettings
     from agentkit.errors import AgentkitError
     from agentkit.messages import Message, SystemMessage, UserMessage
@@ -75,7 +75,7 @@ def run_bfcl(limit: int | None, threads: int) -> dict[str, Any]:
     settings = ModelSettings(temperature=0.0, max_tokens=bfcl.MAX_NEW_TOKENS)
     results: list[dict[str, Any]] = []
     started = time.perf_counter()
-    for case in bfcl.load_cases(limit):
+    for case in bfcl.load_cases(limit)[::every]:
         function = case.functions[0]
         name = bfcl.safe_name(function["name"])
         tool = Tool.from_schema(
@@ -124,12 +124,13 @@ def main() -> None:
     parser.add_argument("--naive", action="store_true", help="growth: reuse_cache=False")
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--every", type=int, default=1, help="bfcl: every K-th case only (a fixed sample)")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     if args.part == "growth":
         result = growth(not args.naive, args.threads)
     else:
-        result = run_bfcl(args.limit, args.threads)
+        result = run_bfcl(args.limit, args.threads, args.every)
     args.out.write_text(json.dumps(result, indent=1, default=str))
 
 

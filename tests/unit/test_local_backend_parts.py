@@ -180,6 +180,53 @@ def test_grammar_closes_argument_objects_and_keeps_canonical_separators() -> Non
     assert render_call("f", {"a": 1}) == '<tool_call>\n{"name": "f", "arguments": {"a": 1}}\n</tool_call>'
 
 
+def _accepts(grammar: str, text: str) -> bool:
+    """Whether ``grammar`` admits ``text`` as a prefix, fed through a byte-level tokenizer."""
+    import llguidance
+
+    tokenizer = llguidance.LLTokenizer.from_tiktoken(
+        encoder={bytes([i]): i for i in range(256)},
+        special_tokens={"<eos>": 256},
+        pattern=r"[\s\S]",
+        eos_token=256,
+        n_vocab=257,
+        slices=[],
+    )
+    matcher = llguidance.LLMatcher(tokenizer, llguidance.LLMatcher.grammar_from_lark(grammar), log_level=0)
+    return bool(matcher.consume_tokens(tokenizer.tokenize_str(text))) and not matcher.is_error()
+
+
+def test_grammar_tightens_nested_objects_and_required_strings_and_arrays() -> None:
+    record = {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string"},
+            "tags": {"type": "array", "items": {"type": "string"}},
+            "note": {"type": "string"},
+            "mode": {"type": "string", "enum": ["", "fast"]},
+            "where": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+        },
+        "required": ["id", "tags", "mode", "where"],
+    }
+    grammar = build_grammar([{"name": "save", "parameters": record}], tool_choice="save")
+    assert grammar is not None
+    _valid(grammar)
+    start = '<tool_call>\n{"name": "save", "arguments": {'
+    good = '"id": "a1", "tags": ["x"], "note": "", "mode": "", "where": {"city": "Oslo"}}}\n</tool_call>'
+    assert _accepts(grammar, start + good)  # an optional string may be empty, an enum keeps its ""
+    assert not _accepts(grammar, start + '"id": ""')  # a required string is not
+    assert not _accepts(grammar, start + '"id": "a1", "tags": []')  # nor a required array
+    # a nested object takes only its declared keys (small models copy the schema itself into it)
+    assert not _accepts(grammar, start + '"id": "a1", "tags": ["x"], "mode": "", "where": {"type"')
+    assert not _accepts(grammar, start + '"id": "a1", "tags": ["x"], "mode": "", "where": {"city": ""')
+    assert record["properties"]["id"] == {"type": "string"}  # the caller's schema is left as it was
+    open_map = {"type": "object", "additionalProperties": {"type": "integer"}}
+    counts = {"type": "object", "properties": {"m": open_map}}
+    loose = build_grammar([{"name": "count", "parameters": counts}])
+    assert loose is not None
+    assert _accepts(loose, '<tool_call>\n{"name": "count", "arguments": {"m": {"any": 1')
+
+
 # -- streaming filter ----------------------------------------------------------------------------
 
 
@@ -247,6 +294,9 @@ def test_text_rendering_for_templates_without_tool_support() -> None:
     out = renderer._text_messages(messages, SPECS)
     assert [m["role"] for m in out] == ["system", "user", "assistant", "user"]
     assert out[0]["content"].startswith("Be brief.") and "<tool_call>" in out[0]["content"]
+    # parameters as a plain list, not a JSON schema whose tokens a small model would copy
+    assert "- a (number, required): The first factor." in out[0]["content"]
+    assert '"properties"' not in out[0]["content"]
     assert out[2]["content"] == render_call("multiply", {"a": 2, "b": 3}) + "\n" + render_call(
         "weather", {"city": "Oslo"}
     )

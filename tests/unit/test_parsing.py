@@ -700,6 +700,55 @@ def test_tool_instructions_from_real_tool_specs() -> None:
     assert registry.validate(call) == {"amount": 12.5, "currency": "USD"}
 
 
+def test_tool_listing_says_each_parameter_in_words() -> None:
+    from agentkit.parsing.listing import describe_function
+
+    booking = {
+        "name": "book",
+        "description": "Book a room.",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "city": {"type": "string", "description": "Where."},
+                "nights": {"type": "integer", "default": 1},
+                "view": {"type": "string", "enum": ["sea", "city"], "description": "Which view."},
+                "guests": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {"name": {"type": "string"}},
+                        "required": ["name"],
+                    },
+                },
+                "code": {"type": "string", "pattern": "^[A-Z]{3}$"},
+                "when": {"anyOf": [{"type": "string"}, {"type": "integer"}]},
+            },
+            "required": ["city", "guests"],
+        },
+    }
+    assert describe_function(booking).splitlines() == [
+        "book: Book a room.",
+        "Parameters:",
+        "- city (string, required): Where.",
+        "- nights (integer, optional): (default 1)",
+        '- view (string, optional): Which view. (one of "sea", "city")',
+        "- guests (array of object, required)",
+        "  - name (string, required)",
+        '- code (string, optional): (schema {"pattern": "^[A-Z]{3}$"})',
+        '- when (any, optional): (schema {"anyOf": [{"type": "string"}, {"type": "integer"}]})',
+    ]
+    assert describe_function(CLOCK) == "now: The current time.\nParameters: none"
+
+
+def test_tool_instructions_as_a_listing_leave_no_schema_to_copy() -> None:
+    text = tool_instructions([WEATHER, CLOCK], listing=True)
+    assert "- city (string, required): City name" in text
+    assert '- unit (string, required): (one of "celsius", "fahrenheit")' in text
+    assert '"type"' not in text and '"properties"' not in text
+    assert "now: The current time." in text and "get_weather, now" in text
+    assert "optional parameter whose value the user's request states" in text
+
+
 def test_tool_instructions_without_tools_is_empty_and_a_nameless_spec_is_a_config_error() -> None:
     assert tool_instructions([]) == ""
     with pytest.raises(ConfigurationError, match="tool spec #1 has no function name"):

@@ -4,7 +4,9 @@ final answer (free text, or JSON under the output schema).
 Why llguidance: it compiles a tool set's grammar in about a millisecond, computes the token mask in
 about 0.35 ms, and is a small self-contained wheel; xgrammar does as well on masks but pulls triton
 (about 1 GB), and outlines / lm-format-enforcer are slower to compile. Measured on SmolLM2-135M
-(BFCL simple_python, 40 cases): 0/40 correct calls unconstrained, 28/40 constrained.
+(BFCL simple_python, first 40 cases): 0/40 correct calls unconstrained, 28/40 constrained; 32/40 (176/400
+over all cases) once the grammar also closed nested objects and kept required strings and arrays
+non-empty, with the parameters listed in words in the prompt.
 
 This module only builds grammar text and compiles it; it never imports torch.
 """
@@ -42,14 +44,52 @@ def render_call(name: str, arguments: dict[str, Any]) -> str:
     return CALL_OPEN + json.dumps({"name": name, "arguments": arguments}, ensure_ascii=False) + CALL_CLOSE
 
 
+_SUBSCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
+_SUBSCHEMA_MAPS = ("properties", "$defs", "definitions", "patternProperties")
+
+
+def _tighten(schema: Any) -> None:
+    """In place, at every depth: objects that declare properties take no other keys, and a required
+    string or array is not empty unless the schema says how long it may be.
+
+    Small models copy the parameter schema itself into an argument object (``{"type": "object",
+    "properties": ...}``) when extra keys are allowed, and close a required string right after its
+    opening quote (an ID written as ``""``); neither is ever a useful call.
+    """
+    if isinstance(schema, list):
+        for item in schema:
+            _tighten(item)
+        return
+    if not isinstance(schema, dict):
+        return
+    properties = schema.get("properties")
+    if isinstance(properties, dict) and properties:
+        schema.setdefault("additionalProperties", False)
+        for key in schema.get("required") or ():
+            sub = properties.get(key)
+            if not isinstance(sub, dict) or any(word in sub for word in ("enum", "const", "pattern")):
+                continue  # the schema already says exactly what is allowed
+            if sub.get("type") == "string":
+                sub.setdefault("minLength", 1)
+            elif sub.get("type") == "array":
+                sub.setdefault("minItems", 1)
+    for key, value in schema.items():
+        if key in _SUBSCHEMA_MAPS and isinstance(value, dict):
+            for sub in value.values():
+                _tighten(sub)
+        elif key in _SUBSCHEMA_LISTS or key in ("items", "additionalProperties"):
+            _tighten(value)
+
+
 def _closed(schema: dict[str, Any]) -> dict[str, Any]:
-    """An object schema with no extra keys unless it asks for them: small models otherwise invent keys
-    until the token limit cuts the JSON in half."""
+    """An object schema with no extra keys unless it asks for them (small models otherwise invent keys
+    until the token limit cuts the JSON in half), tightened at every depth by :func:`_tighten`."""
     schema = copy.deepcopy(schema) if schema else {"type": "object", "properties": {}}
     if schema.get("type", "object") == "object":
         schema.setdefault("type", "object")
         schema.setdefault("properties", {})
         schema.setdefault("additionalProperties", False)
+    _tighten(schema)
     return schema
 
 

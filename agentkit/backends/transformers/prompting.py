@@ -62,7 +62,7 @@ class PromptRenderer:
     ) -> list[dict[str, str]]:
         from agentkit.parsing import tool_instructions
 
-        tool_text = tool_instructions(tools) if tools else ""
+        tool_text = tool_instructions(tools, listing=True) if tools else ""
         out: list[dict[str, str]] = []
         pending: list[ToolMessage] = []
 
