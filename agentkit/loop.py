@@ -114,8 +114,9 @@ class RunLoop:
             text=text,
         )
 
-    async def _guard(self, awaitable: Any) -> Any:
-        return await (self.cancel.race(awaitable) if self.cancel is not None else awaitable)
+    def _guard(self, awaitable: Any) -> Any:
+        """``awaitable``, raced against the cancellation token when there is one (no extra frame when not)."""
+        return self.cancel.race(awaitable) if self.cancel is not None else awaitable
 
     async def events(self) -> AsyncIterator[AgentEvent]:
         """Run to the end, yielding events; raise the run's error after yielding ``RunFailed``."""

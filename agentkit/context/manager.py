@@ -95,7 +95,7 @@ class ContextWindow:
         return limit if limit is not None else max(self.limit // 4, 32)
 
     def tokens(self, message: Message) -> int:
-        """Tokens of ``message`` (cached; history messages are counted when first seen)."""
+        """Tokens of ``message`` (counted once, then cached)."""
         found = self._by_id.get(id(message))
         if found is None:
             found = self.counter.count_message(message)
@@ -112,6 +112,7 @@ class ContextWindow:
         if len(history) < len(self.views):  # the history was replaced, not extended: start over
             self.views, self.counts, self.state = [], [], {}
             self._by_id, self._keep = {}, []
+        count_message = self.counter.count_message
         for index in range(len(self.views), len(history)):
             message = history[index]
             if isinstance(message, ToolMessage):
@@ -119,10 +120,8 @@ class ContextWindow:
                 cut = truncate_middle(message.content, limit, self.counter.count_text)
                 if cut is not message.content:
                     message = message.model_copy(update={"content": cut})
-            tokens = self.counter.count_message(message)
             self.views.append(message)
-            self.counts.append(tokens)
-            self._by_id[id(message)] = tokens
+            self.counts.append(count_message(message))
 
     async def build(self, history: Sequence[Message]) -> list[Message]:
         """The messages of the next request; raises :class:`ContextOverflowError` if they cannot fit."""

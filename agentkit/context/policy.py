@@ -40,7 +40,7 @@ class Selection(list[Message]):
 class _Unit:
     __slots__ = ("calls", "end", "pinned", "start", "tokens")
 
-    def __init__(self, start: int, tokens: int, calls: frozenset[str] = frozenset()) -> None:
+    def __init__(self, start: int, tokens: int, calls: Sequence[str] = ()) -> None:
         self.start = start
         self.end = start + 1
         self.tokens = tokens
@@ -103,11 +103,8 @@ class DefaultPolicy:
                 last.end = index + 1
                 last.tokens += tokens
                 continue
-            calls = (
-                frozenset(c.id for c in message.tool_calls)
-                if isinstance(message, AssistantMessage)
-                else frozenset()
-            )
+            # A list: a turn has a few calls, and building a set costs more than searching them.
+            calls = [c.id for c in message.tool_calls] if isinstance(message, AssistantMessage) else ()
             unit = _Unit(index, tokens, calls)
             if isinstance(message, UserMessage):
                 unit.pinned = True
