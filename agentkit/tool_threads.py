@@ -8,9 +8,9 @@ most ``min(32, cpus + 4)`` threads: that many hung tools and every later sync ca
 Here every call gets an idle worker or a new one, a worker that outlives its caller (timeout,
 cancellation) is simply abandoned, and workers are daemon threads, which the interpreter does not wait
 for. An idle worker waits on its own queue, so a hand-over wakes exactly one thread; finished workers
-are reused most-recent-first (their stacks are warm) and exit after ``IDLE_SECONDS`` unused. The
-round trip costs about half of ``asyncio.to_thread``'s on this project's machine
-(``benchmarks/overhead.py``).
+are reused most-recent-first (their stacks are warm) and exit after ``IDLE_SECONDS`` unused. A bare
+round trip costs half to two thirds of an ``asyncio.to_thread`` one on this project's 2-vCPU machine
+(busy vs idle), but it is still most of a step with a sync tool (``benchmarks/overhead.py``).
 """
 
 from __future__ import annotations
