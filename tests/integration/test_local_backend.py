@@ -277,6 +277,18 @@ def test_gguf_is_dequantized_once_then_loaded_from_the_cache(
         assert a.shape == b.shape and bool((a == b).all()), name
 
 
+def test_gguf_without_the_cache_loads_the_same_weights_and_writes_nothing(
+    local: TransformersBackend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AGENTKIT_CACHE_DIR", str(tmp_path))
+    direct = loading.load(loading.ModelSource("gguf", str(loading.embedded_gguf())), use_gguf_cache=False)
+    assert not direct.from_cache
+    assert list(tmp_path.iterdir()) == []
+    cached = local.loaded.model.state_dict()
+    for name, tensor in direct.model.state_dict().items():
+        assert bool((tensor == cached[name]).all()), name
+
+
 def test_hub_model_without_network_fails_clearly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import huggingface_hub.constants as hub
 

@@ -10,11 +10,16 @@ Importing this package does not import torch.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from agentkit.backends.transformers.backend import TransformersBackend
-from agentkit.backends.transformers.loading import ModelSource, embedded_gguf, require_local_extras
+from agentkit.backends.transformers.loading import (
+    ModelSource,
+    check_gguf_file,
+    check_hf_location,
+    embedded_gguf,
+    require_local_extras,
+)
 from agentkit.errors import ConfigurationError
 
 
@@ -25,12 +30,7 @@ def hf_backend(location: str, **options: Any) -> TransformersBackend:
             "model 'hf:' needs a hub id or a directory, e.g. 'hf:Qwen/Qwen2.5-0.5B-Instruct'"
         )
     require_local_extras()
-    path = Path(location).expanduser()
-    # A hub id is "owner/name"; anything else that is not a directory is a path that does not exist.
-    if not path.is_dir() and (
-        location.startswith(("/", ".", "~")) or location.count("/") > 1 or path.exists()
-    ):
-        raise ConfigurationError(f"model directory not found: {location!r}")
+    check_hf_location(location)
     return TransformersBackend(ModelSource("hf", location), **options)
 
 
@@ -39,9 +39,7 @@ def gguf_backend(path: str, **options: Any) -> TransformersBackend:
     if not path:
         raise ConfigurationError("model 'gguf:' needs a file path, e.g. 'gguf:/models/model.Q4_K_M.gguf'")
     require_local_extras()
-    file = Path(path).expanduser()
-    if not file.is_file():
-        raise ConfigurationError(f"GGUF file not found: {file}")
+    file = check_gguf_file(path)
     return TransformersBackend(ModelSource("gguf", str(file.resolve())), **options)
 
 

@@ -184,7 +184,11 @@ class TransformersBackend(BaseBackend):
         from pathlib import Path
 
         from agentkit.backends.transformers.loading import gguf_cache_dir
-        from agentkit.backends.transformers.metadata import config_context_length, gguf_context_length
+        from agentkit.backends.transformers.metadata import (
+            CONTEXT_LENGTH_KEYS,
+            config_context_length,
+            gguf_context_length,
+        )
 
         if self._loaded is None:
             location = Path(self.source.location).expanduser()
@@ -194,7 +198,7 @@ class TransformersBackend(BaseBackend):
             if location.is_dir():
                 return config_context_length(location)
         config = self.loaded.model.config
-        for attribute in ("max_position_embeddings", "n_positions", "max_sequence_length"):
+        for attribute in CONTEXT_LENGTH_KEYS:
             value = getattr(config, attribute, None)
             if isinstance(value, int) and value > 0:
                 return value

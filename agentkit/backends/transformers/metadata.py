@@ -25,7 +25,8 @@ _SCALARS = {
     12: "<d",
 }
 _STRING, _ARRAY = 8, 9
-_CONFIG_KEYS = ("max_position_embeddings", "n_positions", "max_sequence_length")
+CONTEXT_LENGTH_KEYS = ("max_position_embeddings", "n_positions", "max_sequence_length")
+"""Where model configs keep the context length, by family."""
 
 
 def _read(handle: BinaryIO, fmt: str) -> Any:
@@ -89,7 +90,7 @@ def config_context_length(directory: Path) -> int | None:
     except (OSError, ValueError):
         return None
     for scope in (config, config.get("text_config") or {}):
-        for key in _CONFIG_KEYS:
+        for key in CONTEXT_LENGTH_KEYS:
             value = scope.get(key)
             if isinstance(value, int) and value > 0:
                 return value
