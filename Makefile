@@ -56,6 +56,7 @@ bench-peers: $(PEERS_STAMP)
 
 bench: $(STAMP) $(PEERS_STAMP)
 	$(PEERS_VENV)/bin/python benchmarks/overhead.py
+	$(PY) benchmarks/thread_hop.py
 	$(PY) benchmarks/remote_concurrency.py
 
 bench-context: $(STAMP)

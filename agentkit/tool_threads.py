@@ -9,8 +9,8 @@ Here every call gets an idle worker or a new one, a worker that outlives its cal
 cancellation) is simply abandoned, and workers are daemon threads, which the interpreter does not wait
 for. An idle worker waits on its own queue, so a hand-over wakes exactly one thread; finished workers
 are reused most-recent-first (their stacks are warm) and exit after ``IDLE_SECONDS`` unused. A bare
-round trip costs half to two thirds of an ``asyncio.to_thread`` one on this project's 2-vCPU machine
-(busy vs idle), but it is still most of a step with a sync tool (``benchmarks/overhead.py``).
+round trip costs half (busy machine) to three quarters (idle) of an ``asyncio.to_thread`` one on this
+project's 2-vCPU machine (``benchmarks/thread_hop.py``), but it is still most of a step with a sync tool.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 FRAMEWORKS: dict[str, str] = {
     "agentkit": "benchmarks.peers.agentkit_bench",
     "agentkit-inline": "benchmarks.peers.agentkit_inline_bench",
+    "agentkit-nocontext": "benchmarks.peers.agentkit_nocontext_bench",
     "smolagents": "benchmarks.peers.smolagents_bench",
     "pydantic-ai": "benchmarks.peers.pydantic_ai_bench",
     "openai-agents": "benchmarks.peers.openai_agents_bench",

@@ -10,8 +10,9 @@ from benchmarks.peers.common import FINAL_ANSWER, PROMPT, Counts, RunOnce, Workl
 PACKAGES = ("agentkit",)
 
 
-def prepare(workload: Workload, *, inline: bool = False) -> RunOnce:
-    """The default: a sync tool runs in a worker thread; ``inline=True`` calls it on the loop."""
+def prepare(workload: Workload, *, inline: bool = False, context: bool = True) -> RunOnce:
+    """The default: a sync tool runs in a worker thread; ``inline=True`` calls it on the loop;
+    ``context=False`` switches context management off."""
 
     @tool(inline=inline)
     def add(a: int, b: int) -> int:
@@ -26,7 +27,11 @@ def prepare(workload: Workload, *, inline: bool = False) -> RunOnce:
 
     backend = ScriptedBackend(script)
     agent: Agent[str, None] = Agent(
-        model=backend, tools=[add], system_prompt="You add numbers.", max_steps=workload.n + 5
+        model=backend,
+        tools=[add],
+        system_prompt="You add numbers.",
+        max_steps=workload.n + 5,
+        context=context,
     )
 
     async def run() -> Counts:

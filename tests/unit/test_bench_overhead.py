@@ -8,12 +8,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import subprocess
 import sys
 
 import pytest
 
 from benchmarks import overhead
-from benchmarks.peers import FRAMEWORKS, PEER_REQUIREMENTS, agentkit_bench, agentkit_inline_bench, run
+from benchmarks.peers import (
+    FRAMEWORKS,
+    PEER_REQUIREMENTS,
+    agentkit_bench,
+    agentkit_inline_bench,
+    agentkit_nocontext_bench,
+    run,
+)
 from benchmarks.peers.common import FINAL_ANSWER, Counts, Prepare, Workload, measure, run_all, verify
 
 
@@ -38,7 +46,9 @@ def test_verify_accepts_the_full_workload_only() -> None:
             verify(counts, 5)
 
 
-@pytest.mark.parametrize("prepare", [agentkit_bench.prepare, agentkit_inline_bench.prepare])
+@pytest.mark.parametrize(
+    "prepare", [agentkit_bench.prepare, agentkit_inline_bench.prepare, agentkit_nocontext_bench.prepare]
+)
 def test_agentkit_adapters_run_the_workload_and_report_a_time(prepare: Prepare) -> None:
     results = run_all(prepare, [3, 12], repeats=2, min_time=0.0)
     for n in ("3", "12"):
@@ -71,7 +81,7 @@ def test_an_unimportable_framework_is_reported_not_installed(
 
 def test_every_peer_has_an_adapter_and_pinned_requirements() -> None:
     assert next(iter(FRAMEWORKS)) == "agentkit"
-    assert set(PEER_REQUIREMENTS) == set(FRAMEWORKS) - {"agentkit", "agentkit-inline"}
+    assert set(PEER_REQUIREMENTS) == set(FRAMEWORKS) - {"agentkit", "agentkit-inline", "agentkit-nocontext"}
     for requirements in PEER_REQUIREMENTS.values():
         assert all("==" in r for r in requirements)
 
@@ -108,3 +118,19 @@ def test_a_failing_adapter_becomes_a_failed_row_without_numbers() -> None:
     assert row["status"] == "failed"
     assert "workload not executed" in str(row["reason"])
     assert "results" not in row
+
+
+def test_thread_hop_benchmark_prints_a_row_for_each_way() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.thread_hop", "--calls", "20", "--repeats", "1"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| ") and "µs" not in line]
+    assert [row.split(" | ")[0] for row in rows] == [
+        "| direct call (no thread)",
+        "| agentkit ToolThreads.run",
+        "| asyncio.to_thread",
+    ]
+    assert all(float(row.split(" | ")[1]) > 0 for row in rows[1:])

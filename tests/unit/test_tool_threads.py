@@ -154,3 +154,24 @@ def test_a_call_cancelled_before_a_worker_takes_it_never_starts() -> None:
 
     asyncio.run(main())
     assert ran == ["next one"]
+
+
+def test_more_hung_calls_than_the_default_executor_holds_do_not_block_later_ones() -> None:
+    pool = ToolThreads()
+    release = threading.Event()
+    hung = (os.cpu_count() or 1) + 5  # asyncio.to_thread's executor has min(32, cpus + 4) threads
+
+    async def main() -> int:
+        stuck = [asyncio.ensure_future(pool.run(lambda: release.wait(30))) for _ in range(hung)]
+        await asyncio.sleep(0.05)
+        try:
+            return await asyncio.wait_for(pool.run(lambda: 7), timeout=10)
+        finally:
+            for task in stuck:
+                task.cancel()  # abandoned; the threads end when released below
+
+    try:
+        assert asyncio.run(main()) == 7
+        assert pool.started == hung + 1
+    finally:
+        release.set()
