@@ -414,40 +414,44 @@ def test_prompt_longer_than_the_window_is_a_clear_error(local: TransformersBacke
         asyncio.run(small.complete(ModelRequest(messages=[UserMessage(content="hello " * 20)])))
 
 
-async def test_abandoned_stream_stops_decoding(local: TransformersBackend) -> None:
-    request = ModelRequest(
-        messages=[UserMessage(content="Tell me a long story.")], settings=ModelSettings(max_tokens=120)
-    )
-    full = (await local.complete(request)).usage.output_tokens
+LONG_STORY = ModelRequest(
+    messages=[UserMessage(content="Tell me a long story.")], settings=ModelSettings(max_tokens=120)
+)
+
+
+async def _full_story_length(local: TransformersBackend) -> int:
+    full = (await local.complete(LONG_STORY)).usage.output_tokens
     assert full > 40
-    before = local.stats.tokens_generated
-    stream = local.stream(request)
-    async for chunk in stream:
-        assert isinstance(chunk, TextDelta)
-        break
-    await stream.aclose()  # type: ignore[attr-defined]
+    return full
+
+
+async def _decoded_since(local: TransformersBackend, before: int) -> int:
+    """Tokens decoded since ``before`` by the interrupted request, measured after a 3-token one ran
+    (which can only run once the interrupted request released the model)."""
     response = await local.complete(
         ModelRequest(messages=[UserMessage(content="Hi")], settings=ModelSettings(max_tokens=3))
     )
     assert response.usage.output_tokens == 3
-    assert local.stats.tokens_generated - before - 3 < full  # the abandoned request stopped early
+    return local.stats.tokens_generated - before - 3
+
+
+async def test_abandoned_stream_stops_decoding(local: TransformersBackend) -> None:
+    full = await _full_story_length(local)
+    before = local.stats.tokens_generated
+    stream = local.stream(LONG_STORY)
+    async for chunk in stream:
+        assert isinstance(chunk, TextDelta)
+        break
+    await stream.aclose()  # type: ignore[attr-defined]
+    assert await _decoded_since(local, before) < full  # the abandoned request stopped early
 
 
 async def test_cancelled_completion_stops_decoding(local: TransformersBackend) -> None:
-    request = ModelRequest(
-        messages=[UserMessage(content="Tell me a long story.")], settings=ModelSettings(max_tokens=120)
-    )
-    full = (await local.complete(request)).usage.output_tokens
-    assert full > 40
+    full = await _full_story_length(local)
     before = local.stats.tokens_generated
-    task = asyncio.create_task(local.complete(request))
+    task = asyncio.create_task(local.complete(LONG_STORY))
     await asyncio.sleep(0.5)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    response = await local.complete(
-        ModelRequest(messages=[UserMessage(content="Hi")], settings=ModelSettings(max_tokens=3))
-    )
-    assert response.usage.output_tokens == 3  # ran after the cancelled request released the model
-    cancelled = local.stats.tokens_generated - before - 3
-    assert cancelled < full  # it stopped early instead of decoding to the end on its thread
+    assert await _decoded_since(local, before) < full  # it stopped early instead of decoding to the end
