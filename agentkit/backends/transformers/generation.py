@@ -7,6 +7,7 @@ tokens, and a callback per token for streaming. Each of those is a few lines her
 
 from __future__ import annotations
 
+import functools
 import inspect
 import threading
 from collections.abc import Callable, Sequence
@@ -63,6 +64,13 @@ class Generated:
     """The token ids whose keys/values ``cache`` holds."""
 
 
+@functools.cache
+def _cache_argument(model_class: Any) -> str:
+    """The name ``forward`` takes the KV cache under: transformers 5 renamed it (the cache object is
+    updated in place either way). Looked up once per model class, not per request."""
+    return "cache" if "cache" in inspect.signature(model_class.forward).parameters else "past_key_values"
+
+
 def _find_stop(text: str, stops: Sequence[str], start: int) -> int:
     hits = [i for i in (text.find(s, start) for s in stops) if i >= 0]
     return min(hits) if hits else -1
@@ -99,8 +107,7 @@ def generate(
             generator.seed()
     if cache is None:
         cache, reused = DynamicCache(config=model.config), 0
-    # transformers 5 renamed the argument; the cache object is updated in place either way.
-    cache_argument = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+    cache_argument = _cache_argument(model.__class__)
     cache_ids = list(prompt[:reused])
     feed = list(prompt[reused:])
     ids: list[int] = []
