@@ -20,13 +20,13 @@ import sqlite3
 import threading
 import time
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
 from agentkit.errors import SessionError
 from agentkit.messages import AssistantMessage, Message, ToolMessage
+from agentkit.sessions.journal import SessionInfo
 
 SCHEMA_VERSION = 1
 
@@ -57,14 +57,6 @@ _SCHEMA = (
     "WHERE role = 'tool'",
 )
 
-
-@dataclass(frozen=True, slots=True)
-class SessionInfo:
-    session_id: str
-    created_at: float
-    updated_at: float
-    messages: int
-    metadata: dict[str, Any]
 
 
 def _connect(path: str, timeout: float, durable: bool) -> sqlite3.Connection:
