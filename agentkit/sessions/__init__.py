@@ -13,6 +13,7 @@ from agentkit.sessions.base import Continuation, Session, continuation
 from agentkit.sessions.journal import SessionInfo
 from agentkit.sessions.lease import Lease
 from agentkit.sessions.sqlite import SCHEMA_VERSION, SQLiteSession
+from agentkit.sessions.url import list_sessions, session_from_url
 
 if TYPE_CHECKING:
     from agentkit.sessions.postgres import PostgresSession
@@ -26,6 +27,8 @@ __all__ = [
     "Session",
     "SessionInfo",
     "continuation",
+    "list_sessions",
+    "session_from_url",
 ]
 
 

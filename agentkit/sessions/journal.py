@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import json
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,9 +101,39 @@ def corrupt_entry(where: str, exc: BaseException) -> SessionError:
     """The error for an entry :func:`decode_message` refused; ``where`` names the entry."""
     detail = str(exc) if isinstance(exc, ValidationError) else f"not valid JSON ({exc!r:.200})"
     return SessionError(
-        f"{where} is not a valid message: {detail}. The journal was changed outside agentkit: fork the "
-        "session (or copy its good entries into a new one) and delete it"
+        f"{where} is not a valid message: {detail}. The journal was changed outside agentkit: repair or "
+        "remove that entry, or delete the session"
     )
+
+
+def valid_session_id(session_id: str | None, where: str) -> str:
+    """``session_id``, or a new random one when it is ``None`` or empty; refused when no store can
+    hold it as text (a lone surrogate, e.g. from a command line that was not UTF-8)."""
+    if not session_id:
+        return uuid.uuid4().hex
+    if not isinstance(session_id, str):
+        raise SessionError(f"a session id must be a string, got {type(session_id).__name__} ({where})")
+    try:
+        session_id.encode()
+    except UnicodeEncodeError as exc:
+        raise SessionError(f"session id {session_id!r} is not valid text (UTF-8) ({where})") from exc
+    return session_id
+
+
+def dump_metadata(metadata: dict[str, Any] | None) -> str:
+    try:
+        return json.dumps(metadata or {}, default=to_jsonable_python)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise SessionError(f"session metadata must be JSON-serializable: {exc}") from exc
+
+
+def load_metadata(text: str) -> dict[str, Any]:
+    """A listing shows a session whose metadata was damaged outside agentkit, with that said."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {"unreadable_metadata": text}
+    return value if isinstance(value, dict) else {"unreadable_metadata": text}
 
 
 def in_call_order(messages: list[Message]) -> list[Message]:

@@ -18,7 +18,6 @@ is a :class:`SessionError` at once (after ``connect_timeout``).
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
@@ -33,8 +32,11 @@ from agentkit.sessions.journal import (
     SessionInfo,
     corrupt_entry,
     decode_message,
+    dump_metadata,
     encode_message,
     in_call_order,
+    load_metadata,
+    valid_session_id,
 )
 
 try:
@@ -300,7 +302,7 @@ class PostgresSession:
     ) -> None:
         self.url = url
         self.where = describe_url(url)
-        self._id = session_id or uuid.uuid4().hex
+        self._id = valid_session_id(session_id, self.where)
         self._queries = _Queries(schema)
         self._reconnect_timeout = reconnect_timeout
         self._lease_ttl = lease_ttl
@@ -311,7 +313,7 @@ class PostgresSession:
                 self._run(lambda conn, _: _migrate(conn, self._queries, self.where), "opening the store")
                 self._link.migrated.add(schema)
             if create:
-                body = json.dumps(metadata or {})
+                body = dump_metadata(metadata)
                 self._run(
                     lambda conn, _: conn.execute(self._queries.add_session, (self._id, body)), "opening"
                 )
@@ -381,7 +383,7 @@ class PostgresSession:
 
     def fork(self, new_id: str | None = None) -> PostgresSession:
         """A copy of this conversation under a new id (in the same database), to branch from."""
-        target = new_id or uuid.uuid4().hex
+        target = valid_session_id(new_id, self.where)
 
         def work(conn: psycopg.Connection[Any], retried: bool) -> None:
             self._holder(conn)  # the source exists, and no append changes it while it is copied
@@ -458,7 +460,7 @@ class PostgresSession:
                     rows = conn.execute(queries.list).fetchall()
             except psycopg.Error as exc:
                 raise _wrap("listing sessions", where, exc) from exc
-        return [SessionInfo(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in rows]
+        return [SessionInfo(r[0], r[1], r[2], r[3], load_metadata(r[4])) for r in rows]
 
     def close(self) -> None:
         if self._link is not None:
