@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 # Never let transformers / huggingface_hub try the network from a test.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -18,6 +19,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from tests.pg_server import PostgresServer
+from tests.session_stores import Store
 
 # The machine is small and shared: no per-example deadline, a moderate number of examples.
 settings.register_profile(
@@ -47,3 +49,17 @@ def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
         if postgres_server.running:
             with psycopg.connect(postgres_server.url, autocommit=True) as admin:
                 admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """Each session store in turn (tests/session_stores.py): the shared behavioural suite's subject."""
+    if request.param == "sqlite":
+        url = str(tmp_path / "sessions.db")
+    else:
+        url = request.getfixturevalue("postgres_url")
+    subject = Store(request.param, url)
+    try:
+        yield subject
+    finally:
+        subject.close()

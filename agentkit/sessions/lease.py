@@ -16,7 +16,6 @@ the session, or after this one lost its lease (paused past the expiry while some
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
 import socket
@@ -64,6 +63,11 @@ def _process_alive(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
+_ABANDONED: set[str] = set()
+"""Tokens of this process's leases that ended while the store was unreachable (their rows may still
+be there): this process knows they are over and does not wait for them to expire."""
+
+
 @dataclass(frozen=True, slots=True)
 class LeaseHolder:
     """The current holder of a session's lease, as its row says."""
@@ -75,8 +79,8 @@ class LeaseHolder:
     expires_in: float  # seconds; zero or less: expired
 
     def is_over(self) -> bool:
-        """Expired, or held by a process of this host that no longer exists."""
-        if self.expires_in <= 0:
+        """Expired, given up by this process, or held by a process of this host that no longer exists."""
+        if self.expires_in <= 0 or self.token in _ABANDONED:
             return True
         return self.host == host_identity() and not _process_alive(self.pid)
 
@@ -150,12 +154,13 @@ class Lease:
                 f"{self.store._describe()} is already leased through this session object (a run is "
                 "using it); open another session object only to run a fork"
             )
-        deadline = time.monotonic() + self.wait
+        deadline, pause = time.monotonic() + self.wait, 0.02
         while (holder := self.store._acquire_lease(self.token, self.owner, self.ttl)) is not None:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise busy_error(self.store._describe(), holder)
-            time.sleep(min(left, max(0.05, min(holder.expires_in, 1.0))))
+            time.sleep(min(left, pause))
+            pause = min(pause * 2, 0.5)
         self.store._lease_token = self.token
         self.next_renewal = time.monotonic() + self.ttl / 3
         _RENEWER.add(self)
@@ -166,9 +171,10 @@ class Lease:
     ) -> None:
         _RENEWER.remove(self)
         self.store._lease_token = None
-        # When the store is unreachable, the lease expires by itself ttl seconds after its last renewal.
-        with contextlib.suppress(SessionError):
+        try:
             self.store._release_lease(self.token)
+        except SessionError:  # unreachable: other processes wait for the expiry, this one need not
+            _ABANDONED.add(self.token)
 
     def renew(self) -> None:
         """Called by the renewer thread; a failure is retried soon, a lost lease is not renewed again."""

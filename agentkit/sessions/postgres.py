@@ -105,10 +105,10 @@ class _Queries:
             "VALUES (%s, EXTRACT(EPOCH FROM clock_timestamp()), %s) ON CONFLICT (id) DO NOTHING"
         )
         self.exists = q("SELECT 1 FROM {s}.sessions WHERE id = %s")
-        self.lock_with_lease = q(
-            "SELECT l.token, l.owner, l.host, l.pid, EXTRACT(EPOCH FROM l.expires_at - clock_timestamp()) "
-            "FROM {s}.sessions s LEFT JOIN {s}.leases l ON l.session_id = s.id WHERE s.id = %s "
-            "FOR UPDATE OF s"
+        self.lock = q("SELECT 1 FROM {s}.sessions WHERE id = %s FOR UPDATE")
+        self.holder = q(
+            "SELECT token, owner, host, pid, EXTRACT(EPOCH FROM expires_at - clock_timestamp()) "
+            "FROM {s}.leases WHERE session_id = %s"
         )
         self.append = q(
             "INSERT INTO {s}.entries (session_id, seq, entry_id, role, call_id, body, created_at) "
@@ -145,12 +145,17 @@ class _Queries:
         )
 
 
+def _text(exc: BaseException | None) -> str:
+    """An error's message on one line (libpq's span several)."""
+    return " ".join(str(exc).split())
+
+
 def _connect(url: str, timeout: float) -> psycopg.Connection[Any]:
     try:
         return psycopg.connect(url, autocommit=True, connect_timeout=max(1, round(timeout)))
     except psycopg.Error as exc:
         raise SessionError(
-            f"cannot connect to {describe_url(url)}: {str(exc).strip()}. Check the URL, and that the server "
+            f"cannot connect to {describe_url(url)}: {_text(exc)}. Check the URL, and that the server "
             "is running and reachable from this machine"
         ) from exc
 
@@ -165,7 +170,6 @@ class _Link:
         self.lock = threading.Lock()
         self.users = 0
         self.conn: psycopg.Connection[Any] | None = _connect(url, connect_timeout)
-        self.migrated: set[str] = set()
 
     def run(self, work: Callable[[psycopg.Connection[Any], bool], T], *, wait: float, action: str) -> T:
         """``work(conn, retried)`` in one transaction; after a lost connection, reconnect and retry for
@@ -192,10 +196,11 @@ class _Link:
                     self.conn = None
             retried = True
             if time.monotonic() + delay > deadline:
+                cause = problem.__cause__ if isinstance(problem, SessionError) else problem
                 raise SessionError(
-                    f"{action}: lost the connection to {self.where} and could not reconnect within "
-                    f"{wait:g} s ({str(problem).strip()}). Everything journaled before is kept: once the "
-                    "server is back, resume the run with run(None, session=...)"
+                    f"{action} failed: the connection to {self.where} was lost and the server did not "
+                    f"come back within {wait:g} s ({_text(cause)}). Everything journaled before is kept: "
+                    "once the server is back, resume the run with run(None, session=...)"
                 ) from problem
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
@@ -244,24 +249,37 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_links_after_fork)
 
 
+def _stored_version(conn: psycopg.Connection[Any], queries: _Queries, where: str) -> int | None:
+    """The schema version of the store (``None``: nothing was ever stored), refused when newer."""
+    name = '"' + queries.schema.replace('"', '""') + '".schema_version'
+    found = conn.execute("SELECT to_regclass(%s)", (name,)).fetchone()
+    if found is None or found[0] is None:
+        return None
+    row = conn.execute(queries.version).fetchone()
+    version = int(row[0]) if row is not None else None
+    if version is not None and version > SCHEMA_VERSION:
+        raise SessionError(
+            f"{where} (schema {queries.schema!r}) has session schema version {version}, newer than this "
+            f"agentkit understands ({SCHEMA_VERSION}); upgrade agentkit"
+        )
+    return version
+
+
 def _migrate(conn: psycopg.Connection[Any], queries: _Queries, where: str) -> None:
-    """Create the schema, or check its version; concurrent openers wait on one advisory lock."""
+    """Check the store's version; create its tables if there are none (concurrent creators wait on
+    one advisory lock; a current store is only read)."""
+    if _stored_version(conn, queries, where) == SCHEMA_VERSION:
+        return
     conn.execute("SELECT pg_advisory_xact_lock(hashtext('agentkit.sessions.migrate'))")
     for statement in queries.create[:2]:
         conn.execute(statement)
-    row = conn.execute(queries.version).fetchone()
-    if row is None:
+    if _stored_version(conn, queries, where) is None:
         for statement in queries.create[2:]:
             conn.execute(statement)
         conn.execute(queries.set_version, (SCHEMA_VERSION,))
-    elif row[0] > SCHEMA_VERSION:
-        raise SessionError(
-            f"{where} (schema {queries.schema!r}) has session schema version {row[0]}, newer than this "
-            f"agentkit understands ({SCHEMA_VERSION}); upgrade agentkit"
-        )
 
 
-def _wrap(action: str, where: str, exc: psycopg.Error) -> SessionError:
+def _wrap(action: str, exc: psycopg.Error) -> SessionError:
     hint = {
         pg_errors.UndefinedTable: "a table of agentkit's schema is missing: the store was changed outside "
         "agentkit; restore it from a backup, or use another schema",
@@ -270,7 +288,7 @@ def _wrap(action: str, where: str, exc: psycopg.Error) -> SessionError:
         pg_errors.ReadOnlySqlTransaction: "the server is read-only (a standby?): connect to the primary",
     }
     advice = next((text for kind, text in hint.items() if isinstance(exc, kind)), "check the server's log")
-    return SessionError(f"{action} in {where} failed: {str(exc).strip()}. {advice}")
+    return SessionError(f"{action} failed: {_text(exc)}. {advice}")
 
 
 class PostgresSession:
@@ -309,9 +327,7 @@ class PostgresSession:
         self._lease_token: str | None = None
         self._link: _Link | None = _open_link(url, connect_timeout)
         try:
-            if schema not in self._link.migrated:
-                self._run(lambda conn, _: _migrate(conn, self._queries, self.where), "opening the store")
-                self._link.migrated.add(schema)
+            self._run(lambda conn, _: _migrate(conn, self._queries, self.where), "opening the store")
             if create:
                 body = dump_metadata(metadata)
                 self._run(
@@ -336,9 +352,10 @@ class PostgresSession:
         if self._link is None:
             raise SessionError(f"{self._describe()} is closed")
         try:
+            action = f"{action} {self._describe()}"
             return self._link.run(work, wait=self._reconnect_timeout if wait else 0.0, action=action)
         except psycopg.Error as exc:
-            raise _wrap(f"{action} {self._describe()}", self.where, exc) from exc
+            raise _wrap(action, exc) from exc
 
     def exists(self) -> bool:
         return self._run(
@@ -346,11 +363,15 @@ class PostgresSession:
         )
 
     def _holder(self, conn: psycopg.Connection[Any]) -> leases.LeaseHolder | None:
-        """Lock the session's row for this transaction; its lease holder, if any."""
-        row = conn.execute(self._queries.lock_with_lease, (self._id,)).fetchone()
-        if row is None:
+        """Lock the session's row for this transaction; its lease holder, if any.
+
+        Two statements, not one join: under READ COMMITTED a statement that waited for the row lock
+        still sees the other tables as they were when it started, so a lease taken meanwhile by the
+        transaction it waited for would be missed. The second statement sees it."""
+        if conn.execute(self._queries.lock, (self._id,)).fetchone() is None:
             raise SessionError(f"{self._describe()} does not exist (it was deleted?)")
-        if row[0] is None:
+        row = conn.execute(self._queries.holder, (self._id,)).fetchone()
+        if row is None:
             return None
         return leases.LeaseHolder(row[0], row[1], row[2], row[3], float(row[4]))
 
@@ -405,8 +426,14 @@ class PostgresSession:
         )
 
     def delete(self) -> None:
-        """Remove this session, its entries and its lease."""
-        self._run(lambda conn, _: conn.execute(self._queries.delete, (self._id,)), "deleting")
+        """Remove this session, its entries and its lease (refused while another run holds it)."""
+        def work(conn: psycopg.Connection[Any], _: bool) -> None:
+            if conn.execute(self._queries.exists, (self._id,)).fetchone() is None:
+                return
+            leases.check_fence(self._describe(), self._lease_token, self._holder(conn))
+            conn.execute(self._queries.delete, (self._id,))
+
+        self._run(work, "deleting")
 
     def lease(self, owner: str | None = None, *, wait: float = 0.0, ttl: float | None = None) -> leases.Lease:
         """Hold this session for one run (see :mod:`agentkit.sessions.lease`); ``wait`` seconds for a
@@ -448,18 +475,11 @@ class PostgresSession:
             try:
                 with conn.transaction():
                     conn.execute("SET TRANSACTION READ ONLY")
-                    exists = conn.execute("SELECT to_regclass(%s)", (f'"{schema}".sessions',)).fetchone()
-                    if exists is None or exists[0] is None:
+                    if _stored_version(conn, queries, where) is None:
                         return []  # nothing was ever stored here
-                    row = conn.execute(queries.version).fetchone()
-                    if row is not None and row[0] > SCHEMA_VERSION:
-                        raise SessionError(
-                            f"{where} has session schema version {row[0]}, newer than this agentkit "
-                            f"understands ({SCHEMA_VERSION}); upgrade agentkit"
-                        )
                     rows = conn.execute(queries.list).fetchall()
             except psycopg.Error as exc:
-                raise _wrap("listing sessions", where, exc) from exc
+                raise _wrap(f"listing the sessions in {where}", exc) from exc
         return [SessionInfo(r[0], r[1], r[2], r[3], load_metadata(r[4])) for r in rows]
 
     def close(self) -> None:

@@ -108,8 +108,19 @@ def _advice(exc: sqlite3.Error, timeout: float) -> str:
 
 
 def _connect(path: str, timeout: float, durable: bool) -> sqlite3.Connection:
+    """A connection to the agentkit store ``path`` (checked before anything is changed in it)."""
     conn = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
-    conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+        _stored_version(conn, path)  # another program's database must stay as it is
+        _use_wal(conn, path, timeout, durable)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _use_wal(conn: sqlite3.Connection, path: str, timeout: float, durable: bool) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -120,12 +131,10 @@ def _connect(path: str, timeout: float, durable: bool) -> sqlite3.Connection:
                 raise
             time.sleep(0.01)
     if str(mode).lower() != "wal":
-        conn.close()
         raise SessionError(f"{path}: SQLite refused WAL mode (got {mode!r}); is the file on a network disk?")
     # NORMAL survives a killed process (the WAL is in the OS already); FULL also survives a power cut.
     conn.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
     conn.execute("PRAGMA foreign_keys = ON")
-    return conn
 
 
 def _create_store(path: str) -> None:
