@@ -19,10 +19,12 @@ from agentkit.result import RunResult
 
 
 class RunStarted(NamedTuple):
-    """The run begins from ``messages`` (system prompt, history or session, the prompt)."""
+    """The run begins from ``messages`` (system prompt, history or session, the prompt), with the
+    tools the model may call in it (``tools``: their names, toolsets' tools included)."""
 
     run_id: str
     messages: tuple[Message, ...]
+    tools: tuple[str, ...] = ()
 
 
 class StepStarted(NamedTuple):

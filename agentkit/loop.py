@@ -1,35 +1,37 @@
-"""The step loop of one agent run.
+"""The step loop of one run.
 
-Each step sends the conversation to the backend, appends the reply, and either finishes (a reply
-without tool calls that passes ``output_type``) or runs the reply's tool calls concurrently (capped by a
-semaphore), appending their results in call order. Everything the model can fix goes back to it as a
-tool result or a user message; limits end the run with a typed error that carries the partial result.
+A run reads as a sentence: ``events`` → (finish an interrupted step) → ``_begin_step`` → ``_request``
+→ ``_query`` → ``_take_reply`` → ``_execute_actions`` or ``_conclude``, until a final answer or a
+limit. Everything the model can fix goes back to it as a tool result or a user message; limits end
+the run with a typed error that carries the partial result; a cancellation ends it with
+``stop_reason="cancelled"``.
 
 The loop does O(1) work per step apart from copying the message list into the request, so the
-per-step overhead stays flat as a conversation grows (see benchmarks/overhead.py).
-
-Two optional hooks, each one attribute test per use when unused: a ``window``
-(:class:`agentkit.context.ContextWindow`) builds each request within the token budget instead of the
-whole history, and a ``journal`` (:class:`agentkit.sessions.Session`) records every message as it is
-appended and every tool result the moment it exists, so a killed run resumes without re-running
-finished tools (``resume`` carries the interrupted step's calls and the results already journaled).
+per-step overhead stays flat as a conversation grows (benchmarks/overhead.py). It is the only writer
+of a session: every message is journaled as it is appended and every tool result the moment it
+exists, so a killed run resumes without re-running finished tools.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from agentkit.backends.base import ModelRequest, ModelResponse, TextDelta
-from agentkit.cancellation import CancellationToken, RunCancelled
+from agentkit.backends.base import ModelRequest, ModelResponse, StreamChunk, TextDelta
+from agentkit.cancellation import CancellationToken
 from agentkit.errors import (
+    AgentkitError,
+    BackendError,
+    DurationLimitExceeded,
     MaxStepsExceeded,
     OutputRetriesExhausted,
     OutputValidationError,
+    RunCancelled,
     RunLimitExceeded,
     ToolLoopDetected,
     UsageLimitExceeded,
@@ -46,19 +48,21 @@ from agentkit.events import (
     ToolCallFinished,
     ToolCallStarted,
 )
-from agentkit.messages import Message, ToolCall, ToolMessage, Usage, UserMessage
-from agentkit.registry import ToolRegistry, ToolResult
+from agentkit.messages import AssistantMessage, Message, ToolCall, ToolMessage, Usage
+from agentkit.output import output_retry_message
+from agentkit.registry import ToolResult
 from agentkit.result import RunResult, StopReason
 from agentkit.run_context import RunContext
-from agentkit.templates import render
+from agentkit.run_spec import RunSpec
+from agentkit.run_start import StartPlan
 
 if TYPE_CHECKING:
-    from agentkit.agent import Agent
-    from agentkit.context.manager import ContextWindow
     from agentkit.sessions.base import Session
 
-PendingCalls = tuple[Sequence[ToolCall], Mapping[str, ToolMessage]]
-"""An interrupted step: its calls in order, and the results already journaled, by call id."""
+T = TypeVar("T")
+
+CANCELLED_RESULT = "Cancelled before it finished."
+"""The tool message of a call the run stopped waiting for (every call keeps exactly one result)."""
 
 
 def _fingerprint(call: ToolCall) -> str:
@@ -70,173 +74,248 @@ class RunLoop:
 
     def __init__(
         self,
-        agent: Agent[Any, Any],
-        messages: list[Message],
+        spec: RunSpec,
+        start: StartPlan,
         *,
-        deps: Any,
-        cancel: CancellationToken | None,
-        streaming: bool,
-        registry: ToolRegistry | None = None,
-        window: ContextWindow | None = None,
-        journal: Session | None = None,
-        resume: PendingCalls | None = None,
+        deps: Any = None,
+        cancel: CancellationToken | None = None,
+        streaming: bool = False,
+        session: Session | None = None,
     ) -> None:
-        self.agent = agent
-        # The agent's registry, or a per-run one that adds the tools of opened toolsets.
-        self.registry = registry if registry is not None else agent.registry
-        self.messages = messages
-        self.cancel = cancel
+        self.spec = spec
+        self.messages = start.messages
         self.streaming = streaming
         self.run_id = uuid.uuid4().hex
         self.usage = Usage()
         self.step = 0
-        self.context: RunContext[Any] = RunContext(deps=deps, run_id=self.run_id, messages=messages)
+        self.context: RunContext[Any] = RunContext(deps=deps, run_id=self.run_id, messages=self.messages)
+        self.cancel: CancellationToken | None = None
+        """The run's own token, derived from the caller's (and fired by ``max_duration``)."""
+        self._caller_cancel = cancel
+        self._new = start.new
+        self._resume = start.pending
+        self._session = session
         self._failures: dict[str, int] = {}
         self._output_retries = 0
-        self._semaphore = asyncio.Semaphore(agent.max_parallel_tools)
-        self._window = window
-        self._journal = journal
-        self._resume = resume
+        self._semaphore = asyncio.Semaphore(spec.max_parallel_tools)
+        self._window = None
+        if spec.context is not None:
+            from agentkit.context.manager import ContextWindow
 
-    def _append(self, message: Message) -> None:
-        self.messages.append(message)
-        if self._journal is not None:
-            self._journal.append(message)
+            self._window = ContextWindow(spec.context, spec.backend, spec.registry.specs(), spec.settings)
 
-    def _result(self, stop_reason: StopReason, output: Any = None, text: str | None = None) -> RunResult[Any]:
-        return RunResult(
-            output=output,
-            messages=list(self.messages),
-            usage=self.usage,
-            steps=self.step,
-            stop_reason=stop_reason,
-            run_id=self.run_id,
-            text=text,
-        )
-
-    def _guard(self, awaitable: Any) -> Any:
-        """``awaitable``, raced against the cancellation token when there is one (no extra frame when not)."""
-        return self.cancel.race(awaitable) if self.cancel is not None else awaitable
+    # -- the run ---------------------------------------------------------------------------------
 
     async def events(self) -> AsyncIterator[AgentEvent]:
         """Run to the end, yielding events; raise the run's error after yielding ``RunFailed``."""
-        yield RunStarted(self.run_id, tuple(self.messages))
+        deadline = self._arm_cancellation()
+        yield RunStarted(self.run_id, tuple(self.messages), tuple(self.spec.registry.names))
         try:
-            async for event in self._steps():
+            for message in self._new:
+                self._journal(message)
+            async for event in self._run():
                 yield event
         except RunCancelled:
-            result = self._result("cancelled")
-            yield FinalOutput(None, result)
+            if self.cancel is not None and self.cancel.reason == "max_duration":
+                error = DurationLimitExceeded(
+                    f"the run took longer than max_duration={self.spec.limits.max_duration:g} s; "
+                    "what was in flight was cancelled",
+                    self._result("max_duration"),
+                )
+                yield RunFailed(error, error.result)
+                raise error from None
+            yield FinalOutput(None, self._result("cancelled"))
         except RunLimitExceeded as exc:
             yield RunFailed(exc, exc.result)
             raise
         except Exception as exc:
             yield RunFailed(exc, self._result("error"))
             raise
+        finally:
+            if deadline is not None:
+                deadline.cancel()
+            if self.cancel is not None:
+                self.cancel.release()
 
-    async def _steps(self) -> AsyncIterator[AgentEvent]:
-        agent = self.agent
-        if self._resume is not None:
+    async def _run(self) -> AsyncIterator[AgentEvent]:
+        if self._resume is not None:  # a killed run's last step: finish its calls first
             calls, done = self._resume
             self._resume = None
-            async for event in self._run_tools(calls, done):
+            async for event in self._execute_actions(calls, done):
                 yield event
         while True:
-            if self.step >= agent.max_steps:
-                raise MaxStepsExceeded(
-                    f"the run reached max_steps={agent.max_steps} without a final answer; "
-                    "raise max_steps or simplify the task",
-                    self._result("max_steps"),
-                )
-            limit = agent.max_total_tokens
-            if limit is not None and self.usage.total_tokens >= limit:
-                raise UsageLimitExceeded(
-                    f"the run used {self.usage.total_tokens} tokens, reaching max_total_tokens={limit}",
-                    self._result("usage_limit"),
-                )
-            if self.cancel is not None:
-                self.cancel.check()
-            self.step += 1
-            self.context.step = self.step
+            self._begin_step()
             yield StepStarted(self.step)
-
-            if self._window is None:
-                messages: Sequence[Message] = tuple(self.messages)
-            else:
-                messages = await self._window.build(self.messages)
-                self.usage = self._window.charge(self.usage)
-            request = ModelRequest(
-                messages=messages,
-                tools=self.registry.specs(),
-                tool_choice=agent.tool_choice,
-                output_schema=agent.output.schema,
-                settings=agent.settings,
-            )
+            request = await self._request()
             started = time.perf_counter()
-            response: ModelResponse | None = None
             if self.streaming:
-                async for chunk in agent.backend.stream(request):
+                response: ModelResponse | None = None
+                async for chunk in self._stream(request):
                     if isinstance(chunk, TextDelta):
                         yield ModelTextDelta(self.step, chunk.text)
                     else:
                         response = chunk
-                    if self.cancel is not None:
-                        self.cancel.check()
                 if response is None:
-                    raise RuntimeError(f"backend {agent.backend.name} ended a stream without a response")
+                    raise BackendError(f"backend {self.spec.backend.name} ended a stream without a response")
             else:
-                response = await self._guard(agent.backend.complete(request))
-            self.usage = self.usage + response.usage
-            self.context.usage = self.usage
-            if self._window is not None:
-                self._window.observe(response.usage)
-            message = response.message
-            self._append(message)
+                response = await self._query(request)
+            message = self._take_reply(response)
             yield ModelResponded(self.step, message, response.usage, time.perf_counter() - started)
-
-            if len(message.tool_calls) == 1:  # the common case, without a nested generator
-                only = message.tool_calls[0]
-                yield ToolCallStarted(self.step, only)
-                results: list[ToolResult | None] = [None]
-                try:
-                    started = time.perf_counter()
-                    result = results[0] = await self._guard(self._execute(only, limit=False))
-                    yield ToolCallFinished(self.step, only, result, time.perf_counter() - started)
-                finally:
-                    self._record(message.tool_calls, results)
-                self._check_loop(results)
+            calls = message.tool_calls
+            if len(calls) == 1:  # the common case, without a nested generator
+                yield ToolCallStarted(self.step, calls[0])
+                result, duration = await self._execute_one(calls[0])
+                yield ToolCallFinished(self.step, calls[0], result, duration)
+                self._check_loop((result,))
                 continue
-            if message.tool_calls:
-                async for event in self._run_tools(message.tool_calls):
+            if calls:
+                async for event in self._execute_actions(calls):
                     yield event
                 continue
+            event = self._conclude(message)
+            yield event
+            if isinstance(event, FinalOutput):
+                return
 
-            try:
-                output = agent.output.parse(message.content)
-            except OutputValidationError as exc:
-                self._output_retries += 1
-                if self._output_retries > agent.output_retries:
-                    raise OutputRetriesExhausted(
-                        f"the final answer failed validation {self._output_retries} times: {exc.message}",
-                        self._result("output_retries", text=message.content),
-                    ) from exc
-                self._append(
-                    UserMessage(
-                        content=render(
-                            "output_retry.jinja", error=exc.message, output_schema=agent.output.schema
-                        )
-                    )
-                )
-                yield OutputRejected(self.step, exc.message)
-                continue
-            yield FinalOutput(output, self._result("final_answer", output, message.content))
-            return
+    # -- one step --------------------------------------------------------------------------------
 
-    async def _run_tools(
+    def _begin_step(self) -> None:
+        """Stop at a limit or a cancellation, else count the step."""
+        limits = self.spec.limits
+        if self.step >= limits.max_steps:
+            raise MaxStepsExceeded(
+                f"the run reached max_steps={limits.max_steps} without a final answer; "
+                "raise max_steps or simplify the task",
+                self._result("max_steps"),
+            )
+        limit = limits.max_total_tokens
+        if limit is not None and self.usage.total_tokens >= limit:
+            raise UsageLimitExceeded(
+                f"the run used {self.usage.total_tokens} tokens, reaching max_total_tokens={limit}",
+                self._result("usage_limit"),
+            )
+        if self.cancel is not None:
+            self.cancel.check()
+        self.step += 1
+        self.context.step = self.step
+
+    async def _request(self) -> ModelRequest:
+        """The next request: the context window's view of the history (or all of it), the tools, and
+        the settings, with ``max_tokens`` capped to what ``max_total_tokens`` leaves."""
+        spec = self.spec
+        if self._window is None:
+            messages: Sequence[Message] = tuple(self.messages)
+        else:
+            messages = await self._window.build(self.messages)
+            self.usage = self._window.charge(self.usage)
+        tools = spec.registry.specs()
+        settings = spec.settings
+        if spec.limits.max_total_tokens is not None:
+            settings = self._capped_settings(messages, tools)
+        return ModelRequest(
+            messages=messages,
+            tools=tools,
+            tool_choice=spec.tool_choice,
+            output_schema=spec.output.schema,
+            settings=settings,
+        )
+
+    def _capped_settings(self, messages: Sequence[Message], tools: Sequence[Any]) -> Any:
+        """The settings with a reply no longer than the token budget has left after the prompt.
+
+        With an exact counter (the model's own tokenizer, OpenAI's encodings) a request whose prompt
+        alone would use up the budget is not sent; an estimating counter errs high, so its requests
+        are sent with the shortest reply and the run stops at the next step's check instead.
+        """
+        from agentkit.backends.counting import count_prompt
+
+        spec = self.spec
+        limit = spec.limits.max_total_tokens or 0
+        if self._window is not None:
+            counter = self._window.counter
+            prompt = int(self._window.last_tokens * counter.scale)
+        else:
+            counter = spec.backend.token_counter()
+            prompt = count_prompt(counter, messages, tools)
+        left = limit - self.usage.total_tokens - prompt
+        if left < 1 and counter.exact:
+            raise UsageLimitExceeded(
+                f"the next request alone needs {prompt} tokens, and the run has "
+                f"{limit - self.usage.total_tokens} of max_total_tokens={limit} left; it was not sent",
+                self._result("usage_limit"),
+            )
+        left = max(left, 1)
+        wanted = spec.settings.max_tokens
+        if wanted is not None and wanted <= left:
+            return spec.settings
+        return dataclasses.replace(spec.settings, max_tokens=left)
+
+    async def _query(self, request: ModelRequest) -> ModelResponse:
+        """One model call, raced against the run's cancellation."""
+        try:
+            response: ModelResponse = await self._guard(self.spec.backend.complete(request))
+        except (AgentkitError, asyncio.CancelledError):
+            raise
+        except Exception as exc:
+            raise self._backend_failed(exc) from exc
+        return response
+
+    async def _stream(self, request: ModelRequest) -> AsyncIterator[StreamChunk]:
+        """One streamed model call, checked for cancellation after every chunk."""
+        try:
+            async for chunk in self.spec.backend.stream(request):
+                yield chunk
+                if self.cancel is not None:
+                    self.cancel.check()
+        except (AgentkitError, asyncio.CancelledError):
+            raise
+        except Exception as exc:
+            raise self._backend_failed(exc) from exc
+
+    def _take_reply(self, response: ModelResponse) -> AssistantMessage:
+        """Account for the reply and append it to the conversation."""
+        self.usage = self.usage + response.usage
+        self.context.usage = self.usage
+        if self._window is not None:
+            self._window.observe(response.usage)
+        self._append(response.message)
+        return response.message
+
+    def _conclude(self, message: AssistantMessage) -> FinalOutput | OutputRejected:
+        """A reply without tool calls: the final answer, or (invalid for ``output_type``) a retry."""
+        output = self.spec.output
+        try:
+            value = output.parse(message.content)
+        except OutputValidationError as exc:
+            self._output_retries += 1
+            if self._output_retries > self.spec.limits.output_retries:
+                raise OutputRetriesExhausted(
+                    f"the final answer failed validation {self._output_retries} times: {exc.message}",
+                    self._result("output_retries", text=message.content),
+                ) from exc
+            self._append(output_retry_message(exc.message, output.schema))
+            return OutputRejected(self.step, exc.message)
+        return FinalOutput(value, self._result("final_answer", value, message.content))
+
+    # -- tools -----------------------------------------------------------------------------------
+
+    async def _execute_one(self, call: ToolCall) -> tuple[ToolResult, float]:
+        """A step's only call (no semaphore, no nested generator) and how long it took."""
+        results: list[ToolResult | None] = [None]
+        try:
+            started = time.perf_counter()
+            result: ToolResult = await self._guard(self._execute(call, limit=False))
+            results[0] = result
+            duration = time.perf_counter() - started
+        finally:
+            self._record((call,), results)
+        return result, duration
+
+    async def _execute_actions(
         self, calls: Sequence[ToolCall], done: Mapping[str, ToolMessage] | None = None
     ) -> AsyncIterator[AgentEvent]:
-        """Run ``calls`` (except those with a result in ``done``) concurrently and append every result in
-        call order. A step with a single call runs it in ``_steps`` itself, one generator layer less."""
+        """Run ``calls`` (except those with a result in ``done``) concurrently; append every result in
+        call order."""
         results: list[ToolResult | None] = [None] * len(calls)
         todo = calls
         if done:
@@ -264,28 +343,11 @@ class RunLoop:
             self._record(calls, results)
         self._check_loop(results)
 
-    def _record(self, calls: Sequence[ToolCall], results: Sequence[ToolResult | None]) -> None:
-        """Append every call's result in call order, even when the run is cancelled, so the
-        conversation stays valid. Results were journaled as they came (in _execute); placeholders
-        are journaled here."""
-        for call, result in zip(calls, results, strict=True):
-            if result is None:
-                self._append(
-                    ToolMessage(
-                        tool_call_id=call.id,
-                        name=call.name,
-                        content="Cancelled before it finished.",
-                        is_error=True,
-                    )
-                )
-            else:
-                self.messages.append(result.to_message())
-
     async def _execute(self, call: ToolCall, *, limit: bool = True) -> ToolResult:
         """Run one call; ``limit`` takes a slot of the parallel-tools semaphore (a lone call needs none)."""
-        agent = self.agent
-        execution = self.registry.execute(
-            call, self.context, default_timeout=agent.tool_timeout, approve=agent.approve
+        spec = self.spec
+        execution = spec.registry.execute(
+            call, self.context, default_timeout=spec.tool_timeout, approve=spec.approve
         )
         if limit:
             async with self._semaphore:
@@ -293,21 +355,37 @@ class RunLoop:
         else:
             result = await execution
         if result.is_error:
-            key = _fingerprint(call)
-            count = self._failures.get(key, 0) + 1
-            self._failures[key] = count
-            if count > 1:
-                note = (
-                    f"\n(This exact call has now failed {count} times. Change the arguments, use another "
-                    "tool, or answer without it.)"
-                )
-                result = ToolResult(call, result.content + note, is_error=True, error=result.error)
-        if self._journal is not None:
-            self._journal.append(result.to_message())
+            result = self._count_failure(result)
+        if self._session is not None:
+            self._session.append(result.to_message())
         return result
 
+    def _count_failure(self, result: ToolResult) -> ToolResult:
+        key = _fingerprint(result.call)
+        count = self._failures.get(key, 0) + 1
+        self._failures[key] = count
+        if count == 1:
+            return result
+        note = (
+            f"\n(This exact call has now failed {count} times. Change the arguments, use another "
+            "tool, or answer without it.)"
+        )
+        return ToolResult(result.call, result.content + note, is_error=True, error=result.error)
+
+    def _record(self, calls: Sequence[ToolCall], results: Sequence[ToolResult | None]) -> None:
+        """Append every call's result in call order, even when the run is cancelled, so the
+        conversation stays valid. Results were journaled as they came (in ``_execute``); placeholders
+        are journaled here."""
+        for call, result in zip(calls, results, strict=True):
+            if result is None:
+                self._append(
+                    ToolMessage(tool_call_id=call.id, name=call.name, content=CANCELLED_RESULT, is_error=True)
+                )
+            else:
+                self.messages.append(result.to_message())
+
     def _check_loop(self, results: Sequence[ToolResult | None]) -> None:
-        limit = self.agent.max_repeated_failures
+        limit = self.spec.limits.max_repeated_failures
         for result in results:
             if (
                 result is not None
@@ -316,6 +394,47 @@ class RunLoop:
             ):
                 raise ToolLoopDetected(
                     f"the model repeated the failing call '{result.call.name}' more than {limit} times; "
-                    f"last error: {result.content.splitlines()[0]}",
+                    f"last error: {result.content.splitlines()[0] if result.content else ''}",
                     self._result("tool_loop"),
                 )
+
+    # -- plumbing --------------------------------------------------------------------------------
+
+    def _arm_cancellation(self) -> asyncio.TimerHandle | None:
+        """The run's own token: derived from the caller's, fired by ``max_duration``. Without either,
+        there is none, and awaits are not raced at all."""
+        seconds = self.spec.limits.max_duration
+        if self._caller_cancel is None and seconds is None:
+            return None
+        self.cancel = self._caller_cancel.child() if self._caller_cancel is not None else CancellationToken()
+        if seconds is None:
+            return None
+        return asyncio.get_running_loop().call_later(seconds, self.cancel.cancel, "max_duration")
+
+    def _guard(self, awaitable: Awaitable[T]) -> Awaitable[T]:
+        """``awaitable``, raced against the run's token when there is one (no extra frame when not)."""
+        return self.cancel.race(awaitable) if self.cancel is not None else awaitable
+
+    def _backend_failed(self, exc: Exception) -> BackendError:
+        return BackendError(
+            f"backend {self.spec.backend.name} failed unexpectedly: {type(exc).__name__}: {exc}"
+        )
+
+    def _append(self, message: Message) -> None:
+        self.messages.append(message)
+        self._journal(message)
+
+    def _journal(self, message: Message) -> None:
+        if self._session is not None:
+            self._session.append(message)
+
+    def _result(self, stop_reason: StopReason, output: Any = None, text: str | None = None) -> RunResult[Any]:
+        return RunResult(
+            output=output,
+            messages=list(self.messages),
+            usage=self.usage,
+            steps=self.step,
+            stop_reason=stop_reason,
+            run_id=self.run_id,
+            text=text,
+        )

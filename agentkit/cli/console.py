@@ -69,7 +69,7 @@ class PlainRenderer:
     def run_started(self, start: RunStart) -> None:
         self._started = time.monotonic()
         backend = start.agent.backend
-        tools = ", ".join(start.agent.registry.names) or "none"
+        tools = ", ".join(start.tools) or "none"
         self._line(f"[run] model {model_label(backend)}; tools: {tools}")
 
     def on_event(self, event: AgentEvent) -> None:
@@ -145,7 +145,7 @@ class RichRenderer:
         self._started = time.monotonic()
         backend = start.agent.backend
         model = model_label(backend)
-        tools = ", ".join(start.agent.registry.names) or "none"
+        tools = ", ".join(start.tools) or "none"
         self._print(Text(f"model {model} · tools: {tools}", style="dim"))
 
     def on_event(self, event: AgentEvent) -> None:

@@ -26,14 +26,15 @@ import mcp.types as types
 from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp.shared.exceptions import MCPError
 
-from agentkit.errors import ConfigurationError
+from agentkit.errors import ConfigurationError, ToolsetError
 
 _STDERR_TAIL = 800
 _CLOSE_TIMEOUT = 10.0
 
 
-class MCPConnectionError(ConfigurationError):
-    """The MCP server could not be started, reached or initialised."""
+MCPConnectionError = ToolsetError
+"""The MCP server could not be started, reached or initialised (the name before the class moved to
+:mod:`agentkit.errors`)."""
 
 
 class MCPServerGone(Exception):

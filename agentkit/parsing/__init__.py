@@ -18,8 +18,9 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
+from agentkit.errors import ToolCallParseError
 from agentkit.messages import ToolCall
-from agentkit.parsing._core import Group, ToolCallParseError
+from agentkit.parsing._core import Group
 from agentkit.parsing._tagged import (
     parse_hermes,
     parse_mistral,

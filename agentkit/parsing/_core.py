@@ -12,12 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from agentkit.errors import ModelFixableError
 from agentkit.messages import ToolCall, parse_arguments
-
-
-class ToolCallParseError(ModelFixableError):
-    """The reply could not be parsed as asked (for example an unknown format name was requested)."""
 
 
 @dataclass(frozen=True, slots=True)

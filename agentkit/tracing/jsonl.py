@@ -64,9 +64,9 @@ def event_record(event: AgentEvent, *, output_schema: dict[str, Any] | None = No
             "duration_s": round(event.duration_s, 6),
         }
     if isinstance(event, OutputRejected):
-        from agentkit.templates import render  # the same template the loop sends
+        from agentkit.output import output_retry_message  # the message the loop sent
 
-        feedback = render("output_retry.jinja", error=event.error, output_schema=output_schema)
+        feedback = output_retry_message(event.error, output_schema).content
         return {"type": "output_rejected", "step": event.step, "error": event.error, "feedback": feedback}
     if isinstance(event, FinalOutput):
         result = event.result
@@ -140,7 +140,7 @@ class JsonlTrace:
                 "model": model_label(agent.backend),
                 "backend": agent.backend.name,
                 "tools": list(agent.registry.names),
-                "max_steps": agent.max_steps,
+                "max_steps": agent.limits.max_steps,
                 "prompt": start.prompt,
                 "messages": [m.model_dump(mode="json") for m in start.messages],
             }
