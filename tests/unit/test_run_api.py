@@ -4,7 +4,6 @@ wall-clock limit, a token limit that caps each reply, and clean tracebacks from 
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 import traceback
 from pathlib import Path
@@ -48,7 +47,8 @@ def test_iter_yields_the_same_events_as_run_stream_in_order() -> None:
     events = list(Agent(model=backend, tools=[add]).iter("add"))
     kinds = [type(e) for e in events]
     assert kinds[0] is RunStarted and kinds[-1] is FinalOutput
-    assert kinds.count(StepStarted) == 2 and kinds.count(ToolCallStarted) == kinds.count(ToolCallFinished) == 1
+    assert kinds.count(StepStarted) == 2
+    assert kinds.count(ToolCallStarted) == kinds.count(ToolCallFinished) == 1
     assert "".join(e.text for e in events if isinstance(e, ModelTextDelta)) == "The sum is 3."
     final = events[-1]
     assert isinstance(final, FinalOutput) and final.result.output == "The sum is 3."
@@ -102,7 +102,7 @@ def test_max_duration_stops_a_slow_tool_with_a_typed_error_and_a_valid_conversat
 
     backend = ScriptedBackend([call("slow"), "unused"])
     begun = time.monotonic()
-    with pytest.raises(DurationLimitExceeded, match="max_duration=0.3") as info:
+    with pytest.raises(DurationLimitExceeded, match=r"max_duration=0\.3") as info:
         Agent(model=backend, tools=[slow], max_duration=0.3).run("go")
     assert time.monotonic() - begun < 5
     result = info.value.result
