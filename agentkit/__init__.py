@@ -50,6 +50,7 @@ from agentkit.events import (
     StepStarted,
     ToolCallFinished,
     ToolCallStarted,
+    ToolProgress,
 )
 from agentkit.messages import (
     AssistantMessage,
@@ -111,6 +112,7 @@ __all__ = [
     "ToolCall",
     "ToolCallFinished",
     "ToolCallStarted",
+    "ToolProgress",
     "ToolDefinitionError",
     "ToolExecutionError",
     "ToolLoopDetected",

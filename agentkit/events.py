@@ -2,7 +2,8 @@
 
 A run opens with ``RunStarted`` (the messages it starts from). One step is: ``StepStarted``, then
 ``ModelTextDelta`` pieces (when streaming), ``ModelResponded``, then for each tool call a
-``ToolCallStarted`` and, as each finishes, a ``ToolCallFinished``. A run ends with ``FinalOutput`` or
+``ToolCallStarted``, any ``ToolProgress`` the tool reports while it runs, and, as each finishes, a
+``ToolCallFinished``. A run ends with ``FinalOutput`` or
 ``RunFailed`` (after which the error is raised).
 
 Events are immutable ``NamedTuple`` records: several are made every step, and a named tuple is cheaper
@@ -46,6 +47,18 @@ class ToolCallStarted(NamedTuple):
     call: ToolCall
 
 
+class ToolProgress(NamedTuple):
+    """A running tool reported progress (``RunContext.report_progress``; MCP progress notifications).
+
+    ``progress`` and ``total`` are in the tool's own units (``total`` None when unknown)."""
+
+    step: int
+    call: ToolCall
+    progress: float
+    total: float | None
+    message: str | None
+
+
 class ToolCallFinished(NamedTuple):
     step: int
     call: ToolCall
@@ -76,6 +89,7 @@ AgentEvent = (
     | ModelTextDelta
     | ModelResponded
     | ToolCallStarted
+    | ToolProgress
     | ToolCallFinished
     | OutputRejected
     | FinalOutput

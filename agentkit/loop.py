@@ -13,15 +13,24 @@ Two optional hooks, each one attribute test per use when unused: a ``window``
 whole history, and a ``journal`` (:class:`agentkit.sessions.Session`) records every message as it is
 appended and every tool result the moment it exists, so a killed run resumes without re-running
 finished tools (``resume`` carries the interrupted step's calls and the results already journaled).
+
+Progress: while ``run_stream`` is consumed (``streaming``), a call whose tool takes the run context gets
+a context of its own whose ``report_progress`` lands in a per-run buffer; such calls run on the general
+path, which yields the buffered reports as ``ToolProgress`` events while it waits for the calls to end.
+Tools that take no context (most) and non-streamed runs pay nothing for it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from agentkit.backends.base import ModelRequest, ModelResponse, TextDelta
@@ -45,6 +54,7 @@ from agentkit.events import (
     StepStarted,
     ToolCallFinished,
     ToolCallStarted,
+    ToolProgress,
 )
 from agentkit.messages import Message, ToolCall, ToolMessage, Usage, UserMessage
 from agentkit.registry import ToolRegistry, ToolResult
@@ -97,6 +107,11 @@ class RunLoop:
         self._window = window
         self._journal = journal
         self._resume = resume
+        # Progress reports of running tools, waiting to be yielded (None: nobody listens).
+        self._reports: deque[ToolProgress] | None = deque() if streaming else None
+        self._reported = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread = 0
 
     def _append(self, message: Message) -> None:
         self.messages.append(message)
@@ -194,7 +209,8 @@ class RunLoop:
             self._append(message)
             yield ModelResponded(self.step, message, response.usage, time.perf_counter() - started)
 
-            if len(message.tool_calls) == 1:  # the common case, without a nested generator
+            if len(message.tool_calls) == 1 and not self._may_report(message.tool_calls[0]):
+                # the common case, without a nested generator
                 only = message.tool_calls[0]
                 yield ToolCallStarted(self.step, only)
                 results: list[ToolResult | None] = [None]
@@ -252,9 +268,19 @@ class RunLoop:
                 started = time.perf_counter()
                 index_of = {id(call): i for i, call in enumerate(calls)}
                 tasks = [asyncio.ensure_future(self._execute(call)) for call in todo]
+                running = {id(call) for call in todo if self._may_report(call)}
                 try:
                     for next_done in asyncio.as_completed(tasks):
+                        if running:
+                            waiting = asyncio.ensure_future(next_done)
+                            try:
+                                async for progress in self._progress_until(waiting, running):
+                                    yield progress
+                            finally:
+                                waiting.cancel()  # only when the run stops early; else it is done
+                            next_done = waiting
                         result = await self._guard(next_done)
+                        running.discard(id(result.call))
                         results[index_of[id(result.call)]] = result
                         yield ToolCallFinished(self.step, result.call, result, time.perf_counter() - started)
                 finally:
@@ -263,6 +289,50 @@ class RunLoop:
         finally:
             self._record(calls, results)
         self._check_loop(results)
+
+    def _may_report(self, call: ToolCall) -> bool:
+        """Whether ``call`` can report progress that someone listens to (its tool takes the context)."""
+        return (
+            self._reports is not None
+            and call.name in self.registry
+            and self.registry.get(call.name).takes_context
+        )
+
+    def _report(self, call: ToolCall, progress: float, total: float | None, message: str | None) -> None:
+        """``RunContext.report_progress`` of a call's own context: buffered for ``_progress_until``,
+        through the event loop when it comes from a sync tool's thread."""
+        event = ToolProgress(self.step, call, progress, total, message)
+        if threading.get_ident() == self._loop_thread:
+            self._buffer(event)
+        elif self._loop is not None:
+            with contextlib.suppress(RuntimeError):  # the run's loop is closed: an abandoned tool
+                self._loop.call_soon_threadsafe(self._buffer, event)
+
+    def _buffer(self, event: ToolProgress) -> None:
+        if self._reports is not None:
+            self._reports.append(event)
+            self._reported.set()
+
+    async def _progress_until(
+        self, waiting: asyncio.Future[Any], running: set[int]
+    ) -> AsyncIterator[ToolProgress]:
+        """Yield the reports of the calls in ``running`` (by id) until ``waiting`` is done; reports of calls
+        no longer running (a tool abandoned at its timeout) are dropped."""
+        reports = self._reports
+        assert reports is not None
+        while True:
+            while reports:
+                event = reports.popleft()
+                if id(event.call) in running:
+                    yield event
+            if waiting.done():
+                return
+            self._reported.clear()
+            wakeup = asyncio.ensure_future(self._reported.wait())
+            try:
+                await self._guard(asyncio.wait((waiting, wakeup), return_when=asyncio.FIRST_COMPLETED))
+            finally:
+                wakeup.cancel()
 
     def _record(self, calls: Sequence[ToolCall], results: Sequence[ToolResult | None]) -> None:
         """Append every call's result in call order, even when the run is cancelled, so the
@@ -284,8 +354,13 @@ class RunLoop:
     async def _execute(self, call: ToolCall, *, limit: bool = True) -> ToolResult:
         """Run one call; ``limit`` takes a slot of the parallel-tools semaphore (a lone call needs none)."""
         agent = self.agent
+        context = self.context
+        if self._reports is not None and self._may_report(call):
+            if self._loop is None:
+                self._loop, self._loop_thread = asyncio.get_running_loop(), threading.get_ident()
+            context = replace(context, call=call, progress_listener=self._report)
         execution = self.registry.execute(
-            call, self.context, default_timeout=agent.tool_timeout, approve=agent.approve
+            call, context, default_timeout=agent.tool_timeout, approve=agent.approve
         )
         if limit:
             async with self._semaphore:
