@@ -32,10 +32,18 @@ $(LOCAL_STAMP): pyproject.toml | $(PY)
 demo: $(LOCAL_STAMP)
 	$(PY) examples/quickstart.py
 
-test: $(STAMP)
+# The MCP reference servers from npm that the integration tests start, pinned by the lock file. npm ci
+# runs only when the lock changes (the stamp), and --prefer-offline serves it from a warm npm cache.
+MCP_NPM := tests/integration/mcp_npm
+MCP_NPM_STAMP := $(MCP_NPM)/node_modules/.installed
+$(MCP_NPM_STAMP): $(MCP_NPM)/package.json $(MCP_NPM)/package-lock.json
+	cd $(MCP_NPM) && npm ci --prefer-offline --no-audit --no-fund --loglevel=error
+	touch $@
+
+test: $(STAMP) $(MCP_NPM_STAMP)
 	$(PY) -m pytest -q
 
-test-fast: $(STAMP)
+test-fast: $(STAMP) $(MCP_NPM_STAMP)
 	$(PY) -m pytest -q -m "not slow"
 
 lint: $(STAMP)
