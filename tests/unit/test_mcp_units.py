@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agentkit.errors import ConfigurationError, ToolExecutionError
-from agentkit.mcp import MCPToolset
+from agentkit.mcp import HttpServer, MCPToolset
+from agentkit.mcp.listing import tool_problem
 from agentkit.mcp.names import local_names
 from agentkit.mcp.results import convert_result
 from agentkit.tool import TOOL_NAME_PATTERN
@@ -132,6 +133,37 @@ def test_specs_and_options_are_checked() -> None:
         MCPToolset.stdio("srv", timeout=0)
     with pytest.raises(ConfigurationError, match="is not open"):
         _ = MCPToolset.stdio("srv").tools
+    with pytest.raises(ConfigurationError, match="positive"):
+        MCPToolset.stdio("srv", probe_timeout=0)
+
+
+def test_http_transport_follows_the_url_unless_named() -> None:
+    def kind(toolset: MCPToolset) -> str:
+        assert isinstance(toolset.server, HttpServer)
+        return toolset.server.kind
+
+    assert kind(MCPToolset.from_spec("http://127.0.0.1:3001/sse")) == "sse"
+    assert kind(MCPToolset.from_spec("https://example.com/v1/sse/?key=1")) == "sse"
+    assert kind(MCPToolset.from_spec("http://127.0.0.1:8000/mcp")) == "streamable-http"
+    assert kind(MCPToolset.sse("http://127.0.0.1:3001/events")) == "sse"
+    assert kind(MCPToolset.http("http://127.0.0.1/sse", transport="streamable-http")) == "streamable-http"
+    with pytest.raises(ConfigurationError, match="unknown MCP HTTP transport"):
+        MCPToolset.http("http://127.0.0.1/mcp", transport="websocket")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("version", ["2025-06-18", "2025-11-25", "2026-07-28"])
+def test_the_listing_check_blames_only_the_tool(version: str) -> None:
+    good = {"name": "ok", "inputSchema": {"type": "object", "properties": {}}}
+    assert tool_problem(good, {}, version) is None  # fields the result lacks are not the tool's fault
+    for bad, expected in [
+        ({"name": "x", "inputSchema": {}}, "inputSchema"),
+        ({"name": "x"}, "inputSchema"),
+        ({"name": "x", "inputSchema": {"type": "array"}}, "inputSchema"),
+        ({"inputSchema": {"type": "object"}}, "name"),
+        ("not a tool", "not a tool object"),
+    ]:
+        problem = tool_problem(bad, {}, version)
+        assert problem is not None and expected in problem
 
 
 def test_import_agentkit_does_not_load_the_mcp_sdk() -> None:
