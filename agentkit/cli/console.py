@@ -33,6 +33,8 @@ from agentkit.tracing.redact import Redactor
 
 RESULT_CHARS = 200
 ARGUMENT_CHARS = 160
+PROGRESS_EVERY_S = 0.5
+"""The plain renderer prints a running tool's progress at most this often (and always its last step)."""
 
 
 def shorten(text: str, limit: int) -> str:
@@ -68,6 +70,7 @@ class PlainRenderer:
         self.stream = stream or sys.stderr
         self.redactor = redactor or Redactor()
         self._started = 0.0
+        self._progress_shown: dict[str, float] = {}
 
     def _line(self, text: str) -> None:
         self.stream.write(self.redactor.text(text) + "\n")
@@ -93,8 +96,14 @@ class PlainRenderer:
         elif isinstance(event, ToolCallStarted):
             self._line(f"[step {event.step}] call {format_call(event.call)}")
         elif isinstance(event, ToolProgress):
-            self._line(f"[step {event.step}] progress {event.call.name}: {format_progress(event)}")
+            now = time.monotonic()
+            last = self._progress_shown.get(event.call.id)
+            complete = event.total is not None and event.progress >= event.total
+            if last is None or complete or now - last >= PROGRESS_EVERY_S:
+                self._progress_shown[event.call.id] = now
+                self._line(f"[step {event.step}] progress {event.call.name}: {format_progress(event)}")
         elif isinstance(event, ToolCallFinished):
+            self._progress_shown.pop(event.call.id, None)
             kind = "error" if event.result.is_error else "result"
             content = shorten(event.result.content, RESULT_CHARS)
             self._line(f"[step {event.step}] {kind} {event.call.name} ({event.duration_s:.2f}s): {content}")

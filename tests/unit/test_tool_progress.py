@@ -201,3 +201,15 @@ async def test_console_and_traces_show_progress(tmp_path: Path) -> None:
         ("download", 2, 2, "part 2"),
     ]
     assert replay_messages(path) == result.messages
+
+
+def test_the_plain_console_keeps_a_flood_of_reports_readable() -> None:
+    out = io.StringIO()
+    renderer = PlainRenderer(out)
+    flood = call("download", parts=1000)
+    for done in range(1, 1001):
+        renderer.on_event(ToolProgress(1, flood, done, 1000, None))
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "[step 1] progress download: 1/1000 (0%)"
+    assert lines[-1] == "[step 1] progress download: 1000/1000 (100%)"
+    assert len(lines) < 20  # at most one line per PROGRESS_EVERY_S, and the last
