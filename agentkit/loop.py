@@ -327,6 +327,8 @@ class RunLoop:
                     yield event
             if waiting.done():
                 return
+            if self.cancel is not None:
+                self.cancel.check()  # before making the wait below, which a fired token would leave unawaited
             self._reported.clear()
             wakeup = asyncio.ensure_future(self._reported.wait())
             try:

@@ -213,3 +213,27 @@ def test_the_plain_console_keeps_a_flood_of_reports_readable() -> None:
     assert lines[0] == "[step 1] progress download: 1/1000 (0%)"
     assert lines[-1] == "[step 1] progress download: 1000/1000 (100%)"
     assert len(lines) < 20  # at most one line per PROGRESS_EVERY_S, and the last
+
+
+@pytest.mark.filterwarnings("error")  # a wait left unawaited on cancellation would warn
+async def test_cancelling_while_a_tool_reports_ends_the_run_with_every_call_answered() -> None:
+    from agentkit import CancellationToken, FinalOutput, ToolMessage
+
+    @tool
+    async def forever(ctx: RunContext[None]) -> str:
+        """Reports once, then never returns."""
+        ctx.report_progress(1, 100, "started")
+        await asyncio.sleep(3600)
+        return "unreachable"
+
+    token = CancellationToken()
+    agent = Agent(ScriptedBackend([call("forever"), "unused"]), tools=[forever])
+    events = []
+    async for event in agent.run_stream("go", cancel=token):
+        events.append(event)
+        if isinstance(event, ToolProgress):
+            token.cancel()
+    final = events[-1]
+    assert isinstance(final, FinalOutput) and final.result.stop_reason == "cancelled"
+    answered = [m for m in final.result.messages if isinstance(m, ToolMessage)]
+    assert len(answered) == 1 and answered[0].is_error
