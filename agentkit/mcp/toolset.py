@@ -136,7 +136,8 @@ class MCPToolset:
 
     @classmethod
     def from_spec(cls, spec: str, **options: Any) -> MCPToolset:
-        """A URL (``http://...``, ``https://...``) or a command line, as given to ``--mcp`` on the CLI."""
+        """A URL (``http://...``, ``https://...``: streamable HTTP, or SSE when its path ends in ``/sse``)
+        or a command line, as given to ``--mcp`` on the CLI."""
         text = spec.strip()
         if text.startswith(("http://", "https://")):
             return cls.http(text, **options)
