@@ -64,10 +64,18 @@ postgres-binaries:
 	@$(PYTHON) tests/pg_server.py --check || $(SUDO) apt-get install -y -q postgresql \
 		|| { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q postgresql; }
 
-test: $(STAMP) postgres-binaries
+# The MCP reference servers from npm that the integration tests start, pinned by the lock file. npm ci
+# runs only when the lock changes (the stamp), and --prefer-offline serves it from a warm npm cache.
+MCP_NPM := tests/integration/mcp_npm
+MCP_NPM_STAMP := $(MCP_NPM)/node_modules/.installed
+$(MCP_NPM_STAMP): $(MCP_NPM)/package.json $(MCP_NPM)/package-lock.json
+	cd $(MCP_NPM) && npm ci --prefer-offline --no-audit --no-fund --loglevel=error
+	touch $@
+
+test: $(STAMP) postgres-binaries $(MCP_NPM_STAMP)
 	$(PY) -m pytest -q
 
-test-fast: $(STAMP) postgres-binaries
+test-fast: $(STAMP) postgres-binaries $(MCP_NPM_STAMP)
 	$(PY) -m pytest -q -m "not slow"
 
 lint: $(STAMP)

@@ -64,6 +64,7 @@ from agentkit.events import (
     StepStarted,
     ToolCallFinished,
     ToolCallStarted,
+    ToolProgress,
 )
 from agentkit.messages import (
     AssistantMessage,
@@ -76,10 +77,11 @@ from agentkit.messages import (
     dump_messages,
     load_messages,
 )
-from agentkit.registry import ToolRegistry, ToolResult
+from agentkit.registry import ToolRegistry
 from agentkit.result import RunResult, StopReason
 from agentkit.run_context import RunContext
 from agentkit.tool import Tool, tool
+from agentkit.tool_result import ToolResult
 from agentkit.tool_spec import ToolSpec
 
 __version__ = "0.1.0"
@@ -135,6 +137,7 @@ __all__ = [
     "ToolCallFinished",
     "ToolCallParseError",
     "ToolCallStarted",
+    "ToolProgress",
     "ToolDefinitionError",
     "ToolExecutionError",
     "ToolLoopDetected",

@@ -15,10 +15,13 @@ exists, so a killed run resumes without re-running finished tools.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
+import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -50,11 +53,11 @@ from agentkit.events import (
 )
 from agentkit.messages import AssistantMessage, Message, ToolCall, ToolMessage, Usage
 from agentkit.output import output_retry_message
-from agentkit.registry import ToolResult
 from agentkit.result import RunResult, StopReason
 from agentkit.run_context import RunContext
 from agentkit.run_spec import RunSpec
 from agentkit.run_start import StartPlan
+from agentkit.tool_result import ToolResult
 
 if TYPE_CHECKING:
     from agentkit.sessions.base import Session
@@ -98,6 +101,11 @@ class RunLoop:
         self._failures: dict[str, int] = {}
         self._output_retries = 0
         self._semaphore = asyncio.Semaphore(spec.max_parallel_tools)
+        # Events that tools hand to the run while they work (progress, a child agent's steps), waiting to
+        # be yielded: kept only while someone watches the run.
+        self._side: deque[tuple[ToolCall, AgentEvent]] | None = deque() if streaming else None
+        self._side_ready: asyncio.Event | None = None
+        self._owner: tuple[asyncio.AbstractEventLoop, int] | None = None
         self._window = None
         if spec.context is not None:
             from agentkit.context.manager import ContextWindow
@@ -109,6 +117,9 @@ class RunLoop:
     async def events(self) -> AsyncIterator[AgentEvent]:
         """Run to the end, yielding events; raise the run's error after yielding ``RunFailed``."""
         deadline = self._arm_cancellation()
+        if self._side is not None:
+            self._owner = (asyncio.get_running_loop(), threading.get_ident())
+            self._side_ready = asyncio.Event()
         yield RunStarted(self.run_id, tuple(self.messages), tuple(self.spec.registry.names))
         try:
             for message in self._new:
@@ -162,7 +173,7 @@ class RunLoop:
             message = self._take_reply(response)
             yield ModelResponded(self.step, message, response.usage, time.perf_counter() - started)
             calls = message.tool_calls
-            if len(calls) == 1:  # the common case, without a nested generator
+            if len(calls) == 1 and not self._watched(calls[0]):  # the common case: no nested generator
                 yield ToolCallStarted(self.step, calls[0])
                 result, duration = await self._execute_one(calls[0])
                 yield ToolCallFinished(self.step, calls[0], result, duration)
@@ -331,9 +342,19 @@ class RunLoop:
                 started = time.perf_counter()
                 index_of = {id(call): i for i, call in enumerate(calls)}
                 tasks = [asyncio.ensure_future(self._execute(call)) for call in todo]
+                watched = {id(call) for call in todo if self._watched(call)}
                 try:
                     for next_done in asyncio.as_completed(tasks):
+                        if watched:  # yield what the running tools report while waiting for the next
+                            waiting = asyncio.ensure_future(next_done)
+                            try:
+                                async for event in self._side_events_until(waiting, watched):
+                                    yield event
+                            finally:
+                                waiting.cancel()  # only when the run stops early; else it is done
+                            next_done = waiting
                         result = await self._guard(next_done)
+                        watched.discard(id(result.call))
                         results[index_of[id(result.call)]] = result
                         yield ToolCallFinished(self.step, result.call, result, time.perf_counter() - started)
                 finally:
@@ -346,8 +367,16 @@ class RunLoop:
     async def _execute(self, call: ToolCall, *, limit: bool = True) -> ToolResult:
         """Run one call; ``limit`` takes a slot of the parallel-tools semaphore (a lone call needs none)."""
         spec = self.spec
+        context = self.context
+        if call.name in spec.registry and spec.registry.get(call.name).takes_context:
+            context = dataclasses.replace(
+                context,
+                call=call,
+                emit=self._sink(call) if self._side is not None else None,
+                cancel=self.cancel,
+            )
         execution = spec.registry.execute(
-            call, self.context, default_timeout=spec.tool_timeout, approve=spec.approve
+            call, context, default_timeout=spec.tool_timeout, approve=spec.approve
         )
         if limit:
             async with self._semaphore:
@@ -359,6 +388,57 @@ class RunLoop:
         if self._session is not None:
             self._session.append(result.to_message())
         return result
+
+    def _watched(self, call: ToolCall) -> bool:
+        """Whether ``call`` may hand events to the run while it works, and someone watches: its tool
+        takes the run context, and the run is streamed."""
+        registry = self.spec.registry
+        return self._side is not None and call.name in registry and registry.get(call.name).takes_context
+
+    def _sink(self, call: ToolCall) -> Any:
+        """``RunContext.emit`` for one call: its events are queued for :meth:`_side_events_until`, through
+        the event loop when they come from a sync tool's thread."""
+
+        def emit(event: AgentEvent) -> None:
+            owner = self._owner
+            if owner is None:
+                return
+            loop, thread = owner
+            if threading.get_ident() == thread:
+                self._queue(call, event)
+            else:
+                with contextlib.suppress(RuntimeError):  # the run's loop is closed: an abandoned tool
+                    loop.call_soon_threadsafe(self._queue, call, event)
+
+        return emit
+
+    def _queue(self, call: ToolCall, event: AgentEvent) -> None:
+        if self._side is not None and self._side_ready is not None:
+            self._side.append((call, event))
+            self._side_ready.set()
+
+    async def _side_events_until(
+        self, waiting: asyncio.Future[Any], watched: set[int]
+    ) -> AsyncIterator[AgentEvent]:
+        """Yield the events of the calls in ``watched`` (by id) until ``waiting`` is done; events of calls
+        no longer running (a tool abandoned at its timeout) are dropped."""
+        queue, ready = self._side, self._side_ready
+        assert queue is not None and ready is not None
+        while True:
+            while queue:
+                call, event = queue.popleft()
+                if id(call) in watched:
+                    yield event
+            if waiting.done():
+                return
+            if self.cancel is not None:
+                self.cancel.check()  # before the wait below, which a fired token would leave unawaited
+            ready.clear()
+            wakeup = asyncio.ensure_future(ready.wait())
+            try:
+                await self._guard(asyncio.wait((waiting, wakeup), return_when=asyncio.FIRST_COMPLETED))
+            finally:
+                wakeup.cancel()
 
     def _count_failure(self, result: ToolResult) -> ToolResult:
         key = _fingerprint(result.call)
