@@ -20,6 +20,7 @@ from agentkit.output import OutputSpec, output_retry_message
 from agentkit.registry import ApprovalCallback, ToolRegistry
 from agentkit.result import RunResult
 from agentkit.run_spec import RunLimits, RunSpec, check_positive
+from agentkit.run_start import plan_start
 from agentkit.templates import render
 from agentkit.tool import ToolLike
 from agentkit.toolset import Toolset, open_toolsets
@@ -179,8 +180,6 @@ class Agent(Generic[OutputT, DepsT]):
                 yield event
 
     def _plan(self, prompt: str | None, past: Sequence[Message]) -> StartPlan:
-        from agentkit.run_start import plan_start
-
         return plan_start(prompt, past, system_prompt=self.system_prompt)
 
     def _already_answered(self, start: StartPlan) -> RunResult[OutputT] | None:

@@ -10,6 +10,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from agentkit.errors import OutputValidationError
 from agentkit.messages import UserMessage
+from agentkit.templates import render
 from agentkit.tool_schema import strip_titles
 
 T = TypeVar("T")
@@ -66,6 +67,4 @@ class OutputSpec(Generic[T]):
 def output_retry_message(error: str, output_schema: dict[str, Any] | None) -> UserMessage:
     """What the model is told after a final answer failed validation (prompts/output_retry.jinja);
     the one place it is built, so the run, a resumed run and a trace's replay agree word for word."""
-    from agentkit.templates import render
-
     return UserMessage(content=render("output_retry.jinja", error=error, output_schema=output_schema))

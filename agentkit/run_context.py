@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from agentkit.events import ToolProgress
 from agentkit.messages import Message, ToolCall, Usage
 
 if TYPE_CHECKING:
@@ -52,6 +53,4 @@ class RunContext(Generic[DepsT]):
         """Tell whoever watches the run how far this tool call got (``progress`` of ``total``, both in
         the tool's own units). A no-op when nothing listens; safe to call from a sync tool's thread."""
         if self.emit is not None and self.call is not None:
-            from agentkit.events import ToolProgress
-
             self.emit(ToolProgress(self.step, self.call, progress, total, message))

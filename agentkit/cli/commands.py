@@ -9,6 +9,7 @@ import sys
 import time
 import uuid
 from collections.abc import Sequence
+from contextlib import AsyncExitStack
 from typing import Any
 
 from pydantic_core import to_jsonable_python
@@ -205,8 +206,6 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 async def _mcp_tools(specs: Sequence[str]) -> list[Tool]:
-    from contextlib import AsyncExitStack
-
     with extra("mcp", "--mcp"):
         from agentkit.mcp import toolset_from_spec
 

@@ -15,6 +15,8 @@ import sys
 import time
 from typing import IO, Any
 
+from pydantic_core import to_json
+
 from agentkit.events import (
     AgentEvent,
     FinalOutput,
@@ -242,7 +244,6 @@ class RichRenderer:
             self._print(Text(f"✗ {type(event.error).__name__}{steps}", style="bold red"))
 
     def _print_json(self, value: Any) -> None:
-        from pydantic_core import to_json
         from rich.json import JSON
 
         self._print(JSON(self.redactor.text(to_json(value, fallback=str).decode())))

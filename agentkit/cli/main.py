@@ -11,6 +11,7 @@ Exit codes are listed in :mod:`agentkit.cli.exit_codes`.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 
@@ -157,8 +158,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:  # noqa: BLE001 - every error becomes one line and an exit code
         report_error(error, debug=args.debug)
         if getattr(args, "json", False) and args.command == "run":
-            import json
-
             from agentkit.cli.commands import result_json
 
             sys.stdout.write(json.dumps(result_json(None, error)) + "\n")  # scripts always get a document

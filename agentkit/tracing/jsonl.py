@@ -29,6 +29,7 @@ from agentkit.events import (
     ToolCallStarted,
     ToolProgress,
 )
+from agentkit.output import output_retry_message
 from agentkit.tracing.observe import RunStart, model_label
 from agentkit.tracing.redact import Redactor
 
@@ -76,8 +77,6 @@ def event_record(event: AgentEvent, *, output_schema: dict[str, Any] | None = No
             "duration_s": round(event.duration_s, 6),
         }
     if isinstance(event, OutputRejected):
-        from agentkit.output import output_retry_message  # the message the loop sent
-
         feedback = output_retry_message(event.error, output_schema).content
         return {"type": "output_rejected", "step": event.step, "error": event.error, "feedback": feedback}
     if isinstance(event, FinalOutput):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from agentkit import __version__
 from agentkit.errors import ConfigurationError
 from agentkit.events import (
     AgentEvent,
@@ -57,8 +58,6 @@ class OTelTracer:
         redactor: Redactor | None = None,
     ) -> None:
         self._trace = _otel()
-        from agentkit import __version__
-
         self._tracer: Tracer = self._trace.get_tracer(
             INSTRUMENTATION_NAME, __version__, tracer_provider=tracer_provider
         )
