@@ -1,8 +1,8 @@
 """The step loop of one run.
 
-A run reads as a sentence: ``events`` → (finish an interrupted step) → ``_begin_step`` → ``_request``
-→ ``_query`` → ``_take_reply`` → ``_execute_actions`` or ``_conclude``, until a final answer or a
-limit. Everything the model can fix goes back to it as a tool result or a user message; limits end
+A run reads as a sentence: ``events`` → (finish an interrupted step) → ``_begin_step`` → (``_windowed``)
+→ ``_request`` → ``_query`` → ``_take_reply`` → ``_execute`` the calls or ``_conclude``, until a final
+answer or a limit. Everything the model can fix goes back to it as a tool result or a user message; limits end
 the run with a typed error that carries the partial result; a cancellation ends it with
 ``stop_reason="cancelled"``.
 
@@ -106,6 +106,8 @@ class RunLoop:
         self._side: deque[tuple[ToolCall, AgentEvent]] | None = deque() if streaming else None
         self._side_ready: asyncio.Event | None = None
         self._owner: tuple[asyncio.AbstractEventLoop, int] | None = None
+        self._contextual = frozenset(tool.name for tool in spec.registry if tool.takes_context)
+        """Tools that get a context of their own per call (and may hand events to the run)."""
         self._window = None
         if spec.context is not None:
             from agentkit.context.manager import ContextWindow
@@ -157,7 +159,8 @@ class RunLoop:
         while True:
             self._begin_step()
             yield StepStarted(self.step)
-            request = await self._request()
+            history = tuple(self.messages) if self._window is None else await self._windowed()
+            request = self._request(history)
             started = time.perf_counter()
             if self.streaming:
                 response: ModelResponse | None = None
@@ -169,14 +172,24 @@ class RunLoop:
                 if response is None:
                     raise BackendError(f"backend {self.spec.backend.name} ended a stream without a response")
             else:
-                response = await self._query(request)
+                try:
+                    response = await self._query(request)
+                except (AgentkitError, asyncio.CancelledError):
+                    raise
+                except Exception as exc:  # the backend's own exception: a documented error instead
+                    raise self._backend_failed(exc) from exc
             message = self._take_reply(response)
             yield ModelResponded(self.step, message, response.usage, time.perf_counter() - started)
             calls = message.tool_calls
             if len(calls) == 1 and not self._watched(calls[0]):  # the common case: no nested generator
-                yield ToolCallStarted(self.step, calls[0])
-                result, duration = await self._execute_one(calls[0])
-                yield ToolCallFinished(self.step, calls[0], result, duration)
+                call = calls[0]
+                yield ToolCallStarted(self.step, call)
+                started, result = time.perf_counter(), None
+                try:
+                    result = await self._guard(self._execute(call, limit=False))
+                finally:
+                    self._record(calls, (result,))  # a result even when the run stops here
+                yield ToolCallFinished(self.step, call, result, time.perf_counter() - started)
                 self._check_loop((result,))
                 continue
             if calls:
@@ -210,15 +223,17 @@ class RunLoop:
         self.step += 1
         self.context.step = self.step
 
-    async def _request(self) -> ModelRequest:
-        """The next request: the context window's view of the history (or all of it), the tools, and
-        the settings, with ``max_tokens`` capped to what ``max_total_tokens`` leaves."""
+    async def _windowed(self) -> Sequence[Message]:
+        """The history as the context window lets the next request see it (and what summaries cost)."""
+        assert self._window is not None
+        messages = await self._window.build(self.messages)
+        self.usage = self._window.charge(self.usage)
+        return messages
+
+    def _request(self, messages: Sequence[Message]) -> ModelRequest:
+        """The next request: ``messages``, the tools, and the settings, with ``max_tokens`` capped to
+        what ``max_total_tokens`` leaves."""
         spec = self.spec
-        if self._window is None:
-            messages: Sequence[Message] = tuple(self.messages)
-        else:
-            messages = await self._window.build(self.messages)
-            self.usage = self._window.charge(self.usage)
         tools = spec.registry.specs()
         settings = spec.settings
         if spec.limits.max_total_tokens is not None:
@@ -261,15 +276,9 @@ class RunLoop:
             return spec.settings
         return dataclasses.replace(spec.settings, max_tokens=left)
 
-    async def _query(self, request: ModelRequest) -> ModelResponse:
-        """One model call, raced against the run's cancellation."""
-        try:
-            response: ModelResponse = await self._guard(self.spec.backend.complete(request))
-        except (AgentkitError, asyncio.CancelledError):
-            raise
-        except Exception as exc:
-            raise self._backend_failed(exc) from exc
-        return response
+    def _query(self, request: ModelRequest) -> Awaitable[ModelResponse]:
+        """One model call, raced against the run's cancellation (an awaitable: no frame of its own)."""
+        return self._guard(self.spec.backend.complete(request))
 
     async def _stream(self, request: ModelRequest) -> AsyncIterator[StreamChunk]:
         """One streamed model call, checked for cancellation after every chunk."""
@@ -309,18 +318,6 @@ class RunLoop:
         return FinalOutput(value, self._result("final_answer", value, message.content))
 
     # -- tools -----------------------------------------------------------------------------------
-
-    async def _execute_one(self, call: ToolCall) -> tuple[ToolResult, float]:
-        """A step's only call (no semaphore, no nested generator) and how long it took."""
-        results: list[ToolResult | None] = [None]
-        try:
-            started = time.perf_counter()
-            result: ToolResult = await self._guard(self._execute(call, limit=False))
-            results[0] = result
-            duration = time.perf_counter() - started
-        finally:
-            self._record((call,), results)
-        return result, duration
 
     async def _execute_actions(
         self, calls: Sequence[ToolCall], done: Mapping[str, ToolMessage] | None = None
@@ -368,7 +365,7 @@ class RunLoop:
         """Run one call; ``limit`` takes a slot of the parallel-tools semaphore (a lone call needs none)."""
         spec = self.spec
         context = self.context
-        if call.name in spec.registry and spec.registry.get(call.name).takes_context:
+        if call.name in self._contextual:
             context = dataclasses.replace(
                 context,
                 call=call,
@@ -392,8 +389,7 @@ class RunLoop:
     def _watched(self, call: ToolCall) -> bool:
         """Whether ``call`` may hand events to the run while it works, and someone watches: its tool
         takes the run context, and the run is streamed."""
-        registry = self.spec.registry
-        return self._side is not None and call.name in registry and registry.get(call.name).takes_context
+        return self._side is not None and call.name in self._contextual
 
     def _sink(self, call: ToolCall) -> Any:
         """``RunContext.emit`` for one call: its events are queued for :meth:`_side_events_until`, through
