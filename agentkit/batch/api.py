@@ -32,7 +32,7 @@ from agentkit.batch.taskfile import TaskProblem, tasks_from
 from agentkit.errors import ConfigurationError
 from agentkit.retry import RetryPolicy
 
-TaskSource = Iterable[Task | TaskProblem] | Iterable[Task | Mapping[str, Any] | str]
+TaskSource = Iterable[Task | TaskProblem | Mapping[str, Any] | str]
 ProblemCallback = Callable[[TaskProblem], None]
 
 
@@ -90,7 +90,7 @@ class Batch:
 
     def _pending(self, source: TaskSource, done: set[str]) -> Iterator[Task]:
         """The tasks still to run: problems reported and counted, finished tasks skipped."""
-        for item in tasks_from(source):  # type: ignore[arg-type]
+        for item in tasks_from(source):
             if isinstance(item, TaskProblem):
                 if item.kind == "duplicate":
                     self.stats.duplicates += 1

@@ -120,6 +120,10 @@ class SQLiteJournal:
         return history_length
 
     async def open(self, task: Task) -> tuple[Session, bool]:
+        return self.open_now(task)
+
+    def open_now(self, task: Task) -> tuple[Session, bool]:
+        """:meth:`open` for synchronous callers (the Ray journal actor)."""
         try:
             session = self._session_class(self.location, self.session_id(task), durable=self.durable)
             length = len(session)

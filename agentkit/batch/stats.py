@@ -15,8 +15,9 @@ SLOWEST = 5
 class BatchStats:
     """What a batch has done so far. ``failed`` counts final results without an answer; ``interrupted``
     counts tasks that stopped on a resumable error (a rerun resumes them); ``skipped`` counts tasks whose
-    result was already in the output or journal, ``recovered`` those of them whose line was missing from
-    the output and was written from the journal."""
+    result was already in the output or journal (``already_done``: how many results there were when the
+    batch started), ``recovered`` the results whose line was missing from the output and was written
+    from the journal."""
 
     started: float = field(default_factory=time.monotonic)
     finished_at: float | None = None
@@ -24,6 +25,7 @@ class BatchStats:
     failed: int = 0
     interrupted: int = 0
     skipped: int = 0
+    already_done: int = 0
     recovered: int = 0
     malformed: int = 0
     duplicates: int = 0

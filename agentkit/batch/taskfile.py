@@ -82,7 +82,7 @@ class TaskChecker:
     def check(self, task: Task, line: int) -> TaskProblem | None:
         first = self._ids.get(task.id)
         if first is not None:
-            message = f"duplicate id {task.id!r} (first on line {first}); skipped"
+            message = f"duplicate id {task.id!r} (first on line {first})"
             return TaskProblem(line, "duplicate", message)
         if task.session is not None:
             owner = self._sessions.get(task.session)
@@ -91,7 +91,7 @@ class TaskChecker:
                     line,
                     "duplicate",
                     f"task {task.id!r}: session {task.session!r} is already used by task {owner!r} "
-                    f"(line {self._ids[owner]}); two runs cannot share one conversation; skipped",
+                    f"(line {self._ids[owner]}); two runs cannot share one conversation",
                 )
             self._sessions[task.session] = task.id
         self._ids[task.id] = line
@@ -119,7 +119,7 @@ def parse_lines(lines: Iterable[tuple[int, bytes | None]]) -> Iterator[Task | Ta
     checker = TaskChecker()
     for number, raw in lines:
         if raw is None:
-            yield TaskProblem(number, "malformed", f"longer than {MAX_LINE_BYTES} bytes; skipped")
+            yield TaskProblem(number, "malformed", f"longer than {MAX_LINE_BYTES} bytes")
             continue
         if not raw.strip():
             continue
@@ -155,11 +155,15 @@ def read_tasks(path: str | os.PathLike[str]) -> Iterator[Task | TaskProblem]:
     return generate()
 
 
-def tasks_from(items: Iterable[Task | Mapping[str, Any] | str]) -> Iterator[Task | TaskProblem]:
+def tasks_from(items: Iterable[Task | TaskProblem | Mapping[str, Any] | str]) -> Iterator[Task | TaskProblem]:
     """Tasks from Python values: Task objects, task dicts, or bare prompts (their index is the id).
-    Problems are numbered by position (from 1), like lines."""
+    Problems are numbered by position (from 1), like lines; problems already found (by
+    :func:`read_tasks`) pass through."""
     checker = TaskChecker()
     for number, item in enumerate(items, 1):
+        if isinstance(item, TaskProblem):
+            yield item
+            continue
         if isinstance(item, Task):
             task = item
         elif isinstance(item, str):

@@ -82,7 +82,7 @@ def test_a_batch_of_500_with_failures_and_bad_lines_reports_each_and_finishes(tm
     assert batch.stats.malformed == 2 and batch.stats.duplicates == 1
     assert problems == [
         "line 51: task 'no prompt': \"prompt\" is required: a non-empty string",
-        "line 52: duplicate id '1' (first on line 2); skipped",
+        "line 52: duplicate id '1' (first on line 2)",
         'line 53: "id" is required: a string or an integer',
     ]
     assert set(recorder.effects.values()) == {1} and len(recorder.effects) == 900
