@@ -65,9 +65,8 @@ def test_piped_all_answered_exits_0_and_a_rerun_skips_everything(tmp_path: Path)
 
 def test_the_hidden_scripted_model_string_with_tools_from_a_file(tmp_path: Path) -> None:
     tools = tmp_path / "mytools.py"
-    tools.write_text(
-        "from agentkit import tool\n\n@tool\ndef double(x: int) -> int:\n    '''Double x.'''\n    return 2 * x\n"
-    )
+    source = "from agentkit import tool\n\n@tool\ndef double(x: int) -> int:\n    '''Double x.'''\n"
+    tools.write_text(source + "    return 2 * x\n")
     calls = {"tool_calls": [{"name": "double", "arguments": {"x": 21}}]}
     model = write_script(tmp_path / "script.json", [calls, "42", calls, "also 42"])
     tasks = write_tasks(tmp_path / "tasks.jsonl", ["first", "second"])
