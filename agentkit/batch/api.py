@@ -133,9 +133,7 @@ class Batch:
                 if not foreign:
                     done = scan.done
             if journal is not None:
-                for result in journal.finished():
-                    if result.task_id in done:
-                        continue
+                for result in journal.finished(skip=done):
                     done.add(result.task_id)
                     if writer is not None:
                         writer.write(result)
