@@ -10,6 +10,7 @@ reconnects for up to ``reconnect_timeout`` seconds; past that the task stops wit
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Callable, Container, Iterator
@@ -126,6 +127,11 @@ class PostgresJournal:
         return self._run(work, f"starting task {task.id!r}")
 
     async def open(self, task: Task) -> tuple[Session, bool]:
+        # A handful of round trips (and, while the server restarts, the wait for it): off the event
+        # loop, so the other tasks go on meanwhile.
+        return await asyncio.to_thread(self._open_now, task)
+
+    def _open_now(self, task: Task) -> tuple[Session, bool]:
         session = self._session_class(
             self.location,
             self.session_id(task),

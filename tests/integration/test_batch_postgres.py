@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -72,21 +74,30 @@ def test_a_postgres_restart_mid_batch_is_waited_out(
     os.environ["AGENTKIT_TEST_MODEL_DELAY"] = "0.03"
     batch = Batch(make_slow_agent, out=str(out), journal=postgres_url, concurrency=8)
 
-    async def run() -> list[Any]:
-        results = []
+    results: list[Any] = []
+    back_after: list[int] = []
+
+    async def run() -> None:
         async for result in batch.results(tasks):
             results.append(result)
-            if len(results) == 10:
-                postgres_server.stop("immediate")  # as a crash would
-                await asyncio.sleep(1.0)
-                postgres_server.start()
-        return results
+            if len(results) == 10:  # the server crashes and comes back a second later, on its own
+                restart.start()
+
+    def crash_and_restart() -> None:
+        postgres_server.stop("immediate")  # as a crash would
+        time.sleep(1.0)
+        postgres_server.start()
+        back_after.append(len(results))
+
+    restart = threading.Thread(target=crash_and_restart)
 
     try:
-        results = asyncio.run(run())
+        asyncio.run(run())
     finally:
+        restart.join()
         del os.environ["AGENTKIT_TEST_MODEL_DELAY"]
     assert Counter(r.task_id for r in results) == Counter(t.id for t in tasks)
+    assert back_after[0] < 30  # most of the batch ran across and after the restart
     assert all(r.ok for r in results), [r.error for r in results if not r.ok][:3]
     assert Counter(r.task_id for r in read_results(out)) == Counter(t.id for t in tasks)
 
