@@ -167,7 +167,9 @@ def test_two_writers_of_one_results_file_are_refused(tmp_path: Path) -> None:
     from agentkit.batch.output import OutputBusyError
 
     out = tmp_path / "results.jsonl"
-    with ResultsWriter(out, BatchIdentity("b"), scan_output(out)):
-        with pytest.raises(OutputBusyError, match="another running agentkit batch"):
-            ResultsWriter(out, BatchIdentity("b"), scan_output(out))
+    with (
+        ResultsWriter(out, BatchIdentity("b"), scan_output(out)),
+        pytest.raises(OutputBusyError, match="another running agentkit batch"),
+    ):
+        ResultsWriter(out, BatchIdentity("b"), scan_output(out))
     ResultsWriter(out, BatchIdentity("b"), scan_output(out)).close()  # free again once the first closed
