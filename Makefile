@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 STAMP := $(VENV)/.installed-test
 
-.PHONY: test test-fast postgres-binaries lint bench bench-peers bench-context bench-local demo clean
+.PHONY: test test-fast postgres-binaries lint bench bench-peers bench-context bench-local bench-batch demo clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +69,11 @@ bench: $(STAMP) $(PEERS_STAMP)
 
 bench-context: $(STAMP)
 	$(PY) benchmarks/context.py
+
+# benchmarks/batch.py: agentkit.batch (local and Ray engines) against asyncio.gather and LangGraph's
+# abatch (in .venv-peers); about 5 minutes.
+bench-batch: $(STAMP) $(PEERS_STAMP)
+	$(PY) benchmarks/batch.py
 
 # benchmarks/local.py: agentkit's local backend in .venv (plus the BFCL data: bfcl-eval --no-deps, its
 # declared dependencies are SDKs of hosted models), smolagents' TransformersModel in .venv-peers (torch
