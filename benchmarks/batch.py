@@ -98,9 +98,8 @@ def main(argv: list[str] | None = None) -> int:
         rows["langgraph"] = langgraph_run(n, c)
 
     print(f"{n} tasks x 3 steps, 5 ms per model call, concurrency {c}; median of {args.repeats} (local)\n")
-    print(
-        f"| {'runner':<15} | {'runs/s':>8} | {'vs floor':>8} | {'CPU µs/run':>10} | {'KB/in-flight run':>16} |"
-    )
+    columns = ("runs/s", "vs floor", "CPU µs/run", "KB/in-flight run")
+    print(f"| {'runner':<15} | {columns[0]:>8} | {columns[1]:>8} | {columns[2]:>10} | {columns[3]:>16} |")
     print(f"|{'-' * 17}|{'-' * 10}:|{'-' * 10}:|{'-' * 12}:|{'-' * 18}:|")
     floor = figures(rows["floor"], c) if "error" not in rows["floor"] else None
     results: dict[str, dict[str, float]] = {}
