@@ -427,6 +427,7 @@ class PostgresSession:
 
     def delete(self) -> None:
         """Remove this session, its entries and its lease (refused while another run holds it)."""
+
         def work(conn: psycopg.Connection[Any], _: bool) -> None:
             if conn.execute(self._queries.exists, (self._id,)).fetchone() is None:
                 return
