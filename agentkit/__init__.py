@@ -61,14 +61,13 @@ from agentkit.messages import (
     Usage,
     UserMessage,
     dump_messages,
-    from_openai,
     load_messages,
-    to_openai,
 )
 from agentkit.registry import ToolRegistry, ToolResult
 from agentkit.result import RunResult, StopReason
 from agentkit.run_context import RunContext
 from agentkit.tool import Tool, tool
+from agentkit.tool_spec import ToolSpec
 
 __version__ = "0.1.0"
 
@@ -119,6 +118,7 @@ __all__ = [
     "ToolMessage",
     "ToolRegistry",
     "ToolResult",
+    "ToolSpec",
     "ToolTimeoutError",
     "UnknownToolError",
     "Usage",
@@ -126,9 +126,7 @@ __all__ = [
     "UserFacingError",
     "UserMessage",
     "dump_messages",
-    "from_openai",
     "load_messages",
-    "to_openai",
     "tool",
     "__version__",
 ]

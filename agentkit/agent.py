@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -227,9 +226,7 @@ class Agent(Generic[OutputT, DepsT]):
         """Let a backend that loads lazily (a local model) load on a worker thread now: the context
         window asks it for its size and token counts synchronously, which would otherwise load the
         model on the event loop."""
-        prepare = getattr(self.backend, "aload", None)
-        if prepare is not None and inspect.iscoroutinefunction(prepare):
-            await prepare()
+        await self.backend.aload()
 
     async def run_stream(
         self,
