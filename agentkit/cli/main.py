@@ -4,6 +4,7 @@
     agentkit chat [same options]
     agentkit tools [--tool ...] [--mcp SPEC] [--json]
     agentkit mcp serve module:registry       (when MCP support is installed)
+    agentkit batch TASKS.jsonl [--out RESULTS.jsonl] [--engine ray] ...  (see agentkit.cli.batch)
 
 Exit codes are listed in :mod:`agentkit.cli.exit_codes`.
 """
@@ -132,7 +133,17 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--path", default="/mcp", help="HTTP endpoint path (default /mcp)")
     serve.add_argument("--timeout", type=float, default=60.0, help="seconds per tool call (default 60)")
     _debug_option(serve, argparse.SUPPRESS)
+
+    from agentkit.cli.batch import add_batch_parser
+
+    add_batch_parser(commands, _positive_int)
     return parser
+
+
+def _batch_command(args: argparse.Namespace) -> int:
+    from agentkit.cli.batch import cmd_batch  # the batch package loads only for this command
+
+    return cmd_batch(args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -150,6 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "chat": commands.cmd_chat,
             "tools": commands.cmd_tools,
             "mcp": commands.cmd_mcp,
+            "batch": _batch_command,
         }[args.command]
         return handler(args)
     except KeyboardInterrupt:
