@@ -17,8 +17,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-LOOKAHEAD = 64
-"""How far past a quote inside a string to look for the ``"key":`` that would mean the string ended."""
+LOOKAHEAD = 128
+"""How far past a quote inside a string to look for the ``"key":`` that would mean the string ended
+(so in broken JSON a value followed by a longer key reads on into that key)."""
 
 _SKIP_RE = re.compile(r"\s*(?://[^\n]*|/\*(?:.*?\*/|.*))?", re.DOTALL)
 _NUMBER_RE = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?(?=[\s,:\]}]|\Z)")
@@ -26,7 +27,8 @@ _BARE_VALUE_RE = re.compile(r"[^,\]}\n]*")
 _BARE_KEY_RE = re.compile(r"[^:,\]}\n\"']*")
 _STRING_EVENT_RE = {'"': re.compile(r'[\\"]'), "'": re.compile(r"[\\']")}
 _KEY_AHEAD_RE = re.compile(
-    rf"""\s*(?:"[^"\n]{{0,{LOOKAHEAD}}}"|'[^'\n]{{0,{LOOKAHEAD}}}'|[A-Za-z_][\w-]{{0,{LOOKAHEAD}}})\s*:"""
+    rf"""\s*(?:"(?:[^"\\\n]|\\.){{0,{LOOKAHEAD}}}"|'(?:[^'\\\n]|\\.){{0,{LOOKAHEAD}}}'"""
+    rf"""|[A-Za-z_][\w-]{{0,{LOOKAHEAD}}})\s*:"""
 )
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "/": "/", "\\": "\\", '"': '"', "'": "'"}
 _WORDS: dict[str, Any] = {
@@ -184,7 +186,7 @@ class _Reader:
             return True
         ch = text[k]
         if where == _KEY:
-            return ch in ":,}]"
+            return ch in ":,}]" or k > i  # a space after a key's quote: the colon is missing
         if where == _ARRAY_VALUE:
             return ch in ",]}\"'"
         if ch in "}]":

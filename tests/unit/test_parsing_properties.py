@@ -7,11 +7,13 @@ import keyword
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from agentkit.errors import ConfigurationError
 from agentkit.parsing import FORMATS, ParsedReply, parse_tool_calls
+from benchmarks.parsing import SHAPES
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -154,6 +156,25 @@ def test_mutated_valid_calls_never_raise(
     reply = parse_safely(text, tool_names=data.draw(st.none() | st.just({name}), label="tool_names"))
     if reply.format in ("hermes", "qwen3_xml", "mistral", "python_tag"):
         assert reply.tool_calls  # a tagged format always yields its calls
+
+
+@pytest.mark.parametrize("shape", list(SHAPES))
+def test_adversarial_shapes_give_only_documented_outcomes(shape: str) -> None:
+    for size in (0, 1, 9, 300, 5_000):
+        text = SHAPES[shape](size)
+        parse_safely(text)
+        parse_safely(text, tool_names={"f", "add"})
+
+
+@SETTINGS
+@given(
+    pieces=st.lists(st.tuples(st.sampled_from(list(SHAPES)), st.integers(0, 400)), min_size=1, max_size=6),
+    names=st.none() | st.just(frozenset({"f"})),
+)
+def test_spliced_adversarial_shapes_never_raise(
+    pieces: list[tuple[str, int]], names: frozenset[str] | None
+) -> None:
+    parse_safely("".join(SHAPES[shape](size) for shape, size in pieces), tool_names=names)
 
 
 @given(formats=st.lists(st.text(max_size=12), min_size=1, max_size=3))
