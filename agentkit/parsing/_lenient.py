@@ -22,6 +22,7 @@ LOOKAHEAD = 128
 (so in broken JSON a value followed by a longer key reads on into that key)."""
 
 _SKIP_RE = re.compile(r"\s*(?://[^\n]*|/\*(?:.*?\*/|.*))?", re.DOTALL)
+_SPACE_RE = re.compile(r"\s*")
 _NUMBER_RE = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?(?=[\s,:\]}]|\Z)")
 _BARE_VALUE_RE = re.compile(r"[^,\]}\n]*")
 _BARE_KEY_RE = re.compile(r"[^:,\]}\n\"']*")
@@ -181,7 +182,9 @@ class _Reader:
         if where == _TOP:
             return True
         text = self.text
-        k = self.skip(i)
+        # Spaces only: a comment is looked past where it is consumed, never here, where the text after
+        # a quote that turns out not to close may be read again as string content (once, not per quote).
+        k = _SPACE_RE.match(text, i).end()  # type: ignore[union-attr]  # always matches
         if k >= self.n:
             return True
         ch = text[k]
@@ -192,7 +195,7 @@ class _Reader:
         if ch in "}]":
             return True
         if ch == ",":
-            after = self.skip(k + 1)
+            after = _SPACE_RE.match(text, k + 1).end()  # type: ignore[union-attr]  # always matches
             return after >= self.n or text[after] in "}]" or _KEY_AHEAD_RE.match(text, after) is not None
         return ch in "\"'" and _KEY_AHEAD_RE.match(text, k) is not None  # a missing comma
 
