@@ -79,7 +79,8 @@ SHAPES: dict[str, Callable[[int], str]] = {
     "hermes: fence then spaces": lambda n: _fill(" ", n, "<tool_call>```\n", "x</tool_call>"),
     "hermes: unclosed tags": lambda n: _fill("<tool_call>{", n),
     "hermes: list of non-calls": lambda n: _fill("1,", n, "<tool_call>[", "1]</tool_call>"),
-    "hermes: broken JSON, keys that are lists": lambda n: _fill("[1], {", n, "<tool_call>{"),
+    "hermes: broken JSON nesting ever deeper": lambda n: _fill("[1], {", n, "<tool_call>{"),
+    "hermes: broken JSON, lists as keys": lambda n: _fill("{[1]: 1}, ", n, "<tool_call>[", "]</tool_call>"),
     "hermes: code with unescaped quotes": lambda n: _fill(
         'print("hi")\\n', n, '<tool_call>{"name": "f", "arguments": {"code": "', '"}}</tool_call>'
     ),
