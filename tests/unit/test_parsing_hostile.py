@@ -13,7 +13,6 @@ import pytest
 from agentkit import ToolRegistry, tool
 from agentkit.errors import ToolArgumentsError
 from agentkit.parsing import ParsedReply, parse_tool_calls
-from agentkit.parsing._untagged import MAX_NESTED_TRIES
 
 # --- the name of a call whose body is not JSON -------------------------------------------------------
 
@@ -154,10 +153,14 @@ def _wrapped(levels: int) -> str:
 
 
 def test_a_call_inside_a_json_answer_is_found_a_few_levels_deep() -> None:
+    from agentkit.parsing._untagged import MAX_NESTED_TRIES
+
     reply = parse_tool_calls(_wrapped(MAX_NESTED_TRIES - 1))
     assert [c.name for c in reply.tool_calls] == ["f"] and reply.format == "json"
 
 
 def test_a_call_nested_deeper_than_the_bound_stays_content() -> None:
+    from agentkit.parsing._untagged import MAX_NESTED_TRIES
+
     text = _wrapped(MAX_NESTED_TRIES)
     assert parse_tool_calls(text) == ParsedReply(content=text, tool_calls=[], format=None)
