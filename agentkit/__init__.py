@@ -28,6 +28,7 @@ from agentkit.errors import (
     OutputRetriesExhausted,
     OutputValidationError,
     RunLimitExceeded,
+    SessionBusyError,
     SessionError,
     ToolApprovalDenied,
     ToolArgumentsError,
@@ -60,14 +61,13 @@ from agentkit.messages import (
     Usage,
     UserMessage,
     dump_messages,
-    from_openai,
     load_messages,
-    to_openai,
 )
 from agentkit.registry import ToolRegistry, ToolResult
 from agentkit.result import RunResult, StopReason
 from agentkit.run_context import RunContext
 from agentkit.tool import Tool, tool
+from agentkit.tool_spec import ToolSpec
 
 __version__ = "0.1.0"
 
@@ -100,6 +100,7 @@ __all__ = [
     "RunLimitExceeded",
     "RunResult",
     "RunStarted",
+    "SessionBusyError",
     "SessionError",
     "StepStarted",
     "StopReason",
@@ -117,6 +118,7 @@ __all__ = [
     "ToolMessage",
     "ToolRegistry",
     "ToolResult",
+    "ToolSpec",
     "ToolTimeoutError",
     "UnknownToolError",
     "Usage",
@@ -124,9 +126,7 @@ __all__ = [
     "UserFacingError",
     "UserMessage",
     "dump_messages",
-    "from_openai",
     "load_messages",
-    "to_openai",
     "tool",
     "__version__",
 ]

@@ -25,6 +25,7 @@ from agentkit.errors import (
 from agentkit.messages import ToolCall, ToolMessage
 from agentkit.run_context import RunContext
 from agentkit.tool import Tool, ToolLike, serialize_result
+from agentkit.tool_spec import ToolSpec
 
 ApprovalCallback = Callable[[ToolCall, Tool], bool | Awaitable[bool]]
 """Decides whether a tool marked ``requires_approval`` may run this call."""
@@ -56,7 +57,7 @@ class ToolRegistry:
 
     def __init__(self, tools: Iterable[ToolLike] = ()) -> None:
         self._tools: dict[str, Tool] = {}
-        self._specs: list[dict[str, Any]] | None = None
+        self._specs: list[ToolSpec] | None = None
         for item in tools:
             self.register(item)
 
@@ -97,8 +98,8 @@ class ToolRegistry:
     def names(self) -> list[str]:
         return list(self._tools)
 
-    def specs(self) -> list[dict[str, Any]]:
-        """All tools in the OpenAI ``tools`` format (cached until the registry changes)."""
+    def specs(self) -> list[ToolSpec]:
+        """What the model is told about every tool (cached until the registry changes)."""
         if self._specs is None:
             self._specs = [t.spec() for t in self._tools.values()]
         return self._specs

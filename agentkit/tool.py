@@ -18,6 +18,7 @@ from pydantic_core import to_json
 from agentkit.errors import ToolDefinitionError
 from agentkit.run_context import RunContext
 from agentkit.tool_schema import Validator, json_schema_validator, signature_schema
+from agentkit.tool_spec import ToolSpec
 from agentkit.tool_threads import tool_threads
 
 TOOL_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
@@ -89,10 +90,7 @@ class Tool:
         self._is_async = inspect.iscoroutinefunction(function) or inspect.iscoroutinefunction(
             type(function).__call__
         )
-        self._spec: dict[str, Any] = {
-            "type": "function",
-            "function": {"name": name, "description": description, "parameters": parameters},
-        }
+        self._spec = ToolSpec(name, description, parameters)
 
     @classmethod
     def from_function(
@@ -149,8 +147,8 @@ class Tool:
             inline=inline,
         )
 
-    def spec(self) -> dict[str, Any]:
-        """This tool in the OpenAI ``tools`` format."""
+    def spec(self) -> ToolSpec:
+        """What the model is told about this tool (each backend renders it in its own format)."""
         return self._spec
 
     def validate(self, arguments: dict[str, Any]) -> dict[str, Any]:

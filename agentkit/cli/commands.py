@@ -63,15 +63,12 @@ async def preload(setup: RunSetup) -> None:
     """Load a local model up front (backends with ``aload``), under a spinner, so the wait is visible
     and a missing or broken model fails before the run starts."""
     backend = setup.agent.backend
-    aload = getattr(backend, "aload", None)
-    if aload is None:
-        return
     name = model_label(backend)
     started = time.monotonic()
     if setup.renderer is not None:
         setup.renderer.model_loading(name)
     try:
-        await aload()
+        await backend.aload()
     except BaseException:
         if setup.renderer is not None:
             setup.renderer.run_ended()  # stops the spinner; the error is reported by the caller
@@ -216,7 +213,11 @@ def cmd_tools(args: argparse.Namespace) -> int:
             except ConfigurationError as exc:
                 unavailable.append((name, str(exc)))
     if args.json:
-        specs = [{"source": source, **tool.spec()} for tool, source in entries]
+        # The OpenAI ``tools`` shape: the one most other programs read.
+        specs = [
+            {"source": source, "type": "function", "function": tool.spec().as_dict()}
+            for tool, source in entries
+        ]
         sys.stdout.write(json.dumps(specs, indent=2, ensure_ascii=False) + "\n")
     elif sys.stdout.isatty() and rich_available():
         _tools_table(entries, unavailable)

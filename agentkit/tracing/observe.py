@@ -14,6 +14,7 @@ from agentkit.messages import Message
 
 if TYPE_CHECKING:
     from agentkit.agent import Agent
+    from agentkit.backends.base import Backend
     from agentkit.result import RunResult
 
 
@@ -38,17 +39,14 @@ class RunObserver(Protocol):
     def run_ended(self) -> None: ...
 
 
-def model_label(backend: Any) -> str:
-    """The model's name for people and traces: a backend's ``model`` string, else its name."""
-    model = getattr(backend, "model", None)
-    return model if isinstance(model, str) and model else str(backend.name)
+def model_label(backend: Backend) -> str:
+    """The model's name for people and traces: the backend's ``model``, else its name."""
+    return backend.model or backend.name
 
 
-def provider_label(backend: Any) -> str:
-    """The provider for ``gen_ai.provider.name``: a backend's ``provider``, else its name's prefix
-    (``openai:gpt-4o`` -> ``openai``, ``transformers:...`` -> ``transformers``)."""
-    provider = getattr(backend, "provider", None)
-    return provider if isinstance(provider, str) and provider else str(backend.name).split(":", 1)[0]
+def provider_label(backend: Backend) -> str:
+    """The provider for ``gen_ai.provider.name``: the backend's ``provider``, else its name's prefix."""
+    return backend.provider or backend.name.split(":", 1)[0]
 
 
 async def observe_run(

@@ -2,7 +2,9 @@
 
 The trace holds the starting messages and every event; replaying applies them in the order the loop
 does (assistant message, then one tool message per call in call order, then any output-retry
-feedback), so the result equals ``RunResult.messages`` of the traced run.
+feedback). The trace was redacted as it was written, so the result equals the traced run's
+``RunResult.messages`` with every secret replaced by ``[REDACTED]``: :func:`redacted_messages` of
+them. When nothing in the run matched the trace's redactor, that is ``RunResult.messages`` itself.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pydantic import TypeAdapter
 from agentkit.errors import ConfigurationError
 from agentkit.messages import AssistantMessage, Message, ToolMessage, UserMessage
 from agentkit.tracing.jsonl import TRACE_FORMAT
+from agentkit.tracing.redact import Redactor
 
 _message: TypeAdapter[Message] = TypeAdapter(Message)
 CANCELLED_TEXT = "Cancelled before it finished."
@@ -108,6 +111,12 @@ def replay_run(run: TraceRun) -> list[Message]:
     if in_tools:
         _flush_tools(messages, pending)
     return messages
+
+
+def redacted_messages(messages: list[Message], redactor: Redactor) -> list[Message]:
+    """What a trace written with ``redactor`` replays ``messages`` as: each message through its JSON
+    form, with every string (contents, tool arguments and results, names, ids) redacted."""
+    return [_message.validate_python(redactor.value(m.model_dump(mode="json"))) for m in messages]
 
 
 def replay_messages(path: str | Path, run: int = -1) -> list[Message]:

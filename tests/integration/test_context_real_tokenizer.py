@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agentkit import ContextOverflowError, ToolMessage
-from agentkit.context import BackendCounter, ContextConfig, counter_for
+from agentkit.context import BackendCounter, ContextConfig
 from tests.memory_helpers import (
     TokenizerBackend,
     agent_for,
@@ -44,7 +44,7 @@ def smollm2_tokenizer() -> Any:
 
 def test_the_counter_of_a_tokenizer_backend_is_exact_per_message() -> None:
     backend = TokenizerBackend(["ok"], smollm2_tokenizer(), context_window=WINDOW)
-    counter = counter_for(backend)
+    counter = backend.token_counter()
     assert isinstance(counter, BackendCounter)
     from agentkit import AssistantMessage, SystemMessage, ToolCall, UserMessage
 

@@ -88,8 +88,8 @@ def test_custom_tools_validates_pydantic_arguments_and_awaits_the_async_tool() -
     assert [
         example.Booking(name="Ada", guests=4, day=date(2026, 6, 12), seating="terrace")
     ] == example.BOOKINGS
-    tools = {spec["function"]["name"]: spec for spec in backend.requests[0].tools}
-    booking_schema = json.dumps(tools["book_table"]["function"]["parameters"])
+    tools = {spec.name: spec for spec in backend.requests[0].tools}
+    booking_schema = json.dumps(tools["book_table"].parameters)
     assert '"maximum": 12' in booking_schema and "terrace" in booking_schema
 
 
@@ -198,7 +198,7 @@ def test_research_agent_uses_the_safe_built_ins_by_default() -> None:
     result = example.main("q", model=backend)
     refused = tool_messages(result.messages)[0]
     assert refused.is_error and "127.0.0.1" in refused.content
-    assert {s["function"]["name"] for s in backend.requests[0].tools} == {"web_search", "fetch_url"}
+    assert {s.name for s in backend.requests[0].tools} == {"web_search", "fetch_url"}
 
 
 needs_sessions = pytest.mark.skipif(

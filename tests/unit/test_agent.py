@@ -58,7 +58,7 @@ def test_a_run_calls_a_tool_and_answers() -> None:
     assert second_request.messages[1] == UserMessage(content="What is 2 + 3?")
     result_message = second_request.messages[-1]
     assert isinstance(result_message, ToolMessage) and result_message.content == "5"
-    assert second_request.tools[0]["function"]["name"] == "add"
+    assert second_request.tools[0].name == "add"
     assert result.usage.requests == 2
 
 

@@ -95,15 +95,16 @@ async def test_failed_run_marks_the_agent_span_and_closes_every_span() -> None:
 
 
 def test_model_and_provider_labels() -> None:
+    from agentkit.backends import BaseBackend
+    from agentkit.backends.openai import OpenAIBackend
     from agentkit.tracing.observe import model_label, provider_label
 
-    class Remote:
-        name = "openai:gpt-4o-mini"
-        model = "gpt-4o-mini"
+    remote = OpenAIBackend("gpt-4o-mini", base_url="http://127.0.0.1:9/v1")
 
-    class Local:
-        name = "transformers:SmolLM2-135M"
-        model = object()  # not a name: ignored
+    class Local(BaseBackend):  # the defaults: the name, and its prefix as the provider
+        @property
+        def name(self) -> str:
+            return "transformers:SmolLM2-135M"
 
-    assert (model_label(Remote()), provider_label(Remote())) == ("gpt-4o-mini", "openai")
+    assert (model_label(remote), provider_label(remote)) == ("gpt-4o-mini", "openai")
     assert (model_label(Local()), provider_label(Local())) == ("transformers:SmolLM2-135M", "transformers")

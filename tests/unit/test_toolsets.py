@@ -50,7 +50,7 @@ def test_toolset_is_opened_for_each_run_and_closed_after() -> None:
     assert (toolset.opened, toolset.closed) == (1, 1)
     assert agent.run("2").output == "again"
     assert (toolset.opened, toolset.closed) == (2, 2)
-    assert backend.requests[0].tools[0]["function"]["name"] == "ping"
+    assert backend.requests[0].tools[0].name == "ping"
     assert backend.requests[1].messages[-1].content == "pong"
     assert "ping" not in agent.registry  # the agent's own registry is left as it was
 

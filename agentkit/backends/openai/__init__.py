@@ -6,6 +6,8 @@ Importing this package does not import the ``openai`` SDK; the first request doe
 from __future__ import annotations
 
 from agentkit.backends.openai.backend import OpenAIBackend, StructuredMode, ToolMode
+from agentkit.backends.openai.convert import from_openai, to_openai
+from agentkit.backends.openai.counting import OpenAICounter, openai_counter
 from agentkit.backends.openai.errors import (
     AuthenticationError,
     BadRequestError,
@@ -45,10 +47,14 @@ __all__ = [
     "ModelNotFoundError",
     "OpenAIBackend",
     "OpenAIBackendError",
+    "OpenAICounter",
     "PermissionDeniedError",
     "StructuredMode",
     "ToolMode",
     "UnprocessableRequestError",
     "from_model_string",
+    "from_openai",
+    "openai_counter",
     "split_model_string",
+    "to_openai",
 ]
