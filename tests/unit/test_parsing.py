@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from agentkit.backends.openai import to_openai
-from agentkit.errors import ModelFixableError
+from agentkit.errors import ConfigurationError, ModelFixableError
 from agentkit.messages import AssistantMessage, ToolCall
 from agentkit.parsing import (
     FORMATS,
