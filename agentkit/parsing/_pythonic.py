@@ -194,19 +194,24 @@ class ListEnds:
 
     def _scan(self, start: int) -> None:
         text = self.text
-        open_candidates: list[int] = []  # one per open bracket: its index if a candidate list, else -1
+        depth = 0
+        opened: list[int] = []  # the open candidate lists, innermost last, and the depth each opened at
+        opened_at_depth: list[int] = []
         i = start
         while (event := _CODE_EVENT_RE.search(text, i)) is not None:
             ch, at = event.group(), event.start()
             i = at + 1
             if ch in "([{":
-                candidate = ch == "[" and CANDIDATE_LIST_RE.match(text, at) is not None
-                open_candidates.append(at if candidate else -1)
+                if ch == "[" and CANDIDATE_LIST_RE.match(text, at) is not None:
+                    opened.append(at)
+                    opened_at_depth.append(depth)
+                depth += 1
             elif ch in ")]}":
-                opened = open_candidates.pop() if open_candidates else -1
-                if opened >= 0:
-                    self._ends[opened] = i
-                if not open_candidates:
+                depth -= 1
+                if opened_at_depth and opened_at_depth[-1] == depth:
+                    opened_at_depth.pop()
+                    self._ends[opened.pop()] = i
+                if depth == 0:
                     self._scanned = i
                     return
             elif ch == "#":
