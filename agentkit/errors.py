@@ -7,7 +7,6 @@
     │   ├── ToolExecutionError       the tool raised (or raised ModelRetry on purpose)
     │   ├── ToolTimeoutError         the tool ran past its timeout
     │   ├── ToolApprovalDenied       the approval callback said no
-    │   ├── ToolCallParseError       a reply's tool-call markup could not be read as a call
     │   └── OutputValidationError    the final answer did not fit ``output_type``
     ├── UserFacingError              the user must fix it: raised from ``Agent.run`` with a clear message
     │   ├── ConfigurationError       bad settings, unknown model string, missing optional dependency
@@ -83,10 +82,6 @@ class ToolTimeoutError(ModelFixableError):
 
 class ToolApprovalDenied(ModelFixableError):
     """The approval callback refused to run the tool."""
-
-
-class ToolCallParseError(ModelFixableError):
-    """A reply's tool-call markup could not be read as a call; the model is told what was wrong."""
 
 
 class OutputValidationError(ModelFixableError):
