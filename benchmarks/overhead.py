@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.peers import FRAMEWORKS, NESTED  # noqa: E402
+from benchmarks.peers import FRAMEWORKS, HANDOFFS, NESTED  # noqa: E402
 
 PEERS_VENV = ROOT / ".venv-peers"
 INSTALL_REPORT = PEERS_VENV / "peers-install.json"
@@ -147,8 +147,9 @@ def render(rows: dict[str, Row], ns: list[int], python: str, clock: str = "cpu")
 
 
 def render_nested(rows: dict[str, Row], ns: list[int], clock: str = "cpu") -> str:
-    """What one nested call (a child agent run as a tool, or a handoff) adds to a step: the nested
-    row's µs/step minus its framework's plain row, also in plain agentkit steps (the target: at most 2)."""
+    """What one nested call (a child agent run as a tool) adds to a step: the nested row's µs/step
+    minus its framework's plain row, also in plain agentkit steps (the target: at most 2); and each
+    handoff row's µs per step (every step a handoff) beside agentkit's."""
     base = _per_step(rows.get("agentkit", {}), ns, clock)
     lines = [f"Cost of one nested call ({clock} µs; = nested row - same framework's plain row, per step)"]
     for name, plain_name in NESTED.items():
@@ -161,12 +162,20 @@ def render_nested(rows: dict[str, Row], ns: list[int], clock: str = "cpu") -> st
         costs = [n - p for n, p in zip(nested, plain, strict=True)]
         cells = [f"N={n}: {_us(c)} µs" for n, c in zip(ns, costs, strict=True)]
         if base is not None:
-            cells += [
-                f"= {c / b:.1f} plain agentkit steps at N={n}"
-                for n, c, b in zip(ns, costs, base, strict=True)
-            ][-1:]
+            cells.append(f"= {costs[-1] / base[-1]:.1f} plain agentkit steps at N={ns[-1]}")
         lines.append(f"  {name:<24} " + ", ".join(cells))
-    return "\n".join(lines) if len(lines) > 1 else ""
+    handoff_base = _per_step(rows.get("agentkit-handoff", {}), ns, clock)
+    handoffs = [f"One handoff per step ({clock} µs per step)"]
+    for name in HANDOFFS:
+        per_n = _per_step(rows.get(name, {}), ns, clock)
+        if per_n is None:
+            continue
+        cells = [f"N={n}: {_us(v)} µs" for n, v in zip(ns, per_n, strict=True)]
+        if handoff_base is not None:
+            cells.append(f"= {per_n[-1] / handoff_base[-1]:.1f}x agentkit's at N={ns[-1]}")
+        handoffs.append(f"  {name:<24} " + ", ".join(cells))
+    parts = [block for block in (lines, handoffs) if len(block) > 1]
+    return "\n".join("\n".join(block) for block in parts)
 
 
 def main(argv: list[str] | None = None) -> int:

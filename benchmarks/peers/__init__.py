@@ -9,7 +9,8 @@ FRAMEWORKS: dict[str, str] = {
     "openai-agents": "benchmarks.peers.openai_agents_bench",
     "langgraph": "benchmarks.peers.langgraph_bench",
     # The nested rows: each tool call runs a child agent that answers at once (a nested call), or hands
-    # the conversation to another agent (a handoff). NESTED pairs each with its framework's plain row.
+    # the conversation to another agent (a handoff). NESTED pairs each nested row with its framework's
+    # plain row; HANDOFFS names the handoff rows.
     "agentkit-nested": "benchmarks.peers.agentkit_nested_bench",
     "agentkit-handoff": "benchmarks.peers.agentkit_handoff_bench",
     "smolagents-managed": "benchmarks.peers.smolagents_managed_bench",
@@ -20,12 +21,14 @@ FRAMEWORKS: dict[str, str] = {
 
 NESTED: dict[str, str] = {
     "agentkit-nested": "agentkit",
-    "agentkit-handoff": "agentkit",
     "smolagents-managed": "smolagents",
     "openai-agents-as-tool": "openai-agents",
-    "openai-agents-handoff": "openai-agents",
 }
 """Nested row -> the same framework's plain row: their difference is the cost of one nested call."""
+
+HANDOFFS: dict[str, str] = {"agentkit-handoff": "agentkit", "openai-agents-handoff": "openai-agents"}
+"""Handoff row -> its framework. A handoff step replaces the tool call rather than adding to it, so
+these rows are compared with each other (µs per step, each step a handoff), not with the plain rows."""
 
 PEER_REQUIREMENTS: dict[str, tuple[str, ...]] = {
     "smolagents": ("smolagents==1.26.0",),

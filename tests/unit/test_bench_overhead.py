@@ -16,6 +16,7 @@ import pytest
 from benchmarks import overhead
 from benchmarks.peers import (
     FRAMEWORKS,
+    HANDOFFS,
     NESTED,
     PEER_REQUIREMENTS,
     agentkit_bench,
@@ -92,10 +93,11 @@ def test_an_unimportable_framework_is_reported_not_installed(
 def test_every_peer_has_an_adapter_and_pinned_requirements() -> None:
     assert next(iter(FRAMEWORKS)) == "agentkit"
     own = {"agentkit", "agentkit-inline", "agentkit-nocontext", "agentkit-nested", "agentkit-handoff"}
-    plain = set(FRAMEWORKS) - own - set(NESTED)
+    plain = set(FRAMEWORKS) - own - set(NESTED) - set(HANDOFFS)
     assert set(PEER_REQUIREMENTS) == plain
     # Each nested row is measured against its own framework's plain row.
-    assert set(NESTED) <= set(FRAMEWORKS) and set(NESTED.values()) <= plain | {"agentkit"}
+    assert set(NESTED) | set(HANDOFFS) <= set(FRAMEWORKS)
+    assert set(NESTED.values()) | set(HANDOFFS.values()) <= plain | {"agentkit"}
     for requirements in PEER_REQUIREMENTS.values():
         assert all("==" in r for r in requirements)
 
@@ -139,6 +141,8 @@ def test_a_nested_call_is_priced_against_its_own_frameworks_plain_row() -> None:
         "openai-agents": ok(1000.0, 3000.0),
         "openai-agents-as-tool": ok(3000.0, 6000.0),
         "smolagents-managed": {"status": "not installed", "reason": "no"},
+        "agentkit-handoff": ok(80.0, 100.0),
+        "openai-agents-handoff": ok(2000.0, 15000.0),
     }
     lines = overhead.render_nested(rows, [10, 300]).splitlines()
     nested = next(line for line in lines if "agentkit-nested" in line)
@@ -146,6 +150,8 @@ def test_a_nested_call_is_priced_against_its_own_frameworks_plain_row() -> None:
     as_tool = next(line for line in lines if "openai-agents-as-tool" in line)
     assert "N=10: 2,000 µs" in as_tool and "25.0 plain agentkit steps" in as_tool  # 3000 / 120
     assert not any("smolagents-managed" in line for line in lines)  # no numbers, no line
+    handoff = next(line for line in lines if "openai-agents-handoff" in line)
+    assert "N=300: 15,000 µs" in handoff and "150.0x agentkit's" in handoff
 
 
 def test_a_failing_adapter_becomes_a_failed_row_without_numbers() -> None:
