@@ -25,6 +25,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from agentkit.backends.base import ModelRequest, ModelResponse, TextDelta
+from agentkit.call_bounds import bound_tool_calls
 from agentkit.cancellation import CancellationToken, RunCancelled
 from agentkit.errors import (
     MaxStepsExceeded,
@@ -46,7 +47,7 @@ from agentkit.events import (
     ToolCallFinished,
     ToolCallStarted,
 )
-from agentkit.messages import Message, ToolCall, ToolMessage, Usage, UserMessage
+from agentkit.messages import AssistantMessage, Message, ToolCall, ToolMessage, Usage, UserMessage
 from agentkit.registry import ToolRegistry, ToolResult
 from agentkit.result import RunResult, StopReason
 from agentkit.run_context import RunContext
@@ -62,7 +63,9 @@ PendingCalls = tuple[Sequence[ToolCall], Mapping[str, ToolMessage]]
 
 
 def _fingerprint(call: ToolCall) -> str:
-    return call.name + "\x00" + json.dumps(call.arguments, sort_keys=True, default=str)
+    # Unparseable calls all have arguments {}: what the model wrote tells them apart.
+    arguments = call.raw_arguments or json.dumps(call.arguments, sort_keys=True, default=str)
+    return call.name + "\x00" + arguments
 
 
 class RunLoop:
@@ -97,6 +100,7 @@ class RunLoop:
         self._window = window
         self._journal = journal
         self._resume = resume
+        self._call_ids = {c.id for m in messages if isinstance(m, AssistantMessage) for c in m.tool_calls}
 
     def _append(self, message: Message) -> None:
         self.messages.append(message)
@@ -190,7 +194,7 @@ class RunLoop:
             self.context.usage = self.usage
             if self._window is not None:
                 self._window.observe(response.usage)
-            message = response.message
+            message = bound_tool_calls(response.message, self._window, self._call_ids)  # before the history
             self._append(message)
             yield ModelResponded(self.step, message, response.usage, time.perf_counter() - started)
 

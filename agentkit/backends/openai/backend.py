@@ -27,7 +27,13 @@ from agentkit.backends.base import BaseBackend, ModelRequest, ModelResponse, Str
 from agentkit.backends.counting import TokenCounter
 from agentkit.backends.openai import convert, textmode
 from agentkit.backends.openai.counting import openai_counter
-from agentkit.backends.openai.errors import BadRequestError, context_overflow, rejects, translate
+from agentkit.backends.openai.errors import (
+    BadRequestError,
+    context_overflow,
+    rejects,
+    translate,
+    undecodable,
+)
 from agentkit.backends.openai.sizes import known_context_window
 from agentkit.backends.openai.streaming import Delivered, StreamAssembler
 from agentkit.errors import ConfigurationError
@@ -324,11 +330,16 @@ class OpenAIBackend(BaseBackend):
             # client.post (the SDK's documented route for raw requests) rather than the typed
             # chat.completions.create: the typed path deep-copies and transforms every message and
             # tool schema on each call, which dominated the client's CPU time with many runs at once.
-            raw = await client.post("/chat/completions", body=payload, cast_to=httpx2.Response)
+            raw = await client.post(
+                "/chat/completions", content=convert.request_body(payload), cast_to=httpx2.Response
+            )
             body = raw.content
-            data = json.loads(body)
         except Exception as exc:  # noqa: BLE001 - translated into agentkit's typed errors
             self._raise(exc)
+        try:
+            data = json.loads(body)
+        except (ValueError, RecursionError) as exc:  # not JSON, nested past the limit, a 5,000-digit number
+            self._raise(undecodable(exc, body.decode(errors="replace")))
         if not isinstance(data, dict):
             self._raise(json.JSONDecodeError("expected a JSON object", body.decode(errors="replace"), 0))
         return convert.response_from_dict(data)
@@ -389,7 +400,7 @@ class OpenAIBackend(BaseBackend):
         try:
             stream = await client.post(
                 "/chat/completions",
-                body={**payload, "stream": True},
+                content=convert.request_body({**payload, "stream": True}),
                 cast_to=object,
                 stream=True,
                 stream_cls=AsyncStream[object],
@@ -403,6 +414,8 @@ class OpenAIBackend(BaseBackend):
                     chunk = await iterator.__anext__()
                 except StopAsyncIteration:
                     break
+                except (ValueError, RecursionError) as exc:  # the SDK could not decode an event's JSON
+                    self._raise(undecodable(exc, getattr(exc, "doc", "")))
                 except Exception as exc:  # noqa: BLE001 - translated into agentkit's typed errors
                     self._raise(exc)
                 piece = assembler.add(chunk if isinstance(chunk, dict) else {})

@@ -171,6 +171,14 @@ def translate(exc: BaseException, *, api_key: str | None, model: str, base_url: 
     return exc
 
 
+def undecodable(exc: BaseException, doc: str) -> json.JSONDecodeError:
+    """``exc`` from decoding a reply as a ``JSONDecodeError``, so :func:`translate` reports it as a body
+    that is not JSON (``InvalidResponseError``) whatever the decoder raised."""
+    if isinstance(exc, json.JSONDecodeError):
+        return exc
+    return json.JSONDecodeError(f"{type(exc).__name__}: {str(exc)[:100]}", doc, 0)
+
+
 _REJECTION_WORDS = (
     "not support",
     "unsupported",
