@@ -11,12 +11,16 @@ from agentkit.backends.openai.counting import OpenAICounter, openai_counter
 from agentkit.backends.openai.errors import (
     AuthenticationError,
     BadRequestError,
+    EmptyStreamError,
+    FeatureRejectedError,
     InvalidResponseError,
     ModelNotFoundError,
     OpenAIBackendError,
     PermissionDeniedError,
+    ServerUnreachableError,
     UnprocessableRequestError,
 )
+from agentkit.backends.openai.features import forget_server_features
 from agentkit.errors import ConfigurationError
 
 
@@ -43,15 +47,19 @@ def from_model_string(rest: str) -> OpenAIBackend:
 __all__ = [
     "AuthenticationError",
     "BadRequestError",
+    "EmptyStreamError",
+    "FeatureRejectedError",
     "InvalidResponseError",
     "ModelNotFoundError",
     "OpenAIBackend",
     "OpenAIBackendError",
     "OpenAICounter",
     "PermissionDeniedError",
+    "ServerUnreachableError",
     "StructuredMode",
     "ToolMode",
     "UnprocessableRequestError",
+    "forget_server_features",
     "from_model_string",
     "from_openai",
     "openai_counter",
