@@ -9,19 +9,21 @@ from agentkit.backends.openai.backend import OpenAIBackend, StructuredMode, Tool
 from agentkit.backends.openai.convert import from_openai, to_openai
 from agentkit.backends.openai.counting import OpenAICounter, openai_counter
 from agentkit.backends.openai.errors import (
-    AuthenticationError,
-    BadRequestError,
     EmptyStreamError,
     FeatureRejectedError,
-    InvalidResponseError,
-    ModelNotFoundError,
     OpenAIBackendError,
-    PermissionDeniedError,
     ServerUnreachableError,
-    UnprocessableRequestError,
 )
 from agentkit.backends.openai.features import forget_server_features
-from agentkit.errors import ConfigurationError
+from agentkit.errors import (
+    AuthenticationError,
+    BadRequestError,
+    ConfigurationError,
+    InvalidResponseError,
+    ModelNotFoundError,
+    PermissionDeniedError,
+    UnprocessableRequestError,
+)
 
 
 def split_model_string(rest: str) -> tuple[str, str | None]:

@@ -31,7 +31,6 @@ from agentkit.backends.counting import TokenCounter
 from agentkit.backends.openai import convert, textmode
 from agentkit.backends.openai.counting import openai_counter
 from agentkit.backends.openai.errors import (
-    BadRequestError,
     EmptyStreamError,
     RefusedConnection,
     ServerUnreachableError,
@@ -43,9 +42,9 @@ from agentkit.backends.openai.errors import (
 from agentkit.backends.openai.features import server_features
 from agentkit.backends.openai.sizes import known_context_window
 from agentkit.backends.openai.streaming import Delivered, StreamAssembler
-from agentkit.errors import ConfigurationError
+from agentkit.errors import BadRequestError, ConfigurationError, TransientError
 from agentkit.messages import AssistantMessage
-from agentkit.retry import RetryPolicy, TransientError
+from agentkit.retry import RetryPolicy
 
 if TYPE_CHECKING:
     import openai

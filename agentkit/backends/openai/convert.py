@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from agentkit.backends.base import ModelRequest, ModelResponse, ModelSettings
+from agentkit.errors import InvalidResponseError
 from agentkit.messages import (
     AssistantMessage,
     Message,
@@ -234,10 +235,7 @@ def _token_count(value: object) -> int:
 
 
 def invalid_response(problem: str) -> Exception:
-    """The typed error for a reply that is not a chat completion (imported late: errors imports the SDK
-    helpers only when used)."""
-    from agentkit.backends.openai.errors import InvalidResponseError
-
+    """The typed error for a reply that is not a chat completion."""
     return InvalidResponseError(
         f"the server's response is not a chat completion: {problem}. "
         "To fix: check that the base URL points at an OpenAI-compatible /v1 API."

@@ -8,6 +8,7 @@ from the final chunk (``stream_options.include_usage``) when the server sends it
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -120,8 +121,6 @@ class StreamAssembler:
 def _dumps(value: Any) -> str:
     """Arguments a server sent as JSON rather than JSON text; what cannot be written back as text
     (nested past the recursion limit) becomes text that fails to parse, so the model is told."""
-    import json
-
     try:
         return json.dumps(value, ensure_ascii=False)
     except (ValueError, RecursionError):
