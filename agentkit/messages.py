@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 import reprlib
 import uuid
 from collections.abc import Sequence
@@ -131,17 +130,17 @@ MAX_ARGUMENT_DEPTH = 100
 JSON encoder on the way (pydantic's stops near 254 levels, ``json`` at the recursion limit) would fail."""
 
 MAX_REPAIR_CHARS = 100_000
-"""Broken arguments longer than this are reported, not repaired: json-repair is pure Python (seconds
-per megabyte), and a model that sent that much broken JSON does better to send it again."""
-
-_BRACKETS_RE = re.compile(r"[\[\]{}]")
+"""Broken arguments longer than this are reported, not repaired: a model that sent that much broken
+JSON (usually cut off by a token limit) does better to send it again than to have a tool run on a
+guess at its end."""
 
 
 def parse_arguments(raw: object) -> tuple[dict[str, Any], str | None]:
     """Parse tool-call arguments as the model sent them.
 
-    Returns ``(arguments, error)``: a strict JSON parse first, then a lenient repair (trailing commas,
-    single quotes, unclosed brackets); ``error`` says what was wrong when neither yields an object.
+    Returns ``(arguments, error)``: a strict JSON parse first, then a lenient reading (trailing commas,
+    single quotes, unquoted keys, unclosed brackets and strings); ``error`` says what was wrong when
+    neither yields an object.
     Total: any input (nested thousands deep, huge numbers, not a string at all) gives an error to send
     back to the model, never an exception.
     """
@@ -169,25 +168,13 @@ def parse_arguments(raw: object) -> tuple[dict[str, Any], str | None]:
 
 
 def _repaired(raw: str) -> Any:
-    """json-repair's reading of broken ``raw``, or ``None`` (too long, too deep, or beyond repair)."""
-    if len(raw) > MAX_REPAIR_CHARS or _brackets_deeper_than(raw, MAX_ARGUMENT_DEPTH):
+    """The lenient reading of broken ``raw`` (:func:`agentkit.parsing.read_lenient`: one pass, time
+    linear in its length), or ``None`` when it is too long or nested past :data:`MAX_ARGUMENT_DEPTH`."""
+    if len(raw) > MAX_REPAIR_CHARS:
         return None
-    from json_repair import repair_json  # small, pure Python; only needed for broken input
+    from agentkit.parsing._lenient import read_lenient  # only broken input pays for the import
 
-    try:
-        return repair_json(raw, return_objects=True)
-    except Exception:  # noqa: BLE001 - any repair failure (RecursionError included) means "not JSON"
-        return None
-
-
-def _brackets_deeper_than(text: str, limit: int) -> bool:
-    """Whether brackets in ``text`` open deeper than ``limit`` (brackets in strings count too: a guard)."""
-    depth = 0
-    for match in _BRACKETS_RE.finditer(text):
-        depth += 1 if match.group() in "[{" else -1
-        if depth > limit:
-            return True
-    return False
+    return read_lenient(raw, MAX_ARGUMENT_DEPTH)
 
 
 def preview(value: object) -> str:

@@ -74,7 +74,7 @@ def test_parse_arguments_refuses_valid_json_nested_past_the_limit() -> None:
         ([1, 2], "must be a JSON object, got list"),
         (5, "must be a JSON object, got int"),
         (True, "must be a JSON object, got bool"),
-        ("[" * 300, "not valid JSON"),  # broken and deep: not handed to json-repair
+        ("[" * 300, "not valid JSON"),  # broken and deep: not read leniently
         ('{"a": "' + "x" * 200_000, "not valid JSON"),  # broken and long: reported, not repaired
     ],
 )
@@ -85,7 +85,7 @@ def test_parse_arguments_turns_any_input_into_an_error_for_the_model(raw: object
 
 
 def test_an_integer_too_long_to_read_is_not_an_exception() -> None:
-    # json.loads raises ValueError (not JSONDecodeError) past 4,300 digits; json-repair reads it as text.
+    # json.loads raises ValueError (not JSONDecodeError) past 4,300 digits; the lenient reader keeps it as text.
     arguments, error = parse_arguments('{"x": ' + "9" * 5000 + "}")
     assert error is None and arguments == {"x": "9" * 5000}
 
