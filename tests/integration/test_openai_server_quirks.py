@@ -25,6 +25,7 @@ from agentkit import Agent, tool
 from agentkit.backends import ModelRequest, ModelResponse, TextDelta
 from agentkit.backends.openai import OpenAIBackend, ServerUnreachableError
 from agentkit.errors import ConfigurationError
+from agentkit.events import FinalOutput
 from agentkit.messages import UserMessage
 from agentkit.retry import RetriesExhaustedError, RetryPolicy, TransientError
 from agentkit.tool_spec import ToolSpec
@@ -167,7 +168,8 @@ async def test_a_streamed_agent_run_against_a_server_that_cannot_stream_tools(
     ]
     with serving(script) as server, caplog.at_level(logging.WARNING, "agentkit"):
         events = [e async for e in Agent(model=backend(server.base_url), tools=[add]).run_stream("1 + 2?")]
-    assert events[-1].result.output == "3"  # type: ignore[attr-defined]
+    final = events[-1]
+    assert isinstance(final, FinalOutput) and final.result.output == "3"
     assert len(server.chat_requests) == 3  # no retries of the empty stream
     assert not [r for r in caplog.records if "attempt" in r.getMessage()]
 
