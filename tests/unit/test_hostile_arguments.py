@@ -85,7 +85,7 @@ def test_parse_arguments_turns_any_input_into_an_error_for_the_model(raw: object
 
 
 def test_an_integer_too_long_to_read_is_not_an_exception() -> None:
-    # json.loads raises ValueError (not JSONDecodeError) past 4,300 digits; the lenient reader keeps it as text.
+    # json.loads raises ValueError (not JSONDecodeError) past 4,300 digits; the lenient reader keeps text.
     arguments, error = parse_arguments('{"x": ' + "9" * 5000 + "}")
     assert error is None and arguments == {"x": "9" * 5000}
 
