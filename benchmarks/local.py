@@ -57,7 +57,8 @@ def _worker(python: str, module: str, args: list[str], out: Path) -> dict[str, A
 
 
 def _model_dir() -> str:
-    from agentkit.backends.transformers.loading import embedded_gguf, gguf_cache_dir
+    from agentkit.backends.local.files import embedded_gguf
+    from agentkit.backends.transformers.loading import gguf_cache_dir
 
     return str(gguf_cache_dir(embedded_gguf()))
 
