@@ -68,7 +68,10 @@ async def preload(setup: RunSetup) -> None:
     if setup.renderer is not None:
         setup.renderer.model_loading(name)
     try:
-        await backend.aload()
+        from agentkit.backends.local.feedback import quiet_progress
+
+        with quiet_progress():  # the spinner shows the wait; a local model's own bar would tear it
+            await backend.aload()
     except BaseException:
         if setup.renderer is not None:
             setup.renderer.run_ended()  # stops the spinner; the error is reported by the caller

@@ -19,8 +19,10 @@ from pydantic import BaseModel
 
 from agentkit import Agent, tool
 from agentkit.backends import ModelRequest, ModelSettings, TextDelta, resolve_backend
+from agentkit.backends.llamacpp import LlamaCppBackend
 from agentkit.backends.local import InProcessBackend
 from agentkit.backends.local import local_backend as any_local_backend
+from agentkit.backends.local.feedback import LoadProgress
 from agentkit.backends.local.files import embedded_gguf
 from agentkit.backends.transformers import TransformersBackend, loading, local_backend
 from agentkit.errors import BackendError, ConfigurationError
@@ -33,8 +35,9 @@ from agentkit.events import (
     ToolCallFinished,
     ToolCallStarted,
 )
-from agentkit.messages import AssistantMessage, Message, SystemMessage, ToolMessage, UserMessage
+from agentkit.messages import AssistantMessage, Message, SystemMessage, ToolCall, ToolMessage, UserMessage
 from agentkit.registry import ToolRegistry
+from tests.gguf_files import edit_gguf
 
 pytestmark = pytest.mark.slow
 
@@ -280,14 +283,30 @@ def test_token_counts_are_exact_and_context_window_comes_from_the_config(local: 
     assert local.context_window == 8192
 
 
+class _RecordedProgress(LoadProgress):
+    """Load progress that remembers every report."""
+
+    def __init__(self) -> None:
+        super().__init__("model", None, 3600.0)
+        self.seen: list[tuple[str, float | None]] = []
+
+    def update(self, fraction: float | None = None, stage: str | None = None) -> None:
+        super().update(fraction, stage)
+        self.seen.append((self.stage, self.fraction))
+
+
 def test_gguf_is_dequantized_once_then_loaded_from_the_cache(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AGENTKIT_CACHE_DIR", str(tmp_path))
     source = loading.ModelSource("gguf", str(embedded_gguf()))
-    first = loading.load(source)
+    progress = _RecordedProgress()
+    first = loading.load(source, progress=progress)
     assert not first.from_cache
     assert (loading.gguf_cache_dir(embedded_gguf()) / "model.safetensors").is_file()
+    # the conversion reported itself tensor by tensor (the load feedback draws it as a bar)
+    converting = [f for stage, f in progress.seen if stage == "converting (once)" and f is not None]
+    assert len(converting) > 100 and converting == sorted(converting) and converting[-1] > 0.95
 
     def no_conversion(*_: Any) -> None:
         raise AssertionError("the GGUF was dequantized again")
@@ -400,6 +419,36 @@ Call one as <tool_call>
 {% endif %}"""
 
 
+def _check_native_tools(backend: InProcessBackend) -> None:
+    """A backend whose chat template takes ``tools=``: tools go through the template, the call is
+    constrained in its Hermes syntax, results render as the template says, and the next request
+    reuses the cache past the call (the native rendering matched the generated tokens)."""
+    specs = ToolRegistry([multiply]).specs()
+    messages: list[Message] = [UserMessage(content="What is 6 times 7?")]
+    first = asyncio.run(
+        backend.complete(
+            ModelRequest(
+                messages=messages, tools=specs, tool_choice="required", settings=ModelSettings(max_tokens=40)
+            )
+        )
+    )
+    renderer = backend.ensure_loaded()
+    assert renderer.native and backend._call_format == "hermes"
+    prompt = renderer.render(messages, specs)
+    assert "<tools>" in prompt and '"name": "multiply"' in prompt
+    calls = first.message.tool_calls  # several are allowed: parallel calls are on for these models
+    assert calls and all(ToolRegistry([multiply]).validate(c).keys() == {"a", "b"} for c in calls)
+    call = calls[0]
+    messages += [first.message.model_copy(update={"tool_calls": [call]})]
+    messages += [ToolMessage(tool_call_id=call.id, name="multiply", content="42")]
+    rendered = renderer.render(messages, specs)
+    assert "<tool_response>\n42\n</tool_response>" in rendered
+    asyncio.run(
+        backend.complete(ModelRequest(messages=messages, tools=specs, settings=ModelSettings(max_tokens=20)))
+    )
+    assert backend.stats.last_reused > 0
+
+
 def test_model_directory_with_a_tool_template_uses_native_tools(
     transformers_local: TransformersBackend, tmp_path: Path
 ) -> None:
@@ -410,29 +459,35 @@ def test_model_directory_with_a_tool_template_uses_native_tools(
     (tmp_path / "chat_template.jinja").write_text(TOOL_TEMPLATE)
     backend = resolve_backend(f"hf:{tmp_path}")
     assert isinstance(backend, TransformersBackend) and backend.context_window == 8192
-    specs = ToolRegistry([multiply]).specs()
-    messages: list[Message] = [UserMessage(content="What is 6 times 7?")]
-    first = asyncio.run(
-        backend.complete(
-            ModelRequest(
-                messages=messages, tools=specs, tool_choice="required", settings=ModelSettings(max_tokens=40)
-            )
-        )
+    _check_native_tools(backend)
+
+
+def test_gguf_with_a_tool_template_uses_native_tools_on_llama_cpp(tmp_path: Path) -> None:
+    model = edit_gguf(embedded_gguf(), tmp_path / "tools.gguf", {"tokenizer.chat_template": TOOL_TEMPLATE})
+    backend = resolve_backend(f"gguf:{model}@llama")
+    assert isinstance(backend, LlamaCppBackend) and backend.context_window == 8192
+    _check_native_tools(backend)
+
+
+def test_both_engines_write_the_same_prompt_for_the_same_request(
+    transformers_local: TransformersBackend,
+) -> None:
+    llama = make_local("llama")
+    call = ToolCall(id="c1", name="multiply", arguments={"a": 37, "b": 41})
+    request = ModelRequest(
+        messages=[
+            SystemMessage(content="Be brief."),
+            UserMessage(content=QUESTION),
+            AssistantMessage(tool_calls=[call]),
+            ToolMessage(tool_call_id="c1", name="multiply", content="1517.0"),
+        ],
+        tools=ToolRegistry([multiply, book_flight]).specs(),
     )
-    assert backend._renderer.native and backend._call_format == "hermes"
-    prompt = backend._renderer.render(messages, specs)
-    assert "<tools>" in prompt and '"name": "multiply"' in prompt
-    calls = first.message.tool_calls  # several are allowed: parallel calls are on for hf: models
-    assert calls and all(ToolRegistry([multiply]).validate(c).keys() == {"a", "b"} for c in calls)
-    call = calls[0]
-    messages += [first.message.model_copy(update={"tool_calls": [call]})]
-    messages += [ToolMessage(tool_call_id=call.id, name="multiply", content="42")]
-    rendered = backend._renderer.render(messages, specs)
-    assert "<tool_response>\n42\n</tool_response>" in rendered
-    asyncio.run(
-        backend.complete(ModelRequest(messages=messages, tools=specs, settings=ModelSettings(max_tokens=20)))
-    )
-    assert backend.stats.last_reused > 0  # the native rendering of the call matched the generated tokens
+    # one renderer and one template environment: the same text, and the tokenizers agree on it
+    assert llama.ensure_loaded().render(
+        request.messages, request.tools
+    ) == transformers_local.ensure_loaded().render(request.messages, request.tools)
+    assert llama.prompt_ids(request) == transformers_local.prompt_ids(request)
 
 
 def test_prompt_longer_than_the_window_is_a_clear_error(engine: str) -> None:

@@ -4,6 +4,7 @@ thread choices, the messages for a failed check, and load feedback. No model is 
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import io
 import logging
@@ -332,3 +333,26 @@ def test_a_failed_load_says_so(caplog: pytest.LogCaptureFixture) -> None:
         time.sleep(0.1)
         raise RuntimeError("boom")
     assert any(r.getMessage().startswith("loading bad.gguf failed after") for r in caplog.records)
+
+
+async def test_the_cli_loads_a_model_under_its_spinner_without_a_second_bar() -> None:
+    from agentkit import Agent
+    from agentkit.cli.commands import preload
+    from agentkit.cli.setup import RunSetup
+    from agentkit.testing import ScriptedBackend
+
+    terminal = _Terminal()
+
+    class SlowToLoad(ScriptedBackend):
+        async def aload(self) -> None:
+            def load() -> None:
+                with load_feedback("m.gguf", stream=terminal, delay=0.0):
+                    time.sleep(0.2)
+
+            await asyncio.to_thread(load)  # as the local engines load: on a worker thread
+
+    backend = SlowToLoad(["ok"])
+    await preload(RunSetup(agent=Agent(model=backend), observers=[], renderer=None))
+    assert terminal.getvalue() == ""
+    await backend.aload()  # the same load outside the CLI draws its bar
+    assert "m.gguf" in terminal.getvalue()

@@ -188,6 +188,22 @@ def _from_gguf(gguf: Path, progress: LoadProgress | None = None, **model_options
     return model, tokenizer
 
 
+@contextlib.contextmanager
+def _gguf_errors(gguf: Path) -> Iterator[None]:
+    """transformers' refusal of a GGUF (an architecture it cannot convert, a tokenizer it does not
+    know) as a :class:`ConfigurationError` naming the file."""
+    try:
+        yield
+    except ConfigurationError:
+        raise
+    except Exception as exc:
+        detail = str(exc).strip().rstrip(".") or type(exc).__name__
+        raise ConfigurationError(
+            f"transformers cannot load the GGUF file {gguf}: {detail}; if llama.cpp supports it, run it "
+            f"there ('gguf:{gguf}@llama', with pip install 'agentkit[llama]')"
+        ) from exc
+
+
 def _convert_gguf(gguf: Path, target: Path, progress: LoadProgress | None = None) -> None:
     """Dequantize ``gguf`` once and save model + tokenizer as safetensors under ``target``."""
     logger.info("dequantizing %s once into %s", gguf, target)
@@ -241,21 +257,22 @@ def load(
     from_cache = False
     if source.kind == "gguf":
         gguf = check_gguf_file(source.location)
-        if use_gguf_cache:
-            cached = gguf_cache_dir(gguf)
-            from_cache = (cached / "config.json").is_file()
-            if not from_cache:
-                check_gguf(gguf)  # a damaged file gets a clear error, not transformers' traceback
-                _convert_gguf(gguf, cached, progress)
-                if progress is not None:
-                    progress.update(None, stage="loading")
-            model, tokenizer = _from_pretrained(
-                str(cached), device=target_device, dtype=target_dtype, local_only=True
-            )
-        else:
-            check_gguf(gguf)
-            raw, tokenizer = _from_gguf(gguf, progress, dtype=target_dtype)
-            model = raw.to(target_device).eval()
+        with _gguf_errors(gguf):
+            if use_gguf_cache:
+                cached = gguf_cache_dir(gguf)
+                from_cache = (cached / "config.json").is_file()
+                if not from_cache:
+                    check_gguf(gguf)  # a damaged file gets a clear error, not transformers' traceback
+                    _convert_gguf(gguf, cached, progress)
+                    if progress is not None:
+                        progress.update(None, stage="loading")
+                model, tokenizer = _from_pretrained(
+                    str(cached), device=target_device, dtype=target_dtype, local_only=True
+                )
+            else:
+                check_gguf(gguf)
+                raw, tokenizer = _from_gguf(gguf, progress, dtype=target_dtype)
+                model = raw.to(target_device).eval()
     else:
         location = source.location
         check_hf_location(location)
