@@ -176,19 +176,19 @@ def test_header_reading_is_linear_in_the_header(tmp_path: Path) -> None:
         rows = _meta(**{"tokenizer.ggml.tokens": (9, (STRING, [f"t{i}" for i in range(n)]))})
         return write_gguf(tmp_path / f"v{n}.gguf", rows)
 
-    small, large = vocabulary(20_000), vocabulary(200_000)
+    small, large = vocabulary(150_000), vocabulary(600_000)  # both past the CPU caches
 
     def seconds(path: Path) -> float:
-        best = float("inf")
-        for _ in range(5):
-            gguf_file._read_cached.cache_clear()  # measure the reading, not the memo
-            started = time.perf_counter()
-            read_gguf(path)
-            best = min(best, time.perf_counter() - started)
-        return best
+        gguf_file._read_cached.cache_clear()  # measure the reading, not the memo
+        started = time.perf_counter()
+        read_gguf(path)
+        return time.perf_counter() - started
 
-    assert read_gguf(large).array_lengths["tokenizer.ggml.tokens"] == 200_000
-    assert seconds(large) < 30 * seconds(small)  # 10x the input: linear, with room for noise
+    # interleaved, best of 5 each: the machine's load weighs on both sizes alike
+    timings = [(seconds(small), seconds(large)) for _ in range(5)]
+    best_small, best_large = min(t[0] for t in timings), min(t[1] for t in timings)
+    assert read_gguf(large).array_lengths["tokenizer.ggml.tokens"] == 600_000
+    assert best_large < 10 * best_small  # 4x the input: linear, with room for noise
 
 
 # -- sampling ----------------------------------------------------------------------------------------
@@ -259,6 +259,14 @@ def test_threads_follow_the_machine_or_the_variable(monkeypatch: pytest.MonkeyPa
     monkeypatch.delenv(machine.THREADS_VARIABLE, raising=False)
     decode, prefill = machine.default_threads()
     assert 1 <= decode <= prefill <= machine.usable_cores()
+    monkeypatch.setattr(machine, "usable_cores", lambda: 16)
+    monkeypatch.setattr(machine, "_threads_per_core", lambda: 2)
+    monkeypatch.setattr(machine, "idle_cores", lambda cores: cores - 0.2)  # an idle 8-core SMT machine
+    assert machine.default_threads() == (8, 16)
+    monkeypatch.setattr(machine, "idle_cores", lambda cores: cores - 13.0)  # a busy one
+    assert machine.default_threads() == (3, 3)
+    monkeypatch.setattr(machine, "idle_cores", lambda cores: cores - 40.0)  # overloaded: still one
+    assert machine.default_threads() == (1, 1)
     monkeypatch.setenv(machine.THREADS_VARIABLE, "3")
     assert machine.default_threads() == (3, 3)
     monkeypatch.setenv(machine.THREADS_VARIABLE, "lots")

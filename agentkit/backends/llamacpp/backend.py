@@ -67,6 +67,7 @@ class LlamaCppBackend(InProcessBackend):
         self._threads = (threads, threads) if threads is not None else None
         self._loaded: LoadedLlama | None = None
         self._pieces: Any = None
+        self._logits: Any = None
 
     @property
     def loaded(self) -> LoadedLlama:
@@ -88,11 +89,12 @@ class LlamaCppBackend(InProcessBackend):
         return str(self.path)
 
     def _load_engine(self, progress: Any) -> EngineReady:
-        from agentkit.backends.llamacpp.decoding import Pieces
+        from agentkit.backends.llamacpp.decoding import Logits, Pieces
         from agentkit.backends.llamacpp.loading import load
 
         loaded = load(self.path, n_ctx=self.context_window, threads=self._threads, progress=progress)
         self._loaded, self._pieces = loaded, Pieces(loaded.llm)
+        self._logits = Logits(loaded.llm, loaded.n_vocab)
         return EngineReady(loaded.chat, loaded.stop_ids)
 
     def _read_context_window(self) -> int | None:
@@ -111,7 +113,7 @@ class LlamaCppBackend(InProcessBackend):
 
         loaded = self.loaded
         return decode(
-            loaded.llm, prompt, job, reuse=self.reuse_cache, pieces=self._pieces, n_vocab=loaded.n_vocab
+            loaded.llm, prompt, job, reuse=self.reuse_cache, pieces=self._pieces, logits=self._logits
         )
 
     def _drop_cache(self) -> None:
@@ -121,5 +123,5 @@ class LlamaCppBackend(InProcessBackend):
     def close_sync(self) -> None:
         """Free the model and its KV cache (a later request loads it again, without the check)."""
         with self._load_lock, self._run_lock:
-            self._loaded, self._pieces = None, None
+            self._loaded, self._pieces, self._logits = None, None, None
             self._renderer, self._grammars = None, None  # the grammars' tokenizer holds the model

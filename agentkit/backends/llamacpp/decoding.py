@@ -84,15 +84,28 @@ class Pieces:
         return self._buffer.raw[:size]
 
 
-def _last_logits(llm: Any, n_vocab: int) -> npt.NDArray[np.float32]:
-    """A view of llama.cpp's logits for the last evaluated token (valid until the next eval)."""
-    import llama_cpp
+class Logits:
+    """Views of llama.cpp's logits for the last evaluated token (valid until the next evaluation). The
+    buffer belongs to the context and rarely moves, so the numpy view is rebuilt only when it does."""
 
-    pointer = llama_cpp.llama_get_logits_ith(llm.ctx, -1)
-    if not pointer:
-        raise BackendError("llama.cpp returned no logits for the last token")
-    view: npt.NDArray[np.float32] = np.ctypeslib.as_array(pointer, shape=(n_vocab,))
-    return view
+    def __init__(self, llm: Any, n_vocab: int) -> None:
+        import llama_cpp
+
+        self._api = llama_cpp
+        self._llm = llm
+        self._n_vocab = n_vocab
+        self._address = 0
+        self._view: npt.NDArray[np.float32] | None = None
+
+    def last(self) -> npt.NDArray[np.float32]:
+        pointer = self._api.llama_get_logits_ith(self._llm.ctx, -1)
+        address = ctypes.cast(pointer, ctypes.c_void_p).value or 0
+        if not address:
+            raise BackendError("llama.cpp returned no logits for the last token")
+        if address != self._address or self._view is None:
+            self._view = np.ctypeslib.as_array(pointer, shape=(self._n_vocab,))
+            self._address = address
+        return self._view
 
 
 def prefill(llm: Any, prompt: list[int], job: DecodeJob, reuse: bool) -> int | None:
@@ -113,7 +126,7 @@ def prefill(llm: Any, prompt: list[int], job: DecodeJob, reuse: bool) -> int | N
 
 
 def decode(
-    llm: Any, prompt: list[int], job: DecodeJob, *, reuse: bool, pieces: Pieces, n_vocab: int
+    llm: Any, prompt: list[int], job: DecodeJob, *, reuse: bool, pieces: Pieces, logits: Logits
 ) -> Decoded:
     """Run ``prompt`` and decode under ``job`` (the grammar, sampling, stops, callback, cancellation)."""
     reused = prefill(llm, prompt, job, reuse)
@@ -132,10 +145,10 @@ def decode(
             break
         if ids:
             llm.eval(ids[-1:])
-        logits = _last_logits(llm, n_vocab)
+        scores = logits.last()
         if matcher is not None:
-            logits = np.where(allowed_tokens(matcher, n_vocab), logits, np.float32(-np.inf))
-        token = sample(logits, sampling, rng)
+            scores = np.where(allowed_tokens(matcher, scores.size), scores, np.float32(-np.inf))
+        token = sample(scores, sampling, rng)
         if token in job.stop_ids:
             finish = "stop"
             break
