@@ -1,8 +1,13 @@
-"""The Agent: configuration plus the three ways to run it (``run``, ``arun``, ``run_stream``)."""
+"""The Agent: configuration, and the ways to run it (``run``, ``arun``, ``run_stream``, ``iter``).
+
+Every way to run goes through one set-up (:meth:`Agent._events`): hold the session's lease, find
+where the conversation starts, open the toolsets, let the backend load, then iterate the loop's
+events. They differ only in how the events reach the caller.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -10,28 +15,26 @@ from agentkit.backends import Backend, ModelSettings, ToolChoice, resolve_backen
 from agentkit.cancellation import CancellationToken
 from agentkit.errors import ConfigurationError, OutputValidationError
 from agentkit.events import AgentEvent, FinalOutput, RunStarted
-from agentkit.messages import Message, SystemMessage, Usage, UserMessage
-from agentkit.output import OutputSpec
+from agentkit.messages import Message, Usage
+from agentkit.output import OutputSpec, output_retry_message
 from agentkit.registry import ApprovalCallback, ToolRegistry
 from agentkit.result import RunResult
+from agentkit.run_spec import RunLimits, RunSpec, check_positive
+from agentkit.run_start import plan_start
 from agentkit.templates import render
 from agentkit.tool import ToolLike
 from agentkit.toolset import Toolset, open_toolsets
 
 if TYPE_CHECKING:
     from agentkit.context.config import ContextConfig
-    from agentkit.loop import PendingCalls, RunLoop
+    from agentkit.run_start import StartPlan
     from agentkit.sessions.base import Session
 
 OutputT = TypeVar("OutputT")
 DepsT = TypeVar("DepsT")
 
-
-def _positive(name: str, value: float | None, *, allow_none: bool = False) -> None:
-    if value is None and allow_none:
-        return
-    if value is None or value <= 0:
-        raise ConfigurationError(f"{name} must be a positive number, got {value!r}")
+EventCallback = Callable[[AgentEvent], object]
+"""Called with every event of a run, as it happens (``run(..., on_event=print)``)."""
 
 
 class Agent(Generic[OutputT, DepsT]):
@@ -45,7 +48,9 @@ class Agent(Generic[OutputT, DepsT]):
         output_type: the type of the final answer (``str``, or a pydantic model / any type pydantic
             validates); the model's last reply is parsed and validated as JSON when it is not ``str``.
         max_steps: model calls allowed before the run stops with :class:`MaxStepsExceeded`.
-        max_total_tokens: stop before a request once this many tokens were used.
+        max_total_tokens: tokens allowed over the run: each reply's ``max_tokens`` is capped to what
+            is left, and the run stops with :class:`UsageLimitExceeded` before a request that cannot fit.
+        max_duration: wall-clock seconds allowed for the run (:class:`DurationLimitExceeded`).
         max_parallel_tools: tool calls of one step that may run at the same time.
         tool_timeout: seconds a tool may run unless it sets its own timeout (``None``: no limit).
         output_retries: how often the model may retry a final answer that fails validation.
@@ -72,6 +77,7 @@ class Agent(Generic[OutputT, DepsT]):
         output_type: type[OutputT] | Any = str,
         max_steps: int = 20,
         max_total_tokens: int | None = None,
+        max_duration: float | None = None,
         max_parallel_tools: int = 8,
         tool_timeout: float | None = 60.0,
         output_retries: int = 2,
@@ -82,12 +88,15 @@ class Agent(Generic[OutputT, DepsT]):
         toolsets: Sequence[Toolset] = (),
         context: ContextConfig | bool | None = True,
     ) -> None:
-        _positive("max_steps", max_steps)
-        _positive("max_parallel_tools", max_parallel_tools)
-        _positive("max_total_tokens", max_total_tokens, allow_none=True)
-        _positive("tool_timeout", tool_timeout, allow_none=True)
-        if output_retries < 0 or max_repeated_failures < 1:
-            raise ConfigurationError("output_retries must be >= 0 and max_repeated_failures >= 1")
+        self.limits = RunLimits(
+            max_steps=max_steps,
+            max_total_tokens=max_total_tokens,
+            max_duration=max_duration,
+            output_retries=output_retries,
+            max_repeated_failures=max_repeated_failures,
+        )
+        check_positive("max_parallel_tools", max_parallel_tools)
+        check_positive("tool_timeout", tool_timeout, allow_none=True)
         self.backend: Backend = resolve_backend(model)
         self.registry = tools if isinstance(tools, ToolRegistry) else ToolRegistry(tools)
         self.toolsets: tuple[Toolset, ...] = tuple(toolsets)
@@ -107,12 +116,8 @@ class Agent(Generic[OutputT, DepsT]):
             tool_names=self.registry.names,
             output_schema=self.output.schema,
         )
-        self.max_steps = max_steps
-        self.max_total_tokens = max_total_tokens
         self.max_parallel_tools = max_parallel_tools
         self.tool_timeout = tool_timeout
-        self.output_retries = output_retries
-        self.max_repeated_failures = max_repeated_failures
         self.tool_choice = tool_choice
         self.settings = settings or ModelSettings()
         self.approve = approve
@@ -122,111 +127,83 @@ class Agent(Generic[OutputT, DepsT]):
             context = ContextConfig()
         self.context: ContextConfig | None = context or None
 
-    def _initial_messages(self, prompt: str, history: Sequence[Message] | None) -> list[Message]:
-        messages: list[Message] = list(history or ())
-        if not messages or not isinstance(messages[0], SystemMessage):
-            messages.insert(0, SystemMessage(content=self.system_prompt))
-        messages.append(UserMessage(content=prompt))
-        return messages
-
-    def _start(
-        self, prompt: str | None, history: Sequence[Message] | None, session: Session | None
-    ) -> tuple[list[Message], PendingCalls | None] | RunResult[OutputT]:
-        """The messages a run starts from (and the calls of an interrupted step to finish first), or
-        the result itself when resuming a run that had already finished."""
-        if session is None and prompt is not None:
-            return self._initial_messages(prompt, history), None
-        messages, resume, finished = self._continue(prompt, history, session)
-        return finished if finished is not None else (messages, resume)
-
-    def _loop(
-        self,
-        start: tuple[list[Message], PendingCalls | None],
-        registry: ToolRegistry,
-        session: Session | None,
-        *,
-        deps: Any,
-        cancel: CancellationToken | None,
-        streaming: bool,
-    ) -> RunLoop:
-        window = None
-        if self.context is not None:
-            from agentkit.context.manager import ContextWindow
-
-            window = ContextWindow(self.context, self.backend, registry.specs(), self.settings)
-        messages, resume = start
-        from agentkit.loop import RunLoop  # the loop (and asyncio) load at the first run
-
-        return RunLoop(
-            self,
-            messages,
-            deps=deps,
-            cancel=cancel,
-            streaming=streaming,
-            registry=registry,
-            window=window,
-            journal=session,
-            resume=resume,
+    def spec(self, registry: ToolRegistry | None = None) -> RunSpec:
+        """What a run of this agent needs (``registry``: the run's, when toolsets add tools)."""
+        return RunSpec(
+            backend=self.backend,
+            registry=registry if registry is not None else self.registry,
+            output=self.output,
+            limits=self.limits,
+            tool_choice=self.tool_choice,
+            settings=self.settings,
+            max_parallel_tools=self.max_parallel_tools,
+            tool_timeout=self.tool_timeout,
+            approve=self.approve,
+            context=self.context,
         )
 
-    def _continue(
-        self, prompt: str | None, history: Sequence[Message] | None, session: Session | None
-    ) -> tuple[list[Message], PendingCalls | None, RunResult[OutputT] | None]:
-        from agentkit.sessions.base import continuation, interrupted_error
+    # -- the one set-up --------------------------------------------------------------------------
 
-        if session is not None and history is not None:
+    async def _events(
+        self,
+        prompt: str | None,
+        *,
+        deps: Any,
+        message_history: Sequence[Message] | None,
+        cancel: CancellationToken | None,
+        session: Session | None,
+        streaming: bool,
+    ) -> AsyncIterator[AgentEvent]:
+        if session is not None and message_history is not None:
             raise ConfigurationError("pass either message_history or session, not both")
-        past = session.load() if session is not None else list(history or ())
-        state = continuation(past)
-        if prompt is not None:
-            if state.pending:
-                raise interrupted_error(state)
-            messages = self._initial_messages(prompt, past)
-            if session is not None:
-                for message in messages[-1:] if past else messages:
-                    session.append(message)
-            return messages, None, None
-        if not past:
-            raise ConfigurationError("nothing to resume: the conversation is empty; pass a prompt")
-        messages = state.messages
-        if not isinstance(messages[0], SystemMessage):
-            messages.insert(0, SystemMessage(content=self.system_prompt))
-        if state.final is not None:
-            try:
-                output = self.output.parse(state.final.content)
-            except OutputValidationError as exc:
-                retry = UserMessage(
-                    content=render("output_retry.jinja", error=exc.message, output_schema=self.output.schema)
-                )
-                messages.append(retry)
-                if session is not None:
-                    session.append(retry)
-                return messages, None, None
-            result: RunResult[OutputT] = RunResult(
-                output=output,
-                messages=messages,
-                usage=Usage(),
-                steps=0,
-                stop_reason="final_answer",
-                text=state.final.content,
+        async with AsyncExitStack() as stack:
+            if session is not None:  # held from before the history is read until the run ends
+                from agentkit.sessions.base import run_lease
+
+                stack.enter_context(run_lease(session))
+            start = self._plan(prompt, session.load() if session is not None else message_history or ())
+            finished = self._already_answered(start)
+            if finished is not None:
+                yield RunStarted(finished.run_id, tuple(finished.messages))
+                yield FinalOutput(finished.output, finished)
+                return
+            registry = await open_toolsets(stack, self.registry, self.toolsets)
+            # A lazy backend (a local model) loads on a worker thread now, not on the event loop when
+            # the context window first asks for its size and token counts.
+            await self.backend.aload()
+            from agentkit.loop import RunLoop  # the loop (and asyncio) load at the first run
+
+            loop = RunLoop(
+                self.spec(registry), start, deps=deps, cancel=cancel, streaming=streaming, session=session
             )
-            return messages, None, result
-        return messages, ((state.pending, state.done) if state.pending else None), None
+            async for event in loop.events():
+                yield event
 
-    @staticmethod
-    def _hold(stack: AsyncExitStack, session: Session | None) -> None:
-        """Hold the session's lease for the whole run (released with ``stack``): a second runner of
-        the same conversation gets SessionBusyError instead of interleaving its turns with ours."""
-        if session is not None:
-            from agentkit.sessions.base import run_lease
+    def _plan(self, prompt: str | None, past: Sequence[Message]) -> StartPlan:
+        return plan_start(prompt, past, system_prompt=self.system_prompt)
 
-            stack.enter_context(run_lease(session))
+    def _already_answered(self, start: StartPlan) -> RunResult[OutputT] | None:
+        """The result of a resumed run whose answer was journaled, when that answer passes
+        ``output_type``; otherwise the run continues with the model asked to fix it."""
+        if start.final is None:
+            return None
+        try:
+            output = self.output.parse(start.final.content)
+        except OutputValidationError as exc:
+            retry = output_retry_message(exc.message, self.output.schema)
+            start.messages.append(retry)
+            start.new.append(retry)
+            return None
+        return RunResult(
+            output=output,
+            messages=start.messages,
+            usage=Usage(),
+            steps=0,
+            stop_reason="final_answer",
+            text=start.final.content,
+        )
 
-    async def _prepare_backend(self) -> None:
-        """Let a backend that loads lazily (a local model) load on a worker thread now: the context
-        window asks it for its size and token counts synchronously, which would otherwise load the
-        model on the event loop."""
-        await self.backend.aload()
+    # -- the ways to run -------------------------------------------------------------------------
 
     async def run_stream(
         self,
@@ -242,18 +219,15 @@ class Agent(Generic[OutputT, DepsT]):
         The last event is :class:`FinalOutput` (its ``result`` is the :class:`RunResult`), or
         :class:`RunFailed` followed by the error being raised.
         """
-        async with AsyncExitStack() as stack:
-            self._hold(stack, session)
-            start = self._start(prompt, message_history, session)
-            if isinstance(start, RunResult):  # a resumed session whose run had already answered
-                yield RunStarted(start.run_id, tuple(start.messages))
-                yield FinalOutput(start.output, start)
-                return
-            registry = await open_toolsets(stack, self.registry, self.toolsets)
-            await self._prepare_backend()
-            loop = self._loop(start, registry, session, deps=deps, cancel=cancel, streaming=True)
-            async for event in loop.events():
-                yield event
+        async for event in self._events(
+            prompt,
+            deps=deps,
+            message_history=message_history,
+            cancel=cancel,
+            session=session,
+            streaming=True,
+        ):
+            yield event
 
     async def arun(
         self,
@@ -263,21 +237,24 @@ class Agent(Generic[OutputT, DepsT]):
         message_history: Sequence[Message] | None = None,
         cancel: CancellationToken | None = None,
         session: Session | None = None,
+        on_event: EventCallback | None = None,
     ) -> RunResult[OutputT]:
         """Run to the end and return the result; limits raise a :class:`RunLimitExceeded`
-        subclass whose ``result`` holds the partial run."""
-        async with AsyncExitStack() as stack:
-            self._hold(stack, session)
-            start = self._start(prompt, message_history, session)
-            if isinstance(start, RunResult):
-                return start
-            registry = await open_toolsets(stack, self.registry, self.toolsets)
-            await self._prepare_backend()
-            loop = self._loop(start, registry, session, deps=deps, cancel=cancel, streaming=False)
-            result: RunResult[OutputT] | None = None
-            async for event in loop.events():
-                if isinstance(event, FinalOutput):
-                    result = event.result
+        subclass whose ``result`` holds the partial run. ``on_event`` is called with every event as it
+        happens (model text streamed token by token when it is given)."""
+        result: RunResult[OutputT] | None = None
+        async for event in self._events(
+            prompt,
+            deps=deps,
+            message_history=message_history,
+            cancel=cancel,
+            session=session,
+            streaming=on_event is not None,
+        ):
+            if on_event is not None:
+                on_event(event)
+            if isinstance(event, FinalOutput):
+                result = event.result
         if result is None:  # pragma: no cover - the loop always ends with FinalOutput or raises
             raise AssertionError("the run loop ended without a final event")
         return result
@@ -290,30 +267,45 @@ class Agent(Generic[OutputT, DepsT]):
         message_history: Sequence[Message] | None = None,
         cancel: CancellationToken | None = None,
         session: Session | None = None,
+        on_event: EventCallback | None = None,
     ) -> RunResult[OutputT]:
         """Synchronous :meth:`arun`. Safe inside a running event loop (e.g. Jupyter): the run then
         happens on a worker thread with its own loop."""
-        results: list[RunResult[OutputT]] = []
+        from agentkit.sync_bridge import run_coroutine  # asyncio loads at the first run
 
-        async def main() -> None:
-            # The result is handed over through a list, not as the task's return value: asyncio.run
-            # ends by swapping the SIGINT handler, and the stdlib then builds repr() of the main task,
-            # which would include the whole conversation (O(history) work for nothing).
-            results.append(
-                await self.arun(
-                    prompt, deps=deps, message_history=message_history, cancel=cancel, session=session
-                )
+        return run_coroutine(
+            lambda: self.arun(
+                prompt,
+                deps=deps,
+                message_history=message_history,
+                cancel=cancel,
+                session=session,
+                on_event=on_event,
             )
+        )
 
-        import asyncio  # here, not at module level: it is a third of `import agentkit`'s time
+    def iter(
+        self,
+        prompt: str | None,
+        *,
+        deps: DepsT | None = None,
+        message_history: Sequence[Message] | None = None,
+        cancel: CancellationToken | None = None,
+        session: Session | None = None,
+    ) -> Iterator[AgentEvent]:
+        """:meth:`run_stream` for synchronous code: ``for event in agent.iter("task"): ...``.
 
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            asyncio.run(main())
-        else:
-            import concurrent.futures
+        Stopping early (``break``) cancels what the run has in flight and leaves its conversation valid.
+        """
+        from agentkit.sync_bridge import iterate
 
-            with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="agentkit-run") as pool:
-                pool.submit(asyncio.run, main()).result()
-        return results[0]
+        return iterate(
+            lambda: self._events(
+                prompt,
+                deps=deps,
+                message_history=message_history,
+                cancel=cancel,
+                session=session,
+                streaming=True,
+            )
+        )

@@ -2,7 +2,8 @@
 
 A run opens with ``RunStarted`` (the messages it starts from). One step is: ``StepStarted``, then
 ``ModelTextDelta`` pieces (when streaming), ``ModelResponded``, then for each tool call a
-``ToolCallStarted`` and, as each finishes, a ``ToolCallFinished``. A run ends with ``FinalOutput`` or
+``ToolCallStarted``, any ``ToolProgress`` the tool reports while it runs, and, as each finishes, a
+``ToolCallFinished``. A run ends with ``FinalOutput`` or
 ``RunFailed`` (after which the error is raised).
 
 Events are immutable ``NamedTuple`` records: several are made every step, and a named tuple is cheaper
@@ -14,15 +15,17 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from agentkit.messages import AssistantMessage, Message, ToolCall, Usage
-from agentkit.registry import ToolResult
 from agentkit.result import RunResult
+from agentkit.tool_result import ToolResult
 
 
 class RunStarted(NamedTuple):
-    """The run begins from ``messages`` (system prompt, history or session, the prompt)."""
+    """The run begins from ``messages`` (system prompt, history or session, the prompt), with the
+    tools the model may call in it (``tools``: their names, toolsets' tools included)."""
 
     run_id: str
     messages: tuple[Message, ...]
+    tools: tuple[str, ...] = ()
 
 
 class StepStarted(NamedTuple):
@@ -44,6 +47,18 @@ class ModelResponded(NamedTuple):
 class ToolCallStarted(NamedTuple):
     step: int
     call: ToolCall
+
+
+class ToolProgress(NamedTuple):
+    """A running tool reported progress (``RunContext.report_progress``; MCP progress notifications).
+
+    ``progress`` and ``total`` are in the tool's own units (``total`` None when unknown)."""
+
+    step: int
+    call: ToolCall
+    progress: float
+    total: float | None
+    message: str | None
 
 
 class ToolCallFinished(NamedTuple):
@@ -76,6 +91,7 @@ AgentEvent = (
     | ModelTextDelta
     | ModelResponded
     | ToolCallStarted
+    | ToolProgress
     | ToolCallFinished
     | OutputRejected
     | FinalOutput

@@ -1,35 +1,40 @@
-"""The step loop of one agent run.
+"""The step loop of one run.
 
-Each step sends the conversation to the backend, appends the reply, and either finishes (a reply
-without tool calls that passes ``output_type``) or runs the reply's tool calls concurrently (capped by a
-semaphore), appending their results in call order. Everything the model can fix goes back to it as a
-tool result or a user message; limits end the run with a typed error that carries the partial result.
+A run reads as a sentence: ``events`` → (finish an interrupted step) → ``_begin_step`` → (``_windowed``)
+→ ``_request`` → ``_query`` → ``_take_reply`` → ``_execute`` the calls or ``_conclude``, until a final
+answer or a limit. Everything the model can fix goes back to it as a tool result or a user message; limits end
+the run with a typed error that carries the partial result; a cancellation ends it with
+``stop_reason="cancelled"``.
 
 The loop does O(1) work per step apart from copying the message list into the request, so the
-per-step overhead stays flat as a conversation grows (see benchmarks/overhead.py).
-
-Two optional hooks, each one attribute test per use when unused: a ``window``
-(:class:`agentkit.context.ContextWindow`) builds each request within the token budget instead of the
-whole history, and a ``journal`` (:class:`agentkit.sessions.Session`) records every message as it is
-appended and every tool result the moment it exists, so a killed run resumes without re-running
-finished tools (``resume`` carries the interrupted step's calls and the results already journaled).
+per-step overhead stays flat as a conversation grows (benchmarks/overhead.py). It is the only writer
+of a session: every message is journaled as it is appended and every tool result the moment it
+exists, so a killed run resumes without re-running finished tools.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import json
+import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from agentkit.backends.base import ModelRequest, ModelResponse, TextDelta
-from agentkit.cancellation import CancellationToken, RunCancelled
+from agentkit.backends.base import ModelRequest, ModelResponse, StreamChunk, TextDelta
+from agentkit.cancellation import CancellationToken
 from agentkit.errors import (
+    AgentkitError,
+    BackendError,
+    DurationLimitExceeded,
     MaxStepsExceeded,
     OutputRetriesExhausted,
     OutputValidationError,
+    RunCancelled,
     RunLimitExceeded,
     ToolLoopDetected,
     UsageLimitExceeded,
@@ -46,19 +51,21 @@ from agentkit.events import (
     ToolCallFinished,
     ToolCallStarted,
 )
-from agentkit.messages import Message, ToolCall, ToolMessage, Usage, UserMessage
-from agentkit.registry import ToolRegistry, ToolResult
+from agentkit.messages import AssistantMessage, Message, ToolCall, ToolMessage, Usage
+from agentkit.output import output_retry_message
 from agentkit.result import RunResult, StopReason
 from agentkit.run_context import RunContext
-from agentkit.templates import render
+from agentkit.run_spec import RunSpec
+from agentkit.run_start import StartPlan
+from agentkit.tool_result import ToolResult
 
 if TYPE_CHECKING:
-    from agentkit.agent import Agent
-    from agentkit.context.manager import ContextWindow
     from agentkit.sessions.base import Session
 
-PendingCalls = tuple[Sequence[ToolCall], Mapping[str, ToolMessage]]
-"""An interrupted step: its calls in order, and the results already journaled, by call id."""
+T = TypeVar("T")
+
+CANCELLED_RESULT = "Cancelled before it finished."
+"""The tool message of a call the run stopped waiting for (every call keeps exactly one result)."""
 
 
 def _fingerprint(call: ToolCall) -> str:
@@ -70,173 +77,253 @@ class RunLoop:
 
     def __init__(
         self,
-        agent: Agent[Any, Any],
-        messages: list[Message],
+        spec: RunSpec,
+        start: StartPlan,
         *,
-        deps: Any,
-        cancel: CancellationToken | None,
-        streaming: bool,
-        registry: ToolRegistry | None = None,
-        window: ContextWindow | None = None,
-        journal: Session | None = None,
-        resume: PendingCalls | None = None,
+        deps: Any = None,
+        cancel: CancellationToken | None = None,
+        streaming: bool = False,
+        session: Session | None = None,
     ) -> None:
-        self.agent = agent
-        # The agent's registry, or a per-run one that adds the tools of opened toolsets.
-        self.registry = registry if registry is not None else agent.registry
-        self.messages = messages
-        self.cancel = cancel
+        self.spec = spec
+        self.messages = start.messages
         self.streaming = streaming
         self.run_id = uuid.uuid4().hex
         self.usage = Usage()
         self.step = 0
-        self.context: RunContext[Any] = RunContext(deps=deps, run_id=self.run_id, messages=messages)
+        self.context: RunContext[Any] = RunContext(deps=deps, run_id=self.run_id, messages=self.messages)
+        self.cancel: CancellationToken | None = None
+        """The run's own token, derived from the caller's (and fired by ``max_duration``)."""
+        self._caller_cancel = cancel
+        self._new = start.new
+        self._resume = start.pending
+        self._session = session
         self._failures: dict[str, int] = {}
         self._output_retries = 0
-        self._semaphore = asyncio.Semaphore(agent.max_parallel_tools)
-        self._window = window
-        self._journal = journal
-        self._resume = resume
+        self._semaphore = asyncio.Semaphore(spec.max_parallel_tools)
+        # Events that tools hand to the run while they work (progress, a child agent's steps), waiting to
+        # be yielded: kept only while someone watches the run.
+        self._side: deque[tuple[ToolCall, AgentEvent]] | None = deque() if streaming else None
+        self._side_ready: asyncio.Event | None = None
+        self._owner: tuple[asyncio.AbstractEventLoop, int] | None = None
+        self._contextual = frozenset(tool.name for tool in spec.registry if tool.takes_context)
+        """Tools that get a context of their own per call (and may hand events to the run)."""
+        self._window = None
+        if spec.context is not None:
+            from agentkit.context.manager import ContextWindow
 
-    def _append(self, message: Message) -> None:
-        self.messages.append(message)
-        if self._journal is not None:
-            self._journal.append(message)
+            self._window = ContextWindow(spec.context, spec.backend, spec.registry.specs(), spec.settings)
 
-    def _result(self, stop_reason: StopReason, output: Any = None, text: str | None = None) -> RunResult[Any]:
-        return RunResult(
-            output=output,
-            messages=list(self.messages),
-            usage=self.usage,
-            steps=self.step,
-            stop_reason=stop_reason,
-            run_id=self.run_id,
-            text=text,
-        )
-
-    def _guard(self, awaitable: Any) -> Any:
-        """``awaitable``, raced against the cancellation token when there is one (no extra frame when not)."""
-        return self.cancel.race(awaitable) if self.cancel is not None else awaitable
+    # -- the run ---------------------------------------------------------------------------------
 
     async def events(self) -> AsyncIterator[AgentEvent]:
         """Run to the end, yielding events; raise the run's error after yielding ``RunFailed``."""
-        yield RunStarted(self.run_id, tuple(self.messages))
+        deadline = self._arm_cancellation()
+        if self._side is not None:
+            self._owner = (asyncio.get_running_loop(), threading.get_ident())
+            self._side_ready = asyncio.Event()
+        yield RunStarted(self.run_id, tuple(self.messages), tuple(self.spec.registry.names))
         try:
-            async for event in self._steps():
+            for message in self._new:
+                self._journal(message)
+            async for event in self._run():
                 yield event
         except RunCancelled:
-            result = self._result("cancelled")
-            yield FinalOutput(None, result)
+            if self.cancel is not None and self.cancel.reason == "max_duration":
+                error = DurationLimitExceeded(
+                    f"the run took longer than max_duration={self.spec.limits.max_duration:g} s; "
+                    "what was in flight was cancelled",
+                    self._result("max_duration"),
+                )
+                yield RunFailed(error, error.result)
+                raise error from None
+            yield FinalOutput(None, self._result("cancelled"))
         except RunLimitExceeded as exc:
             yield RunFailed(exc, exc.result)
             raise
         except Exception as exc:
             yield RunFailed(exc, self._result("error"))
             raise
+        finally:
+            if deadline is not None:
+                deadline.cancel()
+            if self.cancel is not None:
+                self.cancel.release()
 
-    async def _steps(self) -> AsyncIterator[AgentEvent]:
-        agent = self.agent
-        if self._resume is not None:
+    async def _run(self) -> AsyncIterator[AgentEvent]:
+        if self._resume is not None:  # a killed run's last step: finish its calls first
             calls, done = self._resume
             self._resume = None
-            async for event in self._run_tools(calls, done):
+            async for event in self._execute_actions(calls, done):
                 yield event
         while True:
-            if self.step >= agent.max_steps:
-                raise MaxStepsExceeded(
-                    f"the run reached max_steps={agent.max_steps} without a final answer; "
-                    "raise max_steps or simplify the task",
-                    self._result("max_steps"),
-                )
-            limit = agent.max_total_tokens
-            if limit is not None and self.usage.total_tokens >= limit:
-                raise UsageLimitExceeded(
-                    f"the run used {self.usage.total_tokens} tokens, reaching max_total_tokens={limit}",
-                    self._result("usage_limit"),
-                )
-            if self.cancel is not None:
-                self.cancel.check()
-            self.step += 1
-            self.context.step = self.step
+            self._begin_step()
             yield StepStarted(self.step)
-
-            if self._window is None:
-                messages: Sequence[Message] = tuple(self.messages)
-            else:
-                messages = await self._window.build(self.messages)
-                self.usage = self._window.charge(self.usage)
-            request = ModelRequest(
-                messages=messages,
-                tools=self.registry.specs(),
-                tool_choice=agent.tool_choice,
-                output_schema=agent.output.schema,
-                settings=agent.settings,
-            )
+            history = tuple(self.messages) if self._window is None else await self._windowed()
+            request = self._request(history)
             started = time.perf_counter()
-            response: ModelResponse | None = None
             if self.streaming:
-                async for chunk in agent.backend.stream(request):
+                response: ModelResponse | None = None
+                async for chunk in self._stream(request):
                     if isinstance(chunk, TextDelta):
                         yield ModelTextDelta(self.step, chunk.text)
                     else:
                         response = chunk
-                    if self.cancel is not None:
-                        self.cancel.check()
                 if response is None:
-                    raise RuntimeError(f"backend {agent.backend.name} ended a stream without a response")
+                    raise BackendError(f"backend {self.spec.backend.name} ended a stream without a response")
             else:
-                response = await self._guard(agent.backend.complete(request))
-            self.usage = self.usage + response.usage
-            self.context.usage = self.usage
-            if self._window is not None:
-                self._window.observe(response.usage)
-            message = response.message
-            self._append(message)
-            yield ModelResponded(self.step, message, response.usage, time.perf_counter() - started)
-
-            if len(message.tool_calls) == 1:  # the common case, without a nested generator
-                only = message.tool_calls[0]
-                yield ToolCallStarted(self.step, only)
-                results: list[ToolResult | None] = [None]
                 try:
-                    started = time.perf_counter()
-                    result = results[0] = await self._guard(self._execute(only, limit=False))
-                    yield ToolCallFinished(self.step, only, result, time.perf_counter() - started)
+                    response = await self._query(request)
+                except (AgentkitError, asyncio.CancelledError):
+                    raise
+                except Exception as exc:  # the backend's own exception: a documented error instead
+                    raise self._backend_failed(exc) from exc
+            message = self._take_reply(response)
+            yield ModelResponded(self.step, message, response.usage, time.perf_counter() - started)
+            calls = message.tool_calls
+            if len(calls) == 1 and not self._watched(calls[0]):  # the common case: no nested generator
+                call = calls[0]
+                yield ToolCallStarted(self.step, call)
+                started, result = time.perf_counter(), None
+                try:
+                    result = await self._guard(self._execute(call, limit=False))
                 finally:
-                    self._record(message.tool_calls, results)
-                self._check_loop(results)
+                    self._record(calls, (result,))  # a result even when the run stops here
+                yield ToolCallFinished(self.step, call, result, time.perf_counter() - started)
+                self._check_loop((result,))
                 continue
-            if message.tool_calls:
-                async for event in self._run_tools(message.tool_calls):
+            if calls:
+                async for event in self._execute_actions(calls):
                     yield event
                 continue
+            event = self._conclude(message)
+            yield event
+            if isinstance(event, FinalOutput):
+                return
 
-            try:
-                output = agent.output.parse(message.content)
-            except OutputValidationError as exc:
-                self._output_retries += 1
-                if self._output_retries > agent.output_retries:
-                    raise OutputRetriesExhausted(
-                        f"the final answer failed validation {self._output_retries} times: {exc.message}",
-                        self._result("output_retries", text=message.content),
-                    ) from exc
-                self._append(
-                    UserMessage(
-                        content=render(
-                            "output_retry.jinja", error=exc.message, output_schema=agent.output.schema
-                        )
-                    )
-                )
-                yield OutputRejected(self.step, exc.message)
-                continue
-            yield FinalOutput(output, self._result("final_answer", output, message.content))
-            return
+    # -- one step --------------------------------------------------------------------------------
 
-    async def _run_tools(
+    def _begin_step(self) -> None:
+        """Stop at a limit or a cancellation, else count the step."""
+        limits = self.spec.limits
+        if self.step >= limits.max_steps:
+            raise MaxStepsExceeded(
+                f"the run reached max_steps={limits.max_steps} without a final answer; "
+                "raise max_steps or simplify the task",
+                self._result("max_steps"),
+            )
+        limit = limits.max_total_tokens
+        if limit is not None and self.usage.total_tokens >= limit:
+            raise UsageLimitExceeded(
+                f"the run used {self.usage.total_tokens} tokens, reaching max_total_tokens={limit}",
+                self._result("usage_limit"),
+            )
+        if self.cancel is not None:
+            self.cancel.check()
+        self.step += 1
+        self.context.step = self.step
+
+    async def _windowed(self) -> Sequence[Message]:
+        """The history as the context window lets the next request see it (and what summaries cost)."""
+        assert self._window is not None
+        messages = await self._window.build(self.messages)
+        self.usage = self._window.charge(self.usage)
+        return messages
+
+    def _request(self, messages: Sequence[Message]) -> ModelRequest:
+        """The next request: ``messages``, the tools, and the settings, with ``max_tokens`` capped to
+        what ``max_total_tokens`` leaves."""
+        spec = self.spec
+        tools = spec.registry.specs()
+        settings = spec.settings
+        if spec.limits.max_total_tokens is not None:
+            settings = self._capped_settings(messages, tools)
+        return ModelRequest(
+            messages=messages,
+            tools=tools,
+            tool_choice=spec.tool_choice,
+            output_schema=spec.output.schema,
+            settings=settings,
+        )
+
+    def _capped_settings(self, messages: Sequence[Message], tools: Sequence[Any]) -> Any:
+        """The settings with a reply no longer than the token budget has left after the prompt.
+
+        With an exact counter (the model's own tokenizer, OpenAI's encodings) a request whose prompt
+        alone would use up the budget is not sent; an estimating counter errs high, so its requests
+        are sent with the shortest reply and the run stops at the next step's check instead.
+        """
+        from agentkit.backends.counting import count_prompt
+
+        spec = self.spec
+        limit = spec.limits.max_total_tokens or 0
+        if self._window is not None:
+            counter = self._window.counter
+            prompt = int(self._window.last_tokens * counter.scale)
+        else:
+            counter = spec.backend.token_counter()
+            prompt = count_prompt(counter, messages, tools)
+        left = limit - self.usage.total_tokens - prompt
+        if left < 1 and counter.exact:
+            raise UsageLimitExceeded(
+                f"the next request alone needs {prompt} tokens, and the run has "
+                f"{limit - self.usage.total_tokens} of max_total_tokens={limit} left; it was not sent",
+                self._result("usage_limit"),
+            )
+        left = max(left, 1)
+        wanted = spec.settings.max_tokens
+        if wanted is not None and wanted <= left:
+            return spec.settings
+        return dataclasses.replace(spec.settings, max_tokens=left)
+
+    def _query(self, request: ModelRequest) -> Awaitable[ModelResponse]:
+        """One model call, raced against the run's cancellation (an awaitable: no frame of its own)."""
+        return self._guard(self.spec.backend.complete(request))
+
+    async def _stream(self, request: ModelRequest) -> AsyncIterator[StreamChunk]:
+        """One streamed model call, checked for cancellation after every chunk."""
+        try:
+            async for chunk in self.spec.backend.stream(request):
+                yield chunk
+                if self.cancel is not None:
+                    self.cancel.check()
+        except (AgentkitError, asyncio.CancelledError):
+            raise
+        except Exception as exc:
+            raise self._backend_failed(exc) from exc
+
+    def _take_reply(self, response: ModelResponse) -> AssistantMessage:
+        """Account for the reply and append it to the conversation."""
+        self.usage = self.usage + response.usage
+        self.context.usage = self.usage
+        if self._window is not None:
+            self._window.observe(response.usage)
+        self._append(response.message)
+        return response.message
+
+    def _conclude(self, message: AssistantMessage) -> FinalOutput | OutputRejected:
+        """A reply without tool calls: the final answer, or (invalid for ``output_type``) a retry."""
+        output = self.spec.output
+        try:
+            value = output.parse(message.content)
+        except OutputValidationError as exc:
+            self._output_retries += 1
+            if self._output_retries > self.spec.limits.output_retries:
+                raise OutputRetriesExhausted(
+                    f"the final answer failed validation {self._output_retries} times: {exc.message}",
+                    self._result("output_retries", text=message.content),
+                ) from exc
+            self._append(output_retry_message(exc.message, output.schema))
+            return OutputRejected(self.step, exc.message)
+        return FinalOutput(value, self._result("final_answer", value, message.content))
+
+    # -- tools -----------------------------------------------------------------------------------
+
+    async def _execute_actions(
         self, calls: Sequence[ToolCall], done: Mapping[str, ToolMessage] | None = None
     ) -> AsyncIterator[AgentEvent]:
-        """Run ``calls`` (except those with a result in ``done``) concurrently and append every result in
-        call order. A step with a single call runs it in ``_steps`` itself, one generator layer less."""
+        """Run ``calls`` (except those with a result in ``done``) concurrently; append every result in
+        call order."""
         results: list[ToolResult | None] = [None] * len(calls)
         todo = calls
         if done:
@@ -252,9 +339,19 @@ class RunLoop:
                 started = time.perf_counter()
                 index_of = {id(call): i for i, call in enumerate(calls)}
                 tasks = [asyncio.ensure_future(self._execute(call)) for call in todo]
+                watched = {id(call) for call in todo if self._watched(call)}
                 try:
                     for next_done in asyncio.as_completed(tasks):
+                        if watched:  # yield what the running tools report while waiting for the next
+                            waiting = asyncio.ensure_future(next_done)
+                            try:
+                                async for event in self._side_events_until(waiting, watched):
+                                    yield event
+                            finally:
+                                waiting.cancel()  # only when the run stops early; else it is done
+                            next_done = waiting
                         result = await self._guard(next_done)
+                        watched.discard(id(result.call))
                         results[index_of[id(result.call)]] = result
                         yield ToolCallFinished(self.step, result.call, result, time.perf_counter() - started)
                 finally:
@@ -264,28 +361,19 @@ class RunLoop:
             self._record(calls, results)
         self._check_loop(results)
 
-    def _record(self, calls: Sequence[ToolCall], results: Sequence[ToolResult | None]) -> None:
-        """Append every call's result in call order, even when the run is cancelled, so the
-        conversation stays valid. Results were journaled as they came (in _execute); placeholders
-        are journaled here."""
-        for call, result in zip(calls, results, strict=True):
-            if result is None:
-                self._append(
-                    ToolMessage(
-                        tool_call_id=call.id,
-                        name=call.name,
-                        content="Cancelled before it finished.",
-                        is_error=True,
-                    )
-                )
-            else:
-                self.messages.append(result.to_message())
-
     async def _execute(self, call: ToolCall, *, limit: bool = True) -> ToolResult:
         """Run one call; ``limit`` takes a slot of the parallel-tools semaphore (a lone call needs none)."""
-        agent = self.agent
-        execution = self.registry.execute(
-            call, self.context, default_timeout=agent.tool_timeout, approve=agent.approve
+        spec = self.spec
+        context = self.context
+        if call.name in self._contextual:
+            context = dataclasses.replace(
+                context,
+                call=call,
+                emit=self._sink(call) if self._side is not None else None,
+                cancel=self.cancel,
+            )
+        execution = spec.registry.execute(
+            call, context, default_timeout=spec.tool_timeout, approve=spec.approve
         )
         if limit:
             async with self._semaphore:
@@ -293,21 +381,87 @@ class RunLoop:
         else:
             result = await execution
         if result.is_error:
-            key = _fingerprint(call)
-            count = self._failures.get(key, 0) + 1
-            self._failures[key] = count
-            if count > 1:
-                note = (
-                    f"\n(This exact call has now failed {count} times. Change the arguments, use another "
-                    "tool, or answer without it.)"
-                )
-                result = ToolResult(call, result.content + note, is_error=True, error=result.error)
-        if self._journal is not None:
-            self._journal.append(result.to_message())
+            result = self._count_failure(result)
+        if self._session is not None:
+            self._session.append(result.to_message())
         return result
 
+    def _watched(self, call: ToolCall) -> bool:
+        """Whether ``call`` may hand events to the run while it works, and someone watches: its tool
+        takes the run context, and the run is streamed."""
+        return self._side is not None and call.name in self._contextual
+
+    def _sink(self, call: ToolCall) -> Any:
+        """``RunContext.emit`` for one call: its events are queued for :meth:`_side_events_until`, through
+        the event loop when they come from a sync tool's thread."""
+
+        def emit(event: AgentEvent) -> None:
+            owner = self._owner
+            if owner is None:
+                return
+            loop, thread = owner
+            if threading.get_ident() == thread:
+                self._queue(call, event)
+            else:
+                with contextlib.suppress(RuntimeError):  # the run's loop is closed: an abandoned tool
+                    loop.call_soon_threadsafe(self._queue, call, event)
+
+        return emit
+
+    def _queue(self, call: ToolCall, event: AgentEvent) -> None:
+        if self._side is not None and self._side_ready is not None:
+            self._side.append((call, event))
+            self._side_ready.set()
+
+    async def _side_events_until(
+        self, waiting: asyncio.Future[Any], watched: set[int]
+    ) -> AsyncIterator[AgentEvent]:
+        """Yield the events of the calls in ``watched`` (by id) until ``waiting`` is done; events of calls
+        no longer running (a tool abandoned at its timeout) are dropped."""
+        queue, ready = self._side, self._side_ready
+        assert queue is not None and ready is not None
+        while True:
+            while queue:
+                call, event = queue.popleft()
+                if id(call) in watched:
+                    yield event
+            if waiting.done():
+                return
+            if self.cancel is not None:
+                self.cancel.check()  # before the wait below, which a fired token would leave unawaited
+            ready.clear()
+            wakeup = asyncio.ensure_future(ready.wait())
+            try:
+                await self._guard(asyncio.wait((waiting, wakeup), return_when=asyncio.FIRST_COMPLETED))
+            finally:
+                wakeup.cancel()
+
+    def _count_failure(self, result: ToolResult) -> ToolResult:
+        key = _fingerprint(result.call)
+        count = self._failures.get(key, 0) + 1
+        self._failures[key] = count
+        if count == 1:
+            return result
+        note = (
+            f"\n(This exact call has now failed {count} times. Change the arguments, use another "
+            "tool, or answer without it.)"
+        )
+        return ToolResult(result.call, result.content + note, is_error=True, error=result.error)
+
+    def _record(self, calls: Sequence[ToolCall], results: Sequence[ToolResult | None]) -> None:
+        """Append every call's result in call order, even when the run is cancelled, so the
+        conversation stays valid. Results were journaled as they came (in ``_execute``); placeholders
+        are journaled here."""
+        for call, result in zip(calls, results, strict=True):
+            if result is None:
+                self._append(
+                    ToolMessage(tool_call_id=call.id, name=call.name, content=CANCELLED_RESULT, is_error=True)
+                )
+            else:
+                self.messages.append(result.to_message())
+
     def _check_loop(self, results: Sequence[ToolResult | None]) -> None:
-        limit = self.agent.max_repeated_failures
+        limit = self.spec.limits.max_repeated_failures
         for result in results:
             if (
                 result is not None
@@ -316,6 +470,47 @@ class RunLoop:
             ):
                 raise ToolLoopDetected(
                     f"the model repeated the failing call '{result.call.name}' more than {limit} times; "
-                    f"last error: {result.content.splitlines()[0]}",
+                    f"last error: {result.content.splitlines()[0] if result.content else ''}",
                     self._result("tool_loop"),
                 )
+
+    # -- plumbing --------------------------------------------------------------------------------
+
+    def _arm_cancellation(self) -> asyncio.TimerHandle | None:
+        """The run's own token: derived from the caller's, fired by ``max_duration``. Without either,
+        there is none, and awaits are not raced at all."""
+        seconds = self.spec.limits.max_duration
+        if self._caller_cancel is None and seconds is None:
+            return None
+        self.cancel = self._caller_cancel.child() if self._caller_cancel is not None else CancellationToken()
+        if seconds is None:
+            return None
+        return asyncio.get_running_loop().call_later(seconds, self.cancel.cancel, "max_duration")
+
+    def _guard(self, awaitable: Awaitable[T]) -> Awaitable[T]:
+        """``awaitable``, raced against the run's token when there is one (no extra frame when not)."""
+        return self.cancel.race(awaitable) if self.cancel is not None else awaitable
+
+    def _backend_failed(self, exc: Exception) -> BackendError:
+        return BackendError(
+            f"backend {self.spec.backend.name} failed unexpectedly: {type(exc).__name__}: {exc}"
+        )
+
+    def _append(self, message: Message) -> None:
+        self.messages.append(message)
+        self._journal(message)
+
+    def _journal(self, message: Message) -> None:
+        if self._session is not None:
+            self._session.append(message)
+
+    def _result(self, stop_reason: StopReason, output: Any = None, text: str | None = None) -> RunResult[Any]:
+        return RunResult(
+            output=output,
+            messages=list(self.messages),
+            usage=self.usage,
+            steps=self.step,
+            stop_reason=stop_reason,
+            run_id=self.run_id,
+            text=text,
+        )

@@ -10,7 +10,14 @@ from agentkit.messages import Message, Usage
 OutputT = TypeVar("OutputT")
 
 StopReason = Literal[
-    "final_answer", "max_steps", "usage_limit", "cancelled", "tool_loop", "output_retries", "error"
+    "final_answer",
+    "max_steps",
+    "usage_limit",
+    "max_duration",
+    "cancelled",
+    "tool_loop",
+    "output_retries",
+    "error",
 ]
 """Why a run ended: a final answer, or which limit (or cancellation) stopped it."""
 

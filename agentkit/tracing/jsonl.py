@@ -1,7 +1,8 @@
 """Traces as JSON lines: one record per typed event, redacted, written as the run happens.
 
 Record kinds (field ``type``): ``run_started`` (format version, model, tools, the starting messages),
-``step_started``, ``text_delta``, ``model_responded``, ``tool_call_started``, ``tool_call_finished``,
+``step_started``, ``text_delta``, ``model_responded``, ``tool_call_started``, ``tool_progress``,
+``tool_call_finished``,
 ``output_rejected`` (with the exact feedback message the model was sent), ``run_finished`` and
 ``run_failed``. Every record has ``run`` (a counter within the file) and ``t`` (seconds since the run
 started). :func:`agentkit.tracing.replay_messages` rebuilds a run's messages from these records.
@@ -26,7 +27,9 @@ from agentkit.events import (
     StepStarted,
     ToolCallFinished,
     ToolCallStarted,
+    ToolProgress,
 )
+from agentkit.output import output_retry_message
 from agentkit.tracing.observe import RunStart, model_label
 from agentkit.tracing.redact import Redactor
 
@@ -53,6 +56,16 @@ def event_record(event: AgentEvent, *, output_schema: dict[str, Any] | None = No
         }
     if isinstance(event, ToolCallStarted):
         return {"type": "tool_call_started", "step": event.step, "call": event.call.model_dump(mode="json")}
+    if isinstance(event, ToolProgress):
+        return {
+            "type": "tool_progress",
+            "step": event.step,
+            "call_id": event.call.id,
+            "name": event.call.name,
+            "progress": event.progress,
+            "total": event.total,
+            "message": event.message,
+        }
     if isinstance(event, ToolCallFinished):
         return {
             "type": "tool_call_finished",
@@ -64,9 +77,7 @@ def event_record(event: AgentEvent, *, output_schema: dict[str, Any] | None = No
             "duration_s": round(event.duration_s, 6),
         }
     if isinstance(event, OutputRejected):
-        from agentkit.templates import render  # the same template the loop sends
-
-        feedback = render("output_retry.jinja", error=event.error, output_schema=output_schema)
+        feedback = output_retry_message(event.error, output_schema).content
         return {"type": "output_rejected", "step": event.step, "error": event.error, "feedback": feedback}
     if isinstance(event, FinalOutput):
         result = event.result
@@ -140,7 +151,7 @@ class JsonlTrace:
                 "model": model_label(agent.backend),
                 "backend": agent.backend.name,
                 "tools": list(agent.registry.names),
-                "max_steps": agent.max_steps,
+                "max_steps": agent.limits.max_steps,
                 "prompt": start.prompt,
                 "messages": [m.model_dump(mode="json") for m in start.messages],
             }

@@ -26,6 +26,8 @@ class RunStart:
     prompt: str | None
     messages: list[Message]
     started_at: float = field(default_factory=time.time)
+    tools: tuple[str, ...] = ()
+    """The tools the model may call in this run (the agent's and its toolsets')."""
 
 
 @runtime_checkable
@@ -66,7 +68,7 @@ async def observe_run(
     try:
         async for event in agent.run_stream(prompt, message_history=message_history, **run_options):
             if isinstance(event, RunStarted):
-                start = RunStart(agent, prompt, list(event.messages))
+                start = RunStart(agent, prompt, list(event.messages), tools=event.tools)
                 for observer in observers:
                     observer.run_started(start)
                 started = True

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from agentkit import __version__
 from agentkit.errors import ConfigurationError
 from agentkit.events import (
     AgentEvent,
@@ -24,6 +25,7 @@ from agentkit.events import (
     StepStarted,
     ToolCallFinished,
     ToolCallStarted,
+    ToolProgress,
 )
 from agentkit.tracing.observe import RunStart, model_label, provider_label
 from agentkit.tracing.redact import Redactor
@@ -56,8 +58,6 @@ class OTelTracer:
         redactor: Redactor | None = None,
     ) -> None:
         self._trace = _otel()
-        from agentkit import __version__
-
         self._tracer: Tracer = self._trace.get_tracer(
             INSTRUMENTATION_NAME, __version__, tracer_provider=tracer_provider
         )
@@ -126,6 +126,15 @@ class OTelTracer:
                     json.dumps(event.call.arguments)
                 )
             self._tool_spans[event.call.id] = self._child(f"execute_tool {event.call.name}", attributes)
+        elif isinstance(event, ToolProgress):
+            progress_span = self._tool_spans.get(event.call.id)
+            if progress_span is not None:
+                attributes = {"agentkit.progress": event.progress}
+                if event.total is not None:
+                    attributes["agentkit.progress.total"] = event.total
+                if event.message is not None and self.capture_content:
+                    attributes["agentkit.progress.message"] = self.redactor.text(event.message)
+                progress_span.add_event("agentkit.tool_progress", attributes)
         elif isinstance(event, ToolCallFinished):
             tool_span = self._tool_spans.pop(event.call.id, None)
             if tool_span is not None:

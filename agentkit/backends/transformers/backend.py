@@ -10,6 +10,7 @@ KV cache as a ``DynamicCache`` cropped to the common prefix (``kv_cache``), and 
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Any
 
 from agentkit.backends.local.engine import (
@@ -134,8 +135,6 @@ class TransformersBackend(InProcessBackend):
     def _read_context_window(self) -> int | None:
         """From config.json or the GGUF header, without loading the weights (a hub id is the
         exception: its config comes with the model)."""
-        from pathlib import Path
-
         from agentkit.backends.local.gguf_file import gguf_context_length
         from agentkit.backends.transformers.loading import gguf_cache_dir
         from agentkit.backends.transformers.metadata import CONTEXT_LENGTH_KEYS, config_context_length
