@@ -28,7 +28,7 @@ from agentkit.backends.local import feedback as feedback_module
 from agentkit.backends.local.engine import Sampling
 from agentkit.backends.local.feedback import load_feedback, quiet_progress
 from agentkit.backends.local.files import embedded_gguf
-from agentkit.backends.local.gguf_file import check_gguf, read_gguf
+from agentkit.backends.local.gguf_file import check_gguf
 from agentkit.backends.transformers import TransformersBackend
 from agentkit.errors import BackendError, ConfigurationError
 from tests.gguf_files import STRING, UINT32, write_gguf
@@ -124,7 +124,7 @@ def _meta(**extra: Any) -> list[tuple[str, int, Any]]:
 def test_header_reader_gives_metadata_sizes_and_kv_cache(tmp_path: Path) -> None:
     # one F32 tensor of 4x8 (128 bytes) and one Q4_0 tensor of 32x2 (2 blocks of 18 bytes), aligned
     tensors = [("a", [4, 8], 0, 0), ("b", [32, 2], 2, 128)]
-    info = read_gguf(write_gguf(tmp_path / "m.gguf", _meta(), tensors, data=b"\0" * 164))
+    info = check_gguf(write_gguf(tmp_path / "m.gguf", _meta(), tensors, data=b"\0" * 164))
     assert (info.architecture, info.context_length, info.tensor_count) == ("llama", 4096, 2)
     assert info.data_bytes == 128 + 36
     # 2 layers x 2 KV heads x (16 + 16) values x 2 bytes, per token
@@ -181,13 +181,13 @@ def test_header_reading_is_linear_in_the_header(tmp_path: Path) -> None:
     def seconds(path: Path) -> float:
         gguf_file._read_cached.cache_clear()  # measure the reading, not the memo
         started = time.perf_counter()
-        read_gguf(path)
+        check_gguf(path)
         return time.perf_counter() - started
 
     # interleaved, best of 5 each: the machine's load weighs on both sizes alike
     timings = [(seconds(small), seconds(large)) for _ in range(5)]
     best_small, best_large = min(t[0] for t in timings), min(t[1] for t in timings)
-    assert read_gguf(large).array_lengths["tokenizer.ggml.tokens"] == 600_000
+    assert check_gguf(large).array_lengths["tokenizer.ggml.tokens"] == 600_000
     assert best_large < 10 * best_small  # 4x the input: linear, with room for noise
 
 
@@ -245,7 +245,7 @@ def test_gguf_chat_template_renders_like_hugging_face() -> None:
 def test_a_context_window_larger_than_memory_is_refused_with_a_size_that_fits(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    info = read_gguf(write_gguf(tmp_path / "m.gguf", _meta(), [], data=b""))
+    info = check_gguf(write_gguf(tmp_path / "m.gguf", _meta(), [], data=b""))
     per_token = info.kv_cache_bytes(1) or 0
     monkeypatch.setattr(machine, "available_memory", lambda: per_token * 10_000)
     check_memory(info.path, info, 8192)  # fits

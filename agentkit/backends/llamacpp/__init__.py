@@ -16,8 +16,8 @@ from __future__ import annotations
 from typing import Any
 
 from agentkit.backends.llamacpp.backend import LlamaCppBackend
-from agentkit.backends.local import require_engine
 from agentkit.backends.local.engine import EMBEDDED_MODEL_OPTIONS
+from agentkit.backends.local.engines import require_engine
 from agentkit.backends.local.files import check_gguf_file, embedded_gguf
 from agentkit.errors import ConfigurationError
 

@@ -17,10 +17,16 @@ def llama_version() -> str:
         return "the installed llama-cpp-python"
 
 
+def llama_reason(log: str) -> str:
+    """The lines of a llama.cpp log that say what went wrong (the last few lines if none does)."""
+    lines = [line.strip() for line in log.splitlines() if line.strip()]
+    errors = [line for line in lines if "error" in line.lower() or "failed" in line.lower()]
+    picked = errors[-3:] if errors else lines[-3:]
+    return "; ".join(picked)[-600:] or "no message"
+
+
 def refusal_message(model: Path, log: str) -> str:
     """Why llama.cpp declined ``model``, from its log."""
-    from agentkit.backends.llamacpp.probe import llama_reason
-
     unknown = _UNKNOWN_ARCHITECTURE.search(log)
     if unknown:
         return (

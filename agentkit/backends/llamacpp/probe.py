@@ -10,7 +10,7 @@ native library's path, size and time), and later loads skip the check. A child t
 :class:`ConfigurationError` that names the file, what happened and what to do; the parent never
 touched the file.
 
-The child runs :func:`child`: exit status 0 when the file works, :data:`REFUSED` when llama.cpp
+The child runs :mod:`.check_child`: exit status 0 when the file works, :data:`REFUSED` when llama.cpp
 declined it with an error (its log, on stderr, says why).
 """
 
@@ -24,13 +24,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+from agentkit.backends.llamacpp.errors import llama_reason, refusal_message
 from agentkit.backends.local.files import cache_root
 from agentkit.errors import ConfigurationError
 
 REFUSED = 3
 """The child's exit status when llama.cpp returned an error instead of a model."""
-_CHILD = "import sys; from agentkit.backends.llamacpp.probe import child; sys.exit(child(sys.argv[1]))"
-_MESSAGE = "agentkit-refusal: "
+_CHILD = "import sys; from agentkit.backends.llamacpp.check_child import main; sys.exit(main(sys.argv[1]))"
+MESSAGE = "agentkit-refusal: "
 """Marks the child's own explanation of a refusal on its stderr."""
 TIMEOUT = 600.0
 """Seconds the check may take (a large model on a slow disk loads slowly)."""
@@ -81,22 +82,12 @@ def _record(model: Path) -> None:
     os.replace(staging, target)
 
 
-def llama_reason(log: str) -> str:
-    """The lines of a llama.cpp log that say what went wrong (the last few lines if none does)."""
-    lines = [line.strip() for line in log.splitlines() if line.strip()]
-    errors = [line for line in lines if "error" in line.lower() or "failed" in line.lower()]
-    picked = errors[-3:] if errors else lines[-3:]
-    return "; ".join(picked)[-600:] or "no message"
-
-
 def explain_failure(model: Path, returncode: int, log: str) -> str:
     """What a failed check means for the user, from the child's exit status and llama.cpp's log."""
-    from agentkit.backends.llamacpp.errors import refusal_message
-
     if returncode == REFUSED:
         for line in reversed(log.splitlines()):
-            if line.startswith(_MESSAGE):
-                return line[len(_MESSAGE) :]
+            if line.startswith(MESSAGE):
+                return line[len(MESSAGE) :]
         return refusal_message(model, log)
     if returncode < 0:
         try:
@@ -139,29 +130,3 @@ def ensure_checked(model: Path, *, timeout: float = TIMEOUT) -> bool:
         raise ConfigurationError(explain_failure(model, done.returncode, done.stderr))
     _record(model)
     return True
-
-
-def child(path: str) -> int:
-    """Open ``path`` as the engine does and run a short prompt; the parent reads the exit status and
-    stderr (llama.cpp's log)."""
-    from agentkit.backends.llamacpp.loading import open_llama
-    from agentkit.backends.local.gguf_file import check_gguf
-
-    model = Path(path)
-    try:
-        loaded = open_llama(model, check_gguf(model), n_ctx=256, threads=(1, 1), echo_log=True)
-    except ConfigurationError as exc:
-        print(f"{_MESSAGE}{exc}", file=sys.stderr)
-        return REFUSED
-    llm = loaded.llm
-    tokens = llm.tokenize(PROMPT.encode(), add_bos=False, special=False)
-    while 0 < len(tokens) < PROMPT_TOKENS:
-        tokens = tokens + tokens
-    tokens = tokens[:PROMPT_TOKENS] or [loaded.eos]
-    try:
-        llm.eval(tokens)  # a batch: the matrix kernels a long prompt uses
-        llm.eval(tokens[:1])  # one token: the decode path
-    except (ValueError, RuntimeError) as exc:
-        print(f"{_MESSAGE}llama.cpp failed running {model}: {exc}", file=sys.stderr)
-        return REFUSED
-    return 0

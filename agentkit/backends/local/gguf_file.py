@@ -76,8 +76,9 @@ _TYPE_SIZES: dict[int, tuple[int, int]] = {
 }
 
 
-class GGUFFormatError(ValueError):
-    """What is wrong with a file's structure (wrapped in a ConfigurationError naming the file)."""
+class _FormatError(ValueError):
+    """What is wrong with a file's structure (:func:`check_gguf` raises it as a ConfigurationError
+    naming the file)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +146,7 @@ class _Reader:
     def read(self, fmt: str) -> Any:
         count = struct.calcsize(fmt)
         if count > self.remaining:
-            raise GGUFFormatError("the file ends inside its header (truncated)")
+            raise _FormatError("the file ends inside its header (truncated)")
         value = struct.unpack_from(fmt, self.data, self.at)[0]
         self.at += count
         return value
@@ -153,14 +154,14 @@ class _Reader:
     def string(self, what: str) -> str:
         length = self.read("<Q")
         if length > self.remaining:
-            raise GGUFFormatError(f"{what} claims {length} bytes, past the end of the file")
+            raise _FormatError(f"{what} claims {length} bytes, past the end of the file")
         text = bytes(self.data[self.at : self.at + length]).decode("utf-8", errors="replace")
         self.at += length
         return text
 
     def skip(self, count: int, what: str) -> None:
         if count > self.remaining:
-            raise GGUFFormatError(f"{what} claims {count} bytes, past the end of the file")
+            raise _FormatError(f"{what} claims {count} bytes, past the end of the file")
         self.at += count
 
     def skip_value(self, kind: int, key: str) -> int | None:
@@ -173,7 +174,7 @@ class _Reader:
                 self.skip(struct.calcsize(_SCALARS[item]) * count, f"the array {key!r}")
             elif item == _STRING:
                 if count * 8 > self.remaining:
-                    raise GGUFFormatError(
+                    raise _FormatError(
                         f"the array {key!r} claims {count} strings, past the end of the file"
                     )
                 data, at, size, length = self.data, self.at, self.size, _U64.unpack_from
@@ -181,17 +182,17 @@ class _Reader:
                     for _ in range(count):  # the vocabulary: tens of thousands of strings, kept tight
                         at += 8 + length(data, at)[0]
                 except struct.error:
-                    raise GGUFFormatError(f"a string in {key!r} runs past the end of the file") from None
+                    raise _FormatError(f"a string in {key!r} runs past the end of the file") from None
                 if at > size:
-                    raise GGUFFormatError(f"a string in {key!r} runs past the end of the file")
+                    raise _FormatError(f"a string in {key!r} runs past the end of the file")
                 self.at = at
             else:
-                raise GGUFFormatError(f"the array {key!r} has items of unknown type {item}")
+                raise _FormatError(f"the array {key!r} has items of unknown type {item}")
             return int(count)
         elif kind in _SCALARS:
             self.skip(struct.calcsize(_SCALARS[kind]), f"the value of {key!r}")
         else:
-            raise GGUFFormatError(f"the value of {key!r} has unknown type {kind}")
+            raise _FormatError(f"the value of {key!r} has unknown type {kind}")
         return None
 
 
@@ -200,13 +201,13 @@ def _tensor_bytes(kind: int, dims: list[int], name: str) -> int:
     for dim in dims:
         elements *= dim
     if elements >= 1 << 60:
-        raise GGUFFormatError(f"tensor {name!r} claims {elements} elements")
+        raise _FormatError(f"tensor {name!r} claims {elements} elements")
     sizes = _TYPE_SIZES.get(kind)
     if sizes is None:
         return 0
     block, per_block = sizes
     if dims and dims[0] % block:
-        raise GGUFFormatError(f"tensor {name!r} has a row of {dims[0]} values, not whole blocks of {block}")
+        raise _FormatError(f"tensor {name!r} has a row of {dims[0]} values, not whole blocks of {block}")
     return elements // block * per_block
 
 
@@ -220,21 +221,14 @@ def _check_token_ids(metadata: dict[str, Any], arrays: dict[str, int]) -> None:
         if not (key.startswith("tokenizer.ggml.") and key.endswith("_token_id") and isinstance(value, int)):
             continue
         if not -1 <= value < vocabulary and value != 0xFFFFFFFF:  # -1 / UINT32_MAX: "none"
-            raise GGUFFormatError(f"{key} is {value}, not a token of its {vocabulary}-token vocabulary")
-
-
-def read_gguf(path: Path) -> GGUFInfo:
-    """The checked header of ``path``; :class:`GGUFFormatError` says what is wrong (OSError passes).
-    Remembered by path, size and modification time (engines ask more than once per load)."""
-    stat = path.stat()
-    return _read_cached(path, stat.st_size, stat.st_mtime_ns)
+            raise _FormatError(f"{key} is {value}, not a token of its {vocabulary}-token vocabulary")
 
 
 @functools.lru_cache(maxsize=32)
 def _read_cached(path: Path, size: int, mtime_ns: int) -> GGUFInfo:
     with path.open("rb") as handle:
         if size < 4 or handle.read(4) != b"GGUF":
-            raise GGUFFormatError("it is not a GGUF file (no GGUF magic number at its start)")
+            raise _FormatError("it is not a GGUF file (no GGUF magic number at its start)")
         with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
             return _parse(path, _Reader(data))
 
@@ -243,10 +237,10 @@ def _parse(path: Path, reader: _Reader) -> GGUFInfo:
     reader.at = 4
     version = reader.read("<I")
     if version not in (2, 3):
-        raise GGUFFormatError(f"GGUF version {version} is not supported (2 and 3 are)")
+        raise _FormatError(f"GGUF version {version} is not supported (2 and 3 are)")
     tensor_count, kv_count = reader.read("<Q"), reader.read("<Q")
     if kv_count * 12 > reader.remaining or tensor_count * 24 > reader.remaining:
-        raise GGUFFormatError(
+        raise _FormatError(
             f"its header claims {kv_count} metadata entries and {tensor_count} tensors, "
             "more than the file can hold (truncated or damaged)"
         )
@@ -269,21 +263,21 @@ def _parse(path: Path, reader: _Reader) -> GGUFInfo:
         name = reader.string("a tensor name")
         n_dims = reader.read("<I")
         if n_dims > _MAX_DIMS:
-            raise GGUFFormatError(f"tensor {name!r} claims {n_dims} dimensions (at most {_MAX_DIMS})")
+            raise _FormatError(f"tensor {name!r} claims {n_dims} dimensions (at most {_MAX_DIMS})")
         dims = [reader.read("<Q") for _ in range(n_dims)]
         kind, offset = reader.read("<I"), reader.read("<Q")
         tensors.append((name, offset, _tensor_bytes(kind, dims, name)))
     alignment = metadata.get("general.alignment", _DEFAULT_ALIGNMENT)
     if not isinstance(alignment, int) or alignment <= 0 or alignment & (alignment - 1):
-        raise GGUFFormatError(f"general.alignment is {alignment!r}, not a power of two")
+        raise _FormatError(f"general.alignment is {alignment!r}, not a power of two")
     data_offset = -(-reader.at // alignment) * alignment
     available = reader.size - data_offset
     for name, offset, _ in tensors:
         if offset % alignment:
-            raise GGUFFormatError(f"tensor {name!r} starts at {offset}, not aligned to {alignment} bytes")
+            raise _FormatError(f"tensor {name!r} starts at {offset}, not aligned to {alignment} bytes")
     needed = max((offset + nbytes for _, offset, nbytes in tensors), default=0)
     if needed > available:
-        raise GGUFFormatError(
+        raise _FormatError(
             f"the file is truncated: its tensors need {needed} bytes of data but only "
             f"{max(available, 0)} follow the header ({reader.size} bytes in all)"
         )
@@ -291,10 +285,12 @@ def _parse(path: Path, reader: _Reader) -> GGUFInfo:
 
 
 def check_gguf(path: Path) -> GGUFInfo:
-    """:func:`read_gguf`, with every problem a :class:`ConfigurationError` naming the file."""
+    """The checked header of ``path``, or a :class:`ConfigurationError` naming the file and what is
+    wrong. Remembered by path, size and modification time (engines ask more than once per load)."""
     try:
-        return read_gguf(path)
-    except GGUFFormatError as exc:
+        stat = path.stat()
+        return _read_cached(path, stat.st_size, stat.st_mtime_ns)
+    except _FormatError as exc:
         raise ConfigurationError(f"cannot use the GGUF file {path}: {exc}") from None
     except OSError as exc:
         raise ConfigurationError(f"cannot read the GGUF file {path}: {exc.strerror or exc}") from None
