@@ -25,6 +25,7 @@ from agentkit.errors import (
     ConfigurationError,
     ContextOverflowError,
     DurationLimitExceeded,
+    HandoffLimitExceeded,
     InvalidResponseError,
     MaxStepsExceeded,
     ModelFixableError,
@@ -55,6 +56,7 @@ from agentkit.errors import (
 from agentkit.events import (
     AgentEvent,
     FinalOutput,
+    HandedOff,
     ModelResponded,
     ModelTextDelta,
     OutputRejected,
@@ -79,6 +81,7 @@ from agentkit.messages import (
 from agentkit.registry import ToolRegistry
 from agentkit.result import RunResult, StopReason
 from agentkit.run_context import RunContext
+from agentkit.run_tree import Budget
 from agentkit.tool import Tool, tool
 from agentkit.tool_result import ToolResult
 from agentkit.tool_spec import ToolSpec
@@ -87,6 +90,9 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Agent",
+    "Budget",
+    "HandedOff",
+    "HandoffLimitExceeded",
     "AgentEvent",
     "AgentkitError",
     "AssistantMessage",

@@ -29,6 +29,7 @@
     │       ├── MaxStepsExceeded     ``max_steps`` model calls without a final answer
     │       ├── UsageLimitExceeded   ``max_total_tokens`` used
     │       ├── DurationLimitExceeded  ``max_duration`` seconds passed
+    │       ├── HandoffLimitExceeded  agents handed the conversation on more than ``max_handoffs`` times
     │       ├── ToolLoopDetected     the same failing call kept repeating
     │       └── OutputRetriesExhausted  the final answer failed validation on every retry
     └── RunCancelled                 control flow: a cancellation token fired; a run returns with
@@ -216,6 +217,10 @@ class UsageLimitExceeded(RunLimitExceeded):
 
 class DurationLimitExceeded(RunLimitExceeded):
     """The run took longer than ``max_duration`` seconds; what was in flight was cancelled."""
+
+
+class HandoffLimitExceeded(RunLimitExceeded):
+    """Agents handed the conversation to each other more than ``max_handoffs`` times in one run."""
 
 
 class ToolLoopDetected(RunLimitExceeded):

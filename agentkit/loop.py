@@ -31,6 +31,7 @@ from agentkit.errors import (
     AgentkitError,
     BackendError,
     DurationLimitExceeded,
+    HandoffLimitExceeded,
     MaxStepsExceeded,
     OutputRetriesExhausted,
     OutputValidationError,
@@ -42,6 +43,7 @@ from agentkit.errors import (
 from agentkit.events import (
     AgentEvent,
     FinalOutput,
+    HandedOff,
     ModelResponded,
     ModelTextDelta,
     OutputRejected,
@@ -51,15 +53,17 @@ from agentkit.events import (
     ToolCallFinished,
     ToolCallStarted,
 )
-from agentkit.messages import AssistantMessage, Message, ToolCall, ToolMessage, Usage
+from agentkit.messages import AssistantMessage, Message, SystemMessage, ToolCall, ToolMessage, Usage
 from agentkit.output import output_retry_message
 from agentkit.result import RunResult, StopReason
 from agentkit.run_context import RunContext
-from agentkit.run_spec import RunSpec
+from agentkit.run_spec import HandoffTarget, RunSpec
 from agentkit.run_start import StartPlan
+from agentkit.run_tree import RunTree
 from agentkit.tool_result import ToolResult
 
 if TYPE_CHECKING:
+    from agentkit.context.manager import ContextWindow
     from agentkit.sessions.base import Session
 
 T = TypeVar("T")
@@ -84,14 +88,38 @@ class RunLoop:
         cancel: CancellationToken | None = None,
         streaming: bool = False,
         session: Session | None = None,
+        tree: RunTree | None = None,
+        path: str | None = None,
+        parent: tuple[str, str] | None = None,
+        active: tuple[HandoffTarget, int] | None = None,
     ) -> None:
         self.spec = spec
         self.messages = start.messages
+        self.tree = tree if tree is not None else RunTree()
+        self.path = path if path is not None else spec.name
+        """The agent now running, and those above it: where its events and usage are filed."""
+        self._parent = parent
+        self._paths = [self.path]
+        self._usage_mark = Usage()
+        """``usage`` when the current agent took over (a handoff files what came before)."""
+        self._handoffs = 0
+        self._max_handoffs = spec.limits.max_handoffs
+        """The starting agent's cap: it holds for the whole run, whoever has the conversation."""
+        self._transfer: ToolCall | None = None
+        self._seen: list[Message] | None = None
+        """The history as the current agent sees it, after a handoff (else the history itself)."""
         self.streaming = streaming
         self.run_id = uuid.uuid4().hex
         self.usage = Usage()
         self.step = 0
-        self.context: RunContext[Any] = RunContext(deps=deps, run_id=self.run_id, messages=self.messages)
+        self.context: RunContext[Any] = RunContext(
+            deps=deps,
+            run_id=self.run_id,
+            messages=self.messages,
+            path=self.path,
+            session=session,
+            tree=self.tree,
+        )
         self.cancel: CancellationToken | None = None
         """The run's own token, derived from the caller's (and fired by ``max_duration``)."""
         self._caller_cancel = cancel
@@ -108,11 +136,10 @@ class RunLoop:
         self._owner: tuple[asyncio.AbstractEventLoop, int] | None = None
         self._contextual = frozenset(tool.name for tool in spec.registry if tool.takes_context)
         """Tools that get a context of their own per call (and may hand events to the run)."""
-        self._window = None
-        if spec.context is not None:
-            from agentkit.context.manager import ContextWindow
-
-            self._window = ContextWindow(spec.context, spec.backend, spec.registry.specs(), spec.settings)
+        self._window: ContextWindow | None = self._new_window(spec)
+        if active is not None:  # resumed after a handoff: the agent that took over goes on
+            target, transfer_result = active
+            self._take_over(target, transfer_result)
 
     # -- the run ---------------------------------------------------------------------------------
 
@@ -122,7 +149,18 @@ class RunLoop:
         if self._side is not None:
             self._owner = (asyncio.get_running_loop(), threading.get_ident())
             self._side_ready = asyncio.Event()
-        yield RunStarted(self.run_id, tuple(self.messages), tuple(self.spec.registry.names))
+        parent_run, parent_call = self._parent or ("", "")
+        backend = self.spec.backend
+        yield RunStarted(
+            self.run_id,
+            tuple(self.messages),
+            tuple(self.spec.registry.names),
+            self.path,
+            parent_run,
+            parent_call,
+            backend.model,
+            backend.provider,
+        )
         try:
             for message in self._new:
                 self._journal(message)
@@ -135,16 +173,17 @@ class RunLoop:
                     "what was in flight was cancelled",
                     self._result("max_duration"),
                 )
-                yield RunFailed(error, error.result)
+                yield RunFailed(error, error.result, self.path)
                 raise error from None
-            yield FinalOutput(None, self._result("cancelled"))
+            yield FinalOutput(None, self._result("cancelled"), self.path)
         except RunLimitExceeded as exc:
-            yield RunFailed(exc, exc.result)
+            yield RunFailed(exc, exc.result, self.path)
             raise
         except Exception as exc:
-            yield RunFailed(exc, self._result("error"))
+            yield RunFailed(exc, self._result("error"), self.path)
             raise
         finally:
+            self.tree.record(self.path, self.usage - self._usage_mark)
             if deadline is not None:
                 deadline.cancel()
             if self.cancel is not None:
@@ -156,17 +195,20 @@ class RunLoop:
             self._resume = None
             async for event in self._execute_actions(calls, done):
                 yield event
+            if self._transfer is not None:
+                yield self._hand_off()
         while True:
             self._begin_step()
-            yield StepStarted(self.step)
-            history = tuple(self.messages) if self._window is None else await self._windowed()
+            yield StepStarted(self.step, self.path)
+            seen = self.messages if self._seen is None else self._seen
+            history = tuple(seen) if self._window is None else await self._windowed(seen)
             request = self._request(history)
             started = time.perf_counter()
             if self.streaming:
                 response: ModelResponse | None = None
                 async for chunk in self._stream(request):
                     if isinstance(chunk, TextDelta):
-                        yield ModelTextDelta(self.step, chunk.text)
+                        yield ModelTextDelta(self.step, chunk.text, self.path)
                     else:
                         response = chunk
                 if response is None:
@@ -179,27 +221,29 @@ class RunLoop:
                 except Exception as exc:  # the backend's own exception: a documented error instead
                     raise self._backend_failed(exc) from exc
             message = self._take_reply(response)
-            yield ModelResponded(self.step, message, response.usage, time.perf_counter() - started)
+            yield ModelResponded(self.step, message, response.usage, time.perf_counter() - started, self.path)
             calls = message.tool_calls
             if len(calls) == 1 and not self._watched(calls[0]):  # the common case: no nested generator
                 call = calls[0]
-                yield ToolCallStarted(self.step, call)
+                yield ToolCallStarted(self.step, call, self.path)
                 started, result = time.perf_counter(), None
                 try:
                     result = await self._guard(self._execute(call, limit=False))
                 finally:
                     self._record(calls, (result,))  # a result even when the run stops here
-                yield ToolCallFinished(self.step, call, result, time.perf_counter() - started)
+                yield ToolCallFinished(self.step, call, result, time.perf_counter() - started, self.path)
                 self._check_loop((result,))
-                continue
-            if calls:
+            elif calls:
                 async for event in self._execute_actions(calls):
                     yield event
+            else:
+                event = self._conclude(message)
+                yield event
+                if isinstance(event, FinalOutput):
+                    return
                 continue
-            event = self._conclude(message)
-            yield event
-            if isinstance(event, FinalOutput):
-                return
+            if self._transfer is not None:
+                yield self._hand_off()
 
     # -- one step --------------------------------------------------------------------------------
 
@@ -220,13 +264,15 @@ class RunLoop:
             )
         if self.cancel is not None:
             self.cancel.check()
+        if self.tree.budget is not None:
+            self._check_budget()
         self.step += 1
         self.context.step = self.step
 
-    async def _windowed(self) -> Sequence[Message]:
+    async def _windowed(self, history: list[Message]) -> Sequence[Message]:
         """The history as the context window lets the next request see it (and what summaries cost)."""
         assert self._window is not None
-        messages = await self._window.build(self.messages)
+        messages = await self._window.build(history)
         self.usage = self._window.charge(self.usage)
         return messages
 
@@ -294,6 +340,8 @@ class RunLoop:
 
     def _take_reply(self, response: ModelResponse) -> AssistantMessage:
         """Account for the reply and append it to the conversation."""
+        if self.tree.budget is not None:
+            self.tree.charge(response.usage)
         self.usage = self.usage + response.usage
         self.context.usage = self.usage
         if self._window is not None:
@@ -314,8 +362,8 @@ class RunLoop:
                     self._result("output_retries", text=message.content),
                 ) from exc
             self._append(output_retry_message(exc.message, output.schema))
-            return OutputRejected(self.step, exc.message)
-        return FinalOutput(value, self._result("final_answer", value, message.content))
+            return OutputRejected(self.step, exc.message, self.path)
+        return FinalOutput(value, self._result("final_answer", value, message.content), self.path)
 
     # -- tools -----------------------------------------------------------------------------------
 
@@ -333,7 +381,7 @@ class RunLoop:
                     results[i] = ToolResult(call, found.content, is_error=found.is_error)
             todo = [call for call, result in zip(calls, results, strict=True) if result is None]
         for call in todo:
-            yield ToolCallStarted(self.step, call)
+            yield ToolCallStarted(self.step, call, self.path)
         try:
             if todo:
                 started = time.perf_counter()
@@ -353,7 +401,9 @@ class RunLoop:
                         result = await self._guard(next_done)
                         watched.discard(id(result.call))
                         results[index_of[id(result.call)]] = result
-                        yield ToolCallFinished(self.step, result.call, result, time.perf_counter() - started)
+                        yield ToolCallFinished(
+                            self.step, result.call, result, time.perf_counter() - started, self.path
+                        )
                 finally:
                     for task in tasks:
                         task.cancel()
@@ -364,6 +414,12 @@ class RunLoop:
     async def _execute(self, call: ToolCall, *, limit: bool = True) -> ToolResult:
         """Run one call; ``limit`` takes a slot of the parallel-tools semaphore (a lone call needs none)."""
         spec = self.spec
+        if call.name in spec.handoffs and not self._claim_transfer(call):
+            return ToolResult(
+                call,
+                "Only one transfer per reply: the conversation goes to the first one; this one was not made.",
+                is_error=True,
+            )
         context = self.context
         if call.name in self._contextual:
             context = dataclasses.replace(
@@ -381,6 +437,8 @@ class RunLoop:
         else:
             result = await execution
         if result.is_error:
+            if self._transfer is call:
+                self._transfer = None  # a refused transfer hands nothing over
             result = self._count_failure(result)
         if self._session is not None:
             self._session.append(result.to_message())
@@ -454,11 +512,16 @@ class RunLoop:
         are journaled here."""
         for call, result in zip(calls, results, strict=True):
             if result is None:
+                if self._transfer is call:
+                    self._transfer = None
                 self._append(
                     ToolMessage(tool_call_id=call.id, name=call.name, content=CANCELLED_RESULT, is_error=True)
                 )
             else:
-                self.messages.append(result.to_message())
+                message = result.to_message()
+                self.messages.append(message)
+                if self._seen is not None:
+                    self._seen.append(message)
 
     def _check_loop(self, results: Sequence[ToolResult | None]) -> None:
         limit = self.spec.limits.max_repeated_failures
@@ -498,6 +561,8 @@ class RunLoop:
 
     def _append(self, message: Message) -> None:
         self.messages.append(message)
+        if self._seen is not None:
+            self._seen.append(message)
         self._journal(message)
 
     def _journal(self, message: Message) -> None:
@@ -505,12 +570,101 @@ class RunLoop:
             self._session.append(message)
 
     def _result(self, stop_reason: StopReason, output: Any = None, text: str | None = None) -> RunResult[Any]:
+        usage, by_agent = self._usage_report()
         return RunResult(
             output=output,
             messages=list(self.messages),
-            usage=self.usage,
+            usage=usage,
             steps=self.step,
             stop_reason=stop_reason,
             run_id=self.run_id,
             text=text,
+            agent=self.spec.name,
+            usage_by_agent=by_agent,
         )
+
+    def _usage_report(self) -> tuple[Usage, dict[str, Usage]]:
+        """The usage of this run and every run it started (children, earlier agents of a handoff), and
+        per agent. A run that started none reports its own usage as it is."""
+        current = self.usage - self._usage_mark
+        by_agent = self.tree.usage_by_agent()
+        by_agent[self.path] = by_agent[self.path] + current if self.path in by_agent else current
+        if len(by_agent) == 1:
+            return self.usage, by_agent
+        mine = [(p, p + "/") for p in self._paths]
+        total = Usage()
+        for key, usage in by_agent.items():
+            if any(key == p or key.startswith(below) for p, below in mine):
+                total = total + usage
+        return total, by_agent
+
+    # -- several agents --------------------------------------------------------------------------
+
+    def _check_budget(self) -> None:
+        """Stop when the tree's shared budget (over this run and every agent it involved) is spent."""
+        budget, tree = self.tree.budget, self.tree
+        assert budget is not None
+        if budget.max_steps is not None and tree.steps >= budget.max_steps:
+            raise MaxStepsExceeded(
+                f"the agents of this run made {tree.steps} model calls, reaching the budget's "
+                f"max_steps={budget.max_steps}",
+                self._result("max_steps"),
+            )
+        if budget.max_total_tokens is not None and tree.tokens >= budget.max_total_tokens:
+            raise UsageLimitExceeded(
+                f"the agents of this run used {tree.tokens} tokens, reaching the budget's "
+                f"max_total_tokens={budget.max_total_tokens}",
+                self._result("usage_limit"),
+            )
+
+    def _claim_transfer(self, call: ToolCall) -> bool:
+        """The first transfer call of a step hands the conversation over; a second one is refused."""
+        if self._transfer is not None and self._transfer is not call:
+            return False
+        self._transfer = call
+        return True
+
+    def _hand_off(self) -> HandedOff:
+        """Pass the conversation to the agent the step's transfer call named (its result is recorded)."""
+        call, self._transfer = self._transfer, None
+        assert call is not None
+        target = self.spec.handoffs[call.name]
+        self._handoffs += 1
+        if self._handoffs > self._max_handoffs:
+            raise HandoffLimitExceeded(
+                f"the agents handed the conversation to each other more than "
+                f"max_handoffs={self._max_handoffs} times (last to '{target.name}'); "
+                "give them clearer descriptions, or raise max_handoffs",
+                self._result("max_handoffs"),
+            )
+        source = self.path
+        self.tree.record(source, self.usage - self._usage_mark)
+        self._usage_mark = self.usage
+        self._take_over(target, len(self.messages))
+        backend = self.spec.backend
+        return HandedOff(self.step, source, self.path, self.path, backend.model, backend.provider)
+
+    def _take_over(self, target: HandoffTarget, upto: int) -> None:
+        """Make ``target`` the running agent: its spec, its system prompt first in what it sees, and
+        the history up to ``upto`` through its input filter (what comes after it sees whole)."""
+        spec = target.spec()
+        self.spec = spec
+        parent = self.path.rpartition("/")[0]
+        self.path = f"{parent}/{target.name}" if parent else target.name
+        self._paths.append(self.path)
+        self.context.path = self.path
+        before = self.messages[1:upto]
+        if target.input_filter is not None:
+            before = list(target.input_filter(before))
+        self._seen = [SystemMessage(content=target.system_prompt), *before, *self.messages[upto:]]
+        self._contextual = frozenset(tool.name for tool in spec.registry if tool.takes_context)
+        self._semaphore = asyncio.Semaphore(spec.max_parallel_tools)
+        self._window = self._new_window(spec)
+
+    @staticmethod
+    def _new_window(spec: RunSpec) -> ContextWindow | None:
+        if spec.context is None:
+            return None
+        from agentkit.context.manager import ContextWindow
+
+        return ContextWindow(spec.context, spec.backend, spec.registry.specs(), spec.settings)

@@ -19,6 +19,8 @@ from agentkit.messages import Message, ToolCall, Usage
 if TYPE_CHECKING:
     from agentkit.cancellation import CancellationToken
     from agentkit.events import AgentEvent
+    from agentkit.run_tree import RunTree
+    from agentkit.sessions.base import Session
 
 DepsT = TypeVar("DepsT")
 
@@ -46,6 +48,12 @@ class RunContext(Generic[DepsT]):
     (``run_stream``, ``iter``, ``on_event``); ``None`` otherwise."""
     cancel: CancellationToken | None = field(default=None, repr=False, compare=False)
     """The run's cancellation token, when it has one: work a tool starts should stop when it fires."""
+    path: str = ""
+    """The agent running the tool, and the agents above it (``triage/researcher``)."""
+    session: Session | None = field(default=None, repr=False, compare=False)
+    """The session the run journals to, if any (a child agent journals beside it)."""
+    tree: RunTree | None = field(default=None, repr=False, compare=False)
+    """Accounting shared with the runs this one starts (agents used as tools)."""
 
     def report_progress(
         self, progress: float, total: float | None = None, message: str | None = None

@@ -69,6 +69,18 @@ class JournalActor:
         self.sessions[session_id] = (session, lease)
         return session.load(), resume
 
+    def open_child(self, session_id: str, key: str) -> list[Message]:
+        """Open the child session of an open one (an agent used as a tool) and hold it with it."""
+        held = self.sessions.get(session_id)
+        if held is None:
+            raise JournalUnavailable(f"session {session_id!r} is not open in the journal actor")
+        child = held[0].child(key)
+        if child.session_id not in self.sessions:
+            lease = child.lease(f"agentkit batch, child of {session_id}")
+            lease.__enter__()
+            self.sessions[child.session_id] = (child, lease)
+        return self.sessions[child.session_id][0].load()
+
     def append(self, session_id: str, message: Message) -> None:
         held = self.sessions.get(session_id)
         if held is None:
@@ -76,6 +88,8 @@ class JournalActor:
         held[0].append(message)
 
     def release(self, session_id: str) -> None:
+        for child in [key for key in self.sessions if key.startswith(session_id + "/")]:
+            self.release(child)
         held = self.sessions.pop(session_id, None)
         if held is not None:
             session, lease = held
@@ -115,6 +129,15 @@ class RemoteSession:
     def lease(self, owner: str | None = None) -> AbstractContextManager[object]:
         """The journal actor holds the session's lease for this worker from open to release."""
         return contextlib.nullcontext()
+
+    def child(self, key: str) -> RemoteSession:
+        """A child agent's session, opened (and held) by the journal actor beside this one."""
+        import ray
+
+        history = ray.get(self._actor.open_child.remote(self._id, key))
+        child = RemoteSession(self._actor, f"{self._id}/{key}", history)
+        child.pending = self.pending  # one list: the attempt's end awaits the child's appends too
+        return child
 
 
 class RemoteJournal:

@@ -20,7 +20,7 @@ from agentkit.cli.extras import extra
 from agentkit.cli.reporting import report_error
 from agentkit.cli.setup import RunSetup, build, open_session
 from agentkit.errors import ConfigurationError
-from agentkit.events import FinalOutput, RunFailed
+from agentkit.events import FinalOutput, RunFailed, is_own
 from agentkit.messages import Message
 from agentkit.result import RunResult
 from agentkit.tool import Tool
@@ -56,7 +56,7 @@ async def _run_once(
         async for event in observe_run(
             setup.agent, prompt, setup.observers, message_history=history, **setup.run_options
         ):
-            if isinstance(event, FinalOutput | RunFailed):
+            if isinstance(event, FinalOutput | RunFailed) and is_own(event, setup.agent.name):
                 final = event.result
     except Exception as exc:  # noqa: BLE001 - the caller reports it and picks the exit code
         return final, exc

@@ -20,10 +20,12 @@ from pydantic_core import to_json
 from agentkit.events import (
     AgentEvent,
     FinalOutput,
+    HandedOff,
     ModelResponded,
     ModelTextDelta,
     OutputRejected,
     RunFailed,
+    RunStarted,
     StepStarted,
     ToolCallFinished,
     ToolCallStarted,
@@ -65,6 +67,35 @@ def format_usage(usage: Usage) -> str:
     return f"{usage.input_tokens} in / {usage.output_tokens} out tokens"
 
 
+def child_line(event: AgentEvent) -> str | None:
+    """One line for an event of a child agent (shown indented under the parent's tool call)."""
+    if isinstance(event, RunStarted):
+        return f"started on {event.model or 'its model'}"
+    if isinstance(event, ModelResponded) and event.message.content:
+        return f"text: {shorten(event.message.content, RESULT_CHARS)}"
+    if isinstance(event, ToolCallStarted):
+        return f"call {format_call(event.call)}"
+    if isinstance(event, ToolCallFinished):
+        kind = "error" if event.result.is_error else "result"
+        return f"{kind} {event.call.name}: {shorten(event.result.content, RESULT_CHARS)}"
+    if isinstance(event, HandedOff):
+        return f"handed off to {event.target}"
+    if isinstance(event, FinalOutput):
+        result = event.result
+        return f"done: {result.stop_reason}, {result.steps} steps, {format_usage(result.usage)}"
+    if isinstance(event, RunFailed):
+        return f"failed: {type(event.error).__name__}"
+    return None
+
+
+def child_prefix(event: AgentEvent, root_depth: int) -> str | None:
+    """The indentation and name of a child agent's event, or ``None`` for the run's own events."""
+    depth = event.path.count("/") - root_depth
+    if depth <= 0:
+        return None
+    return "  " * depth + f"[{event.path.rsplit('/', 1)[-1]}] "
+
+
 class PlainRenderer:
     """One plain line per happening, for pipes and logs (no colour, no cursor movement)."""
 
@@ -72,6 +103,7 @@ class PlainRenderer:
         self.stream = stream or sys.stderr
         self.redactor = redactor or Redactor()
         self._started = 0.0
+        self._root_depth = 0
         self._progress_shown: dict[str, float] = {}
 
     def _line(self, text: str) -> None:
@@ -91,7 +123,15 @@ class PlainRenderer:
         self._line(f"[run] model {model_label(backend)}; tools: {tools}")
 
     def on_event(self, event: AgentEvent) -> None:
-        if isinstance(event, ModelResponded):
+        prefix = child_prefix(event, self._root_depth)
+        if prefix is not None:
+            line = child_line(event)
+            if line is not None:
+                self._line(prefix + line)
+            return
+        if isinstance(event, HandedOff):
+            self._line(f"[step {event.step}] handoff {event.source} -> {event.target}")
+        elif isinstance(event, ModelResponded):
             if event.message.tool_calls and event.message.content:
                 self._line(f"[step {event.step}] text: {shorten(event.message.content, RESULT_CHARS)}")
             self._line(f"[step {event.step}] model {event.duration_s:.2f}s, {format_usage(event.usage)}")
@@ -140,6 +180,7 @@ class RichRenderer:
         self.status_text: str | None = None
         """What the spinner says now (None when it is not shown)."""
         self._started = 0.0
+        self._root_depth = 0
         self.answer_shown = False
 
     # -- spinner -------------------------------------------------------------------------------
@@ -182,7 +223,15 @@ class RichRenderer:
     def on_event(self, event: AgentEvent) -> None:
         from rich.text import Text
 
-        if isinstance(event, StepStarted):
+        prefix = child_prefix(event, self._root_depth)
+        if prefix is not None:  # a child agent's work, indented under the call that started it
+            summary = child_line(event)
+            if summary is not None:
+                self._print(Text(self.redactor.text(prefix + summary), style="dim"))
+            return
+        if isinstance(event, HandedOff):
+            self._print(Text(f"⇢ handed off from {event.source} to {event.target}", style="bold magenta"))
+        elif isinstance(event, StepStarted):
             self._streamed = False
             self._print(Text(f"── step {event.step}", style="bold blue"))
             self._spin("waiting for the model…")

@@ -20,10 +20,12 @@ from pydantic_core import to_jsonable_python
 from agentkit.events import (
     AgentEvent,
     FinalOutput,
+    HandedOff,
     ModelResponded,
     ModelTextDelta,
     OutputRejected,
     RunFailed,
+    RunStarted,
     StepStarted,
     ToolCallFinished,
     ToolCallStarted,
@@ -41,7 +43,26 @@ def _jsonable(value: Any) -> Any:
 
 
 def event_record(event: AgentEvent, *, output_schema: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The JSON record of one event (not yet redacted)."""
+    """The JSON record of one event (not yet redacted), with the path of the agent that made it."""
+    record = _record(event, output_schema)
+    if event.path:
+        record["path"] = event.path
+    return record
+
+
+def _record(event: AgentEvent, output_schema: dict[str, Any] | None) -> dict[str, Any]:
+    if isinstance(event, RunStarted):  # a child agent's run: the run's own start is run_started
+        return {
+            "type": "agent_started",
+            "run_id": event.run_id,
+            "parent_run_id": event.parent_run_id,
+            "parent_call_id": event.parent_call_id,
+            "model": event.model,
+            "tools": list(event.tools),
+            "messages": [m.model_dump(mode="json") for m in event.messages],
+        }
+    if isinstance(event, HandedOff):
+        return {"type": "handed_off", "step": event.step, "source": event.source, "target": event.target}
     if isinstance(event, StepStarted):
         return {"type": "step_started", "step": event.step}
     if isinstance(event, ModelTextDelta):
@@ -130,6 +151,7 @@ class JsonlTrace:
         self.redactor = redactor or Redactor()
         self.text_deltas = text_deltas
         self._run = 0
+        self._depth = 0
         self._started = 0.0
         self._output_schema: dict[str, Any] | None = None
 
@@ -143,14 +165,16 @@ class JsonlTrace:
         self._started = time.monotonic()
         agent = start.agent
         self._output_schema = agent.output.schema
+        self._depth = 0
         self._write(
             {
                 "type": "run_started",
                 "format": TRACE_FORMAT,
                 "time": start.started_at,
+                "path": agent.name,
                 "model": model_label(agent.backend),
                 "backend": agent.backend.name,
-                "tools": list(agent.registry.names),
+                "tools": list(start.tools) or list(agent.registry.names),
                 "max_steps": agent.limits.max_steps,
                 "prompt": start.prompt,
                 "messages": [m.model_dump(mode="json") for m in start.messages],
@@ -160,7 +184,11 @@ class JsonlTrace:
     def on_event(self, event: AgentEvent) -> None:
         if isinstance(event, ModelTextDelta) and not self.text_deltas:
             return
-        self._write(event_record(event, output_schema=self._output_schema))
+        record = event_record(event, output_schema=self._output_schema)
+        if isinstance(event, FinalOutput | RunFailed) and event.path.count("/") > self._depth:
+            # a child agent's end: run_finished / run_failed stay the marks of the traced run's own
+            record["type"] = "agent_finished" if isinstance(event, FinalOutput) else "agent_failed"
+        self._write(record)
 
     def run_ended(self) -> None:
         self._file.flush()

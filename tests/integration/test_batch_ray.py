@@ -126,23 +126,27 @@ def test_a_killed_worker_is_replaced_and_every_task_finishes_once(
         async for result in batch.results(tasks):
             results.append(result)
             if len(results) == 3:
-                victim = int(result.worker.rsplit(":", 1)[1])
-                wait_until_mid_run(victim)
+                victim = worker_in_the_middle_of_a_task()
                 os.kill(victim, signal.SIGKILL)
                 snapshot.update(victim=victim, journaled=journaled_keys(journal))
                 snapshot["position"] = len(effect_keys(local_ray))
         return results
 
-    def wait_until_mid_run(victim: int) -> None:
-        """Until the victim has run a task's first tool call but not its second: that task is then
-        certainly in the middle of its run, with a journal to resume from."""
-        deadline = time.monotonic() + 10
+    def worker_in_the_middle_of_a_task() -> int:
+        """A worker that has run a task's first tool call but not its second: that task is then
+        certainly in the middle of its run, with a journal to resume from. Either worker will do (the
+        one that sent the last result may be waiting on its journal while the other goes on)."""
+        deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            by_victim = {key for key, pid in effect_keys(local_ray) if int(pid) == victim}
-            if any(key.endswith("#0") and key[:-1] + "1" not in by_victim for key in by_victim):
-                return
+            by_worker: dict[int, set[str]] = {}
+            for key, pid in effect_keys(local_ray):
+                if key.startswith(f"kappa {prefix} "):
+                    by_worker.setdefault(int(pid), set()).add(key)
+            for pid, keys in by_worker.items():
+                if any(key.endswith("#0") and key[:-1] + "1" not in keys for key in keys):
+                    return pid
             time.sleep(0.002)
-        raise AssertionError("the victim never was in the middle of a task")
+        raise AssertionError("no worker was ever in the middle of a task")
 
     results = asyncio.run(run())
     assert Counter(r.task_id for r in results) == Counter(t.id for t in tasks)  # each exactly once
