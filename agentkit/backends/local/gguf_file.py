@@ -174,9 +174,7 @@ class _Reader:
                 self.skip(struct.calcsize(_SCALARS[item]) * count, f"the array {key!r}")
             elif item == _STRING:
                 if count * 8 > self.remaining:
-                    raise _FormatError(
-                        f"the array {key!r} claims {count} strings, past the end of the file"
-                    )
+                    raise _FormatError(f"the array {key!r} claims {count} strings, past the end of the file")
                 data, at, size, length = self.data, self.at, self.size, _U64.unpack_from
                 try:
                     for _ in range(count):  # the vocabulary: tens of thousands of strings, kept tight
