@@ -3,7 +3,7 @@
 Messages are pydantic models discriminated by ``role`` so a whole conversation round-trips through
 JSON without loss. They know no provider: each backend converts them to its own wire format (the
 OpenAI chat dicts live in ``agentkit.backends.openai.convert``, a chat template's in
-``agentkit.backends.transformers.prompting``).
+``agentkit.backends.local.prompting``).
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
 """In-process transformers models: ``hf:REPO_OR_DIR``, ``gguf:PATH`` and ``local``.
 
-Modules: ``loading`` (find, load, cache GGUF as safetensors, threads/device), ``prompting`` (chat
-template, tool messages), ``constraints`` (llguidance grammars), ``logits`` (grammar mask on torch
-logits), ``kv_cache`` (prefix reuse across steps), ``generation`` (the decode loop), ``backend``.
+Modules: ``loading`` (find, load, cache GGUF as safetensors, threads/device), ``tokenizer`` (the chat
+template and llguidance tokenizer from the Hugging Face tokenizer), ``logits`` (grammar mask on torch
+logits), ``kv_cache`` (prefix reuse across steps), ``generation`` (the decode loop), ``backend``. What
+both in-process engines share (prompting, grammars, the request logic) is in
+:mod:`agentkit.backends.local`, which also decides which engine serves ``gguf:`` and ``local``.
 
 The factories below are cheap: they check the extras and the path, and the model loads on first use.
 Importing this package does not import torch.
@@ -12,14 +14,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from agentkit.backends.local.engine import EMBEDDED_MODEL_OPTIONS
+from agentkit.backends.local.files import check_gguf_file, embedded_gguf
 from agentkit.backends.transformers.backend import TransformersBackend
-from agentkit.backends.transformers.loading import (
-    ModelSource,
-    check_gguf_file,
-    check_hf_location,
-    embedded_gguf,
-    require_local_extras,
-)
+from agentkit.backends.transformers.loading import ModelSource, check_hf_location, require_local_extras
 from agentkit.errors import ConfigurationError
 
 
@@ -48,8 +46,7 @@ def local_backend(rest: str = "", **options: Any) -> TransformersBackend:
     if rest:
         raise ConfigurationError(f"model 'local' takes no argument, got 'local:{rest}'")
     require_local_extras()
-    options.setdefault("call_then_answer", True)
-    options.setdefault("parallel_calls", False)
+    options = {**EMBEDDED_MODEL_OPTIONS, **options}
     return TransformersBackend(ModelSource("gguf", str(embedded_gguf())), name="local", **options)
 
 

@@ -1,35 +1,28 @@
 """``TransformersBackend``: a Hugging Face model in-process, with tool calls that parse.
 
-One request: render the conversation with the chat template, reuse the KV cache of the previous
-request up to the common token prefix, decode under a grammar (a registered tool's call with valid
-arguments, or an answer), then parse the calls out of the text. Loading and decoding run on a worker
-thread, never on the event loop; one request at a time uses the model.
+The request logic (prompting, tool-choice policy, grammar, parsing, streaming, cancellation) is the
+engine-neutral :class:`~agentkit.backends.local.engine.InProcessBackend`; this module adds what is
+transformers' own: loading through ``from_pretrained`` (a GGUF dequantized once, see ``loading``), the
+KV cache as a ``DynamicCache`` cropped to the common prefix (``kv_cache``), and the torch decode loop
+(``generation``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import threading
-from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from agentkit.backends.base import BaseBackend, ModelRequest, ModelResponse, StreamChunk, TextDelta
-from agentkit.backends.counting import BackendCounter, TokenCounter
-from agentkit.backends.transformers.constraints import (
-    CALL_OPEN,
-    GrammarCache,
-    build_grammar,
-    ll_tokenizer,
-    tool_names,
+from agentkit.backends.local.engine import (
+    DEFAULT_MAX_TOKENS,
+    Decoded,
+    DecodeJob,
+    EngineReady,
+    InProcessBackend,
 )
-from agentkit.backends.transformers.kv_cache import CacheStats, PrefixCache
+from agentkit.backends.transformers.kv_cache import PrefixCache
 from agentkit.backends.transformers.loading import LoadedModel, ModelSource, load
-from agentkit.errors import BackendError, ConfigurationError
-from agentkit.messages import AssistantMessage, Message, ToolMessage, Usage, UserMessage
-from agentkit.tool_spec import ToolSpec
-
-DEFAULT_MAX_TOKENS = 512
+from agentkit.errors import ConfigurationError
 
 _models: dict[tuple[Any, ...], LoadedModel] = {}
 _models_lock = threading.Lock()
@@ -44,45 +37,17 @@ def _shared_model(key: tuple[Any, ...], **kwargs: Any) -> LoadedModel:
         return loaded
 
 
-def visible_prefix(text: str, markers: Sequence[str]) -> int:
-    """How much of a partial reply can be streamed: everything before a call opener or stop string,
-    minus a tail that might still turn into one, minus an incomplete UTF-8 character."""
-    end = len(text)
-    for marker in markers:
-        at = text.find(marker)
-        if at >= 0:
-            end = min(end, at)
-    held = 0
-    for marker in markers:
-        for k in range(min(len(marker) - 1, end), 0, -1):
-            if text[:end].endswith(marker[:k]):
-                held = max(held, k)
-                break
-    end -= held
-    while end > 0 and text[end - 1] == "\ufffd":
-        end -= 1
-    return end
-
-
-class TransformersBackend(BaseBackend):
+class TransformersBackend(InProcessBackend):
     """A local transformers model (hub id or directory, GGUF file, or the embedded SmolLM2).
 
     Args:
         source: what to load (see :mod:`agentkit.backends.transformers.loading`).
         device, dtype: default: CUDA/MPS when present (bf16/fp16), else CPU in float32.
         threads: torch CPU threads (default: ``$AGENTKIT_TORCH_THREADS`` or half the cores, at most 8).
-        constrained: decode tool calls and structured output under a grammar (on by default).
-        reuse_cache: keep the KV cache between requests and prefill only the new tokens.
         gguf_cache: save a dequantized GGUF as safetensors once and load that afterwards.
-        native_tools: force (or forbid) passing ``tools=`` to the chat template; default: detected.
-        call_then_answer: with ``tool_choice="auto"``, the first reply after a user message must be a
-            tool call and the reply after successful results must be the answer (after a failed call,
-            another call). Tiny models almost never start a call on their own (SmolLM2-135M puts about
-            0.01% on it) and, once they have, repeat calls forever; ``local`` turns this on. Needs
-            ``constrained``.
-        parallel_calls: admit several calls in one reply (``local`` turns it off).
-        max_tokens: reply length when the request's settings do not say.
-        context_window: override the model config's context length.
+        Other options (``constrained``, ``reuse_cache``, ``native_tools``, ``call_then_answer``,
+        ``parallel_calls``, ``max_tokens``, ``context_window``) as for every in-process engine
+        (:class:`~agentkit.backends.local.engine.InProcessBackend`).
     """
 
     def __init__(
@@ -104,62 +69,46 @@ class TransformersBackend(BaseBackend):
     ) -> None:
         if threads is not None and threads < 1:
             raise ConfigurationError(f"threads must be >= 1, got {threads}")
+        super().__init__(
+            name=name or f"transformers:{source.label}",
+            constrained=constrained,
+            reuse_cache=reuse_cache,
+            native_tools=native_tools,
+            call_then_answer=call_then_answer,
+            parallel_calls=parallel_calls,
+            max_tokens=max_tokens,
+            context_window=context_window,
+        )
         self.source = source
-        self.constrained = constrained
-        self.call_then_answer = call_then_answer
-        self.parallel_calls = parallel_calls
-        self.max_tokens = max_tokens
-        self.stats = CacheStats()
-        self.last_ids: list[int] = []
-        """Token ids generated by the last request (for tests and debugging)."""
-        self._name = name or f"transformers:{source.label}"
         self._load_args: dict[str, Any] = {
             "device": device,
             "dtype": dtype,
             "threads": threads,
             "use_gguf_cache": gguf_cache,
         }
-        self._native_tools = native_tools
-        self._context_window = context_window
         self._prefix = PrefixCache(enabled=reuse_cache)
         self._loaded: LoadedModel | None = None
-        self._renderer: Any = None
-        self._grammars: GrammarCache | None = None
-        self._call_format: str | None = None
-        self._stop_ids: set[int] = set()
-        self._load_lock = threading.Lock()
-        self._run_lock = threading.Lock()
 
     # -- loading -------------------------------------------------------------------------------------
 
     @property
-    def name(self) -> str:
-        return self._name
-
-    @property
     def loaded(self) -> LoadedModel:
         """The model, loading it now (blocking) if needed."""
-        with self._load_lock:
-            if self._loaded is None:
-                from agentkit.backends.transformers.prompting import PromptRenderer
-                from agentkit.parsing import detect_format
+        self.ensure_loaded()
+        assert self._loaded is not None
+        return self._loaded
 
-                args = self._load_args
-                key = (self.source, args["device"], args["dtype"], args["use_gguf_cache"])
-                loaded = _shared_model(key, source=self.source, **args)
-                self._renderer = PromptRenderer(loaded.tokenizer, native=self._native_tools)
-                # Without native tool support we prompt for Hermes calls ourselves.
-                self._call_format = (
-                    detect_format(self._renderer.template) if self._renderer.native else "hermes"
-                )
-                self._stop_ids = self._find_stop_ids(loaded)
-                self._loaded = loaded
-            return self._loaded
+    def _load_engine(self, progress: Any) -> EngineReady:
+        from agentkit.backends.transformers.tokenizer import HFChatTemplate
 
-    async def aload(self) -> None:
-        """Load on a worker thread (the first request does this itself)."""
-        if self._loaded is None:
-            await asyncio.to_thread(lambda: self.loaded)
+        args = self._load_args
+        key = (self.source, args["device"], args["dtype"], args["use_gguf_cache"])
+        loaded = _shared_model(key, source=self.source, progress=progress, **args)
+        self._loaded = loaded
+        return EngineReady(HFChatTemplate(loaded.tokenizer), self._find_stop_ids(loaded))
+
+    def _load_label(self) -> str:
+        return self.source.label
 
     @property
     def provider(self) -> str:
@@ -172,12 +121,8 @@ class TransformersBackend(BaseBackend):
             return self.source.location.replace("\\", "/").rsplit("/", 1)[-1]
         return self.source.location
 
-    def make_token_counter(self) -> TokenCounter:
-        """Exact counts from the model's own tokenizer and chat template, one message at a time."""
-        return BackendCounter(self)
-
     @staticmethod
-    def _find_stop_ids(loaded: LoadedModel) -> set[int]:
+    def _find_stop_ids(loaded: LoadedModel) -> frozenset[int]:
         ids: set[int] = set()
         eos = getattr(loaded.model.generation_config, "eos_token_id", None)
         for value in eos if isinstance(eos, list) else [eos]:
@@ -185,25 +130,14 @@ class TransformersBackend(BaseBackend):
                 ids.add(value)
         if loaded.tokenizer.eos_token_id is not None:
             ids.add(int(loaded.tokenizer.eos_token_id))
-        if not ids:
-            raise BackendError("the model defines no end-of-sequence token; cannot tell when a reply ends")
-        return ids
-
-    @property  # BaseBackend has a plain attribute; here it comes from the model's config
-    def context_window(self) -> int:  # type: ignore[override]
-        """From config.json or the GGUF header, without loading the weights (a hub id is the
-        exception: its config comes with the model)."""
-        if self._context_window is None:
-            self._context_window = self._read_context_window() or 2048
-        return self._context_window
+        return frozenset(ids)
 
     def _read_context_window(self) -> int | None:
+        """From config.json or the GGUF header, without loading the weights (a hub id is the
+        exception: its config comes with the model)."""
+        from agentkit.backends.local.gguf_file import gguf_context_length
         from agentkit.backends.transformers.loading import gguf_cache_dir
-        from agentkit.backends.transformers.metadata import (
-            CONTEXT_LENGTH_KEYS,
-            config_context_length,
-            gguf_context_length,
-        )
+        from agentkit.backends.transformers.metadata import CONTEXT_LENGTH_KEYS, config_context_length
 
         if self._loaded is None:
             location = Path(self.source.location).expanduser()
@@ -219,158 +153,36 @@ class TransformersBackend(BaseBackend):
                 return value
         return None
 
-    def _grammar_cache(self) -> GrammarCache:
-        if self._grammars is None:
-            loaded = self.loaded
-            eos = loaded.tokenizer.eos_token_id
-            self._grammars = GrammarCache(
-                ll_tokenizer(loaded.tokenizer, int(eos if eos is not None else min(self._stop_ids)))
-            )
-        return self._grammars
-
-    # -- requests ------------------------------------------------------------------------------------
-
-    def count_tokens(self, messages: Sequence[Message], tools: Sequence[ToolSpec] = ()) -> int:
-        """Exact: the prompt this backend would send, through the model's tokenizer and template."""
-        self.loaded  # noqa: B018 - ensure the renderer exists
-        return len(self._renderer.encode(messages, tools))
-
-    def prompt_ids(self, request: ModelRequest) -> list[int]:
-        self.loaded  # noqa: B018
-        return list(self._renderer.encode(request.messages, request.tools))
-
-    def tool_choice(self, request: ModelRequest) -> str:
-        """The request's tool choice, adjusted where ``call_then_answer`` applies."""
-        if not (
-            self.call_then_answer and self.constrained and request.tools and request.tool_choice == "auto"
-        ):
-            return request.tool_choice
-        failed = False
-        for message in reversed(request.messages):
-            if isinstance(message, ToolMessage):
-                failed = failed or message.is_error
-            elif isinstance(message, AssistantMessage) and message.tool_calls:
-                return "required" if failed else "none"
-            elif isinstance(message, UserMessage):
-                return "required"
-        return "auto"
-
-    def _grammar(self, request: ModelRequest, choice: str) -> str | None:
-        if not self.constrained:
-            return None
-        if request.tools and self._call_format != "hermes":
-            return None  # no grammar for this model's call syntax: leave calls and answers free
-        return build_grammar(
-            request.tools,
-            tool_choice=choice,
-            output_schema=request.output_schema,
-            parallel_calls=self.parallel_calls,
-        )
-
-    def _markers(self, request: ModelRequest) -> list[str]:
-        markers = list(request.settings.stop)
-        if request.tools and self.tool_choice(request) != "none":
-            markers.append(CALL_OPEN.strip())
-        return markers
-
-    def generate_sync(
-        self,
-        request: ModelRequest,
-        on_text: Any = None,
-        cancel: threading.Event | None = None,
-    ) -> ModelResponse:
-        """One request, blocking (``complete``/``stream`` run this on a worker thread)."""
-        from agentkit.backends.transformers.generation import Sampling, generate
-        from agentkit.parsing import parse_tool_calls
+    def _ll_tokenizer(self) -> Any:
+        from agentkit.backends.transformers.tokenizer import ll_tokenizer
 
         loaded = self.loaded
-        settings = request.settings
-        prompt = self.prompt_ids(request)
-        window = self.context_window
-        if len(prompt) >= window:
-            raise BackendError(
-                f"the prompt has {len(prompt)} tokens but {self.name} accepts {window}; "
-                "shorten the conversation"
-            )
-        max_new = min(settings.max_tokens or self.max_tokens, window - len(prompt))
-        choice = self.tool_choice(request)
-        grammar = self._grammar(request, choice)
-        matcher = self._grammar_cache().matcher(grammar) if grammar is not None else None
-        sampling = Sampling(settings.temperature, settings.top_k, settings.top_p, settings.seed)
-        with self._run_lock:
-            cache, reused = self._prefix.take(prompt)
-            try:
-                out = generate(
-                    loaded.model,
-                    loaded.tokenizer,
-                    prompt,
-                    cache=cache,
-                    reused=reused,
-                    max_new_tokens=max_new,
-                    sampling=sampling,
-                    stop_ids=self._stop_ids,
-                    stop_strings=settings.stop,
-                    matcher=matcher,
-                    on_text=on_text,
-                    cancel=cancel,
-                )
-            except Exception:
-                self._prefix.clear()
-                raise
-            self._prefix.store(out.cache_ids, out.cache)
-            self.stats.record(prefilled=len(prompt) - reused, reused=reused, generated=len(out.ids))
-            self.last_ids = list(out.ids)
-        text = out.text
-        calls = []
-        content: str | None = text.strip() or None
-        if request.tools and choice != "none":
-            formats = [self._call_format] if self._call_format and matcher is not None else None
-            parsed = parse_tool_calls(text, formats=formats, tool_names=tool_names(request.tools))
-            content, calls = parsed.content, parsed.tool_calls
-            if out.finish_reason == "length" and len(calls) > 1 and calls[-1].arguments_error is not None:
-                # The token limit cut a further call in half; the complete ones before it stand.
-                calls = calls[:-1]
-        finish = "tool_calls" if calls else ("length" if out.finish_reason == "length" else out.finish_reason)
-        return ModelResponse(
-            message=AssistantMessage(content=content, tool_calls=calls),
-            usage=Usage(input_tokens=len(prompt), output_tokens=len(out.ids), requests=1),
-            finish_reason=finish,
-            model=self.name,
+        eos = loaded.tokenizer.eos_token_id
+        return ll_tokenizer(loaded.tokenizer, int(eos if eos is not None else min(self._stop_ids)))
+
+    # -- decoding ------------------------------------------------------------------------------------
+
+    def _decode(self, prompt: list[int], job: DecodeJob) -> Decoded:
+        from agentkit.backends.transformers.generation import generate
+
+        loaded = self.loaded
+        cache, reused = self._prefix.take(prompt)
+        out = generate(
+            loaded.model,
+            loaded.tokenizer,
+            prompt,
+            cache=cache,
+            reused=reused,
+            max_new_tokens=job.max_new_tokens,
+            sampling=job.sampling,
+            stop_ids=job.stop_ids,
+            stop_strings=job.stop_strings,
+            matcher=job.matcher,
+            on_text=job.on_text,
+            cancel=job.cancel,
         )
+        self._prefix.store(out.cache_ids, out.cache)
+        return Decoded(out.ids, out.text, out.finish_reason, reused)
 
-    async def complete(self, request: ModelRequest) -> ModelResponse:
-        await self.aload()
-        cancel = threading.Event()
-        try:
-            return await asyncio.to_thread(self.generate_sync, request, None, cancel)
-        except asyncio.CancelledError:
-            cancel.set()  # a cancelled run must not leave the model decoding on its worker thread
-            raise
-
-    async def stream(self, request: ModelRequest) -> AsyncIterator[StreamChunk]:
-        """Text deltas as tokens are decoded (tool-call markup is not streamed), then the response."""
-        await self.aload()
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[TextDelta | None] = asyncio.Queue()
-        cancel = threading.Event()
-        markers = self._markers(request)
-        sent = 0
-
-        def on_text(text: str) -> None:
-            nonlocal sent
-            end = visible_prefix(text, markers)
-            if end > sent:
-                piece, sent = text[sent:end], end
-                loop.call_soon_threadsafe(queue.put_nowait, TextDelta(piece))
-
-        task = asyncio.ensure_future(asyncio.to_thread(self.generate_sync, request, on_text, cancel))
-        task.add_done_callback(lambda _: queue.put_nowait(None))
-        try:
-            while (item := await queue.get()) is not None:
-                yield item
-            yield await task
-        finally:
-            cancel.set()  # the consumer stopped early: end the decode loop at the next token
-
-    async def aclose(self) -> None:
+    def _drop_cache(self) -> None:
         self._prefix.clear()

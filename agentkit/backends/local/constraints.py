@@ -8,7 +8,9 @@ about 0.35 ms, and is a small self-contained wheel; xgrammar does as well on mas
 over all cases) once the grammar also closed nested objects and kept required strings and arrays
 non-empty, with the parameters listed in words in the prompt.
 
-This module only builds grammar text and compiles it; it never imports torch.
+This module only builds grammar text and compiles it, for every engine (each brings its own llguidance
+tokenizer: transformers from the Hugging Face tokenizer, llama.cpp from the GGUF's vocabulary); it
+imports neither torch nor llama.cpp.
 """
 
 from __future__ import annotations
@@ -188,18 +190,3 @@ class GrammarCache:
                 entry = self._entries[grammar] = CompiledGrammar(grammar, matcher)
                 self.compiled += 1
             return entry.matcher.deep_copy()
-
-
-def ll_tokenizer(hf_tokenizer: Any, eos_token_id: int) -> Any:
-    """An llguidance tokenizer from a fast Hugging Face tokenizer (about a second; build it once)."""
-    import llguidance
-
-    backend = getattr(hf_tokenizer, "backend_tokenizer", None)
-    if backend is None:
-        raise ConfigurationError(
-            "constrained decoding needs a fast (Rust) tokenizer; pass constrained=False to run without it"
-        )
-    backend = copy.copy(backend)
-    backend.no_padding()
-    backend.no_truncation()
-    return llguidance.LLTokenizer(backend.to_str(), eos_token=eos_token_id)
