@@ -8,8 +8,9 @@ must act on; nothing the model could fix (a ``ModelFixableError``) and nothing f
 
 - (a) the OpenAI backend in text mode (``tool_mode="text"``, tools described in the prompt and
   parsed from the reply) against the tests' own server over real HTTP, whole and streamed;
-- (b) the transformers backend's own ``generate_sync``, from the decoded text on: its decode loop is
-  replaced by the fuzzed text (no model is loaded), so what turns text into the
+- (b) the local engines' shared ``generate_sync`` (``InProcessBackend``, under both the transformers
+  and the llama.cpp engine), from the decoded text on: the decode loop is replaced by the fuzzed text
+  (no model is loaded), so what turns text into the
   ``AssistantMessage`` (``parse_tool_calls`` with the backend's formats, the cut-call rule at
   ``finish_reason="length"``) and the streamed deltas (``visible_prefix``) are the backend's own.
 """
@@ -214,58 +215,45 @@ def test_fuzzed_text_through_the_openai_backend_in_text_mode_ends_only_in_docume
         replies.queue = []
 
 
-# -- (b) the transformers backend, from the decoded text on ------------------------------------------
+# -- (b) the local engines' shared text path, from the decoded text on ------------------------------
 
 
 def text_model(replies: list[str], *, call_format: str, constrained: bool, finish: str) -> Any:
-    """A ``TransformersBackend`` whose model is not loaded: ``generate_sync`` runs as it is, but its
-    decode loop (``generation.generate``, patched by :func:`decoding`) yields the given texts."""
-    from agentkit.backends.transformers import TransformersBackend
-    from agentkit.backends.transformers.loading import ModelSource
+    """A local in-process backend whose engine "decodes" the given texts: everything the local engines
+    share (tool choice, grammar choice, streaming deltas, call parsing, the response) runs as it is;
+    only the decode loop, the tokenizer and the grammar matcher are stand-ins."""
+    from agentkit.backends.local.engine import Decoded, DecodeJob, InProcessBackend
 
-    class TextModel(TransformersBackend):
+    class TextEngine(InProcessBackend):
+        settle = "done"
+
         def make_token_counter(self) -> TokenCounter:
             return EstimateCounter()  # no tokenizer here; counting is not what this test is about
 
         def prompt_ids(self, request: ModelRequest) -> list[int]:
             return [1, 2, 3]
 
-    backend = TextModel(
-        ModelSource("gguf", "/fuzzed/model.gguf"),
-        constrained=constrained,
-        reuse_cache=False,
-        context_window=8192,
-    )
-    backend._loaded = SimpleNamespace(model=None, tokenizer=None)  # type: ignore[assignment]
+        def _decode(self, prompt: list[int], job: DecodeJob) -> Decoded:
+            text, reason = (queue.pop(0), finish) if queue else (self.settle, "stop")
+            if job.on_text is not None:
+                for end in (len(text) // 3, 2 * len(text) // 3, len(text)):
+                    job.on_text(text[:end])
+            return Decoded(ids=[5] * (len(text) // 4 + 1), text=text, finish_reason=reason, reused=0)
+
+    queue = list(replies)
+    backend = TextEngine(name="fuzzed", constrained=constrained, reuse_cache=False, context_window=8192)
+    backend._renderer = SimpleNamespace()  # type: ignore[assignment]  # "loaded": no model to load
     backend._call_format = call_format
-    backend._stop_ids = {0}
+    backend._stop_ids = frozenset({0})
     backend._grammars = SimpleNamespace(matcher=lambda grammar: object())  # type: ignore[assignment]
-    backend.fuzzed = (list(replies), finish)  # type: ignore[attr-defined]
     return backend
 
 
 @contextlib.contextmanager
 def decoding(backend: Any, settle: str) -> Iterator[None]:
-    """``generation.generate`` replaced by the backend's queued texts, streamed in three pieces."""
-    from agentkit.backends.transformers import generation
-
-    queue, finish = backend.fuzzed
-
-    def generate(*args: Any, on_text: Any = None, **kwargs: Any) -> Any:
-        text, reason = (queue.pop(0), finish) if queue else (settle, "stop")
-        if on_text is not None:
-            for end in (len(text) // 3, 2 * len(text) // 3, len(text)):
-                on_text(text[:end])
-        return generation.Generated(
-            ids=[5] * (len(text) // 4 + 1), text=text, finish_reason=reason, cache=None, cache_ids=[]
-        )
-
-    original = generation.generate
-    generation.generate = generate
-    try:
-        yield
-    finally:
-        generation.generate = original
+    """Once the fuzzed texts are used up, the engine answers ``settle`` (a valid final answer)."""
+    backend.settle = settle
+    yield
 
 
 @common
@@ -280,10 +268,9 @@ def decoding(backend: Any, settle: str) -> Iterator[None]:
 @example(
     texts=["[" * 1000], output="Answer", how="arun", call_format="hermes", constrained=False, finish="stop"
 )
-def test_fuzzed_text_through_the_transformers_text_path_ends_only_in_documented_ways(
+def test_fuzzed_text_through_the_local_engines_text_path_ends_only_in_documented_ways(
     texts: list[str], output: str, how: str, call_format: str, constrained: bool, finish: str
 ) -> None:
-    pytest.importorskip("torch")
     backend = text_model(texts, call_format=call_format, constrained=constrained, finish=finish)
     agent = Agent(model=backend, tools=[echo, keep], output_type=OUTPUT_TYPES[output], max_steps=5)
     with decoding(backend, SETTLE[output]):
@@ -292,11 +279,10 @@ def test_fuzzed_text_through_the_transformers_text_path_ends_only_in_documented_
 
 def test_the_fuzzing_reaches_the_parsers_and_the_tools() -> None:
     """The text path under test is the real one: a well-formed call in fuzzed company runs its tool."""
-    pytest.importorskip("torch")
     text = 'noise {{ <tool_call>{"name": "echo", "arguments": {"text": "hi"}}</tool_call> \ud800'
     backend = text_model([text], call_format="hermes", constrained=False, finish="stop")
     with decoding(backend, "done"):
-        result = Agent(model=backend, tools=[echo, keep]).run("go")
+        result: RunResult[str] = Agent(model=backend, tools=[echo, keep]).run("go")
     assert result.output == "done"
     tool_results = [m for m in result.messages if getattr(m, "tool_call_id", None)]
     assert [m.content for m in tool_results] == ["hi"]
