@@ -272,7 +272,9 @@ def test_fuzzed_text_through_the_local_engines_text_path_ends_only_in_documented
     texts: list[str], output: str, how: str, call_format: str, constrained: bool, finish: str
 ) -> None:
     backend = text_model(texts, call_format=call_format, constrained=constrained, finish=finish)
-    agent = Agent(model=backend, tools=[echo, keep], output_type=OUTPUT_TYPES[output], max_steps=5)
+    agent: Agent[Any, Any] = Agent(
+        model=backend, tools=[echo, keep], output_type=OUTPUT_TYPES[output], max_steps=5
+    )
     with decoding(backend, SETTLE[output]):
         assert_documented(outcome(agent, how))
 
