@@ -5,6 +5,7 @@
     agentkit tools [--tool ...] [--mcp SPEC] [--json]
     agentkit mcp serve module:registry       (when MCP support is installed)
     agentkit batch TASKS.jsonl [--out RESULTS.jsonl] [--engine ray] ...  (see agentkit.cli.batch)
+    agentkit eval CASES.jsonl | --bfcl CATEGORIES [--model M]... [--tool T]...  (see agentkit.cli.eval)
 
 Exit codes are listed in :mod:`agentkit.cli.exit_codes`.
 """
@@ -136,6 +137,10 @@ def build_parser() -> argparse.ArgumentParser:
     from agentkit.cli.batch import add_batch_parser
 
     add_batch_parser(commands, _positive_int)
+
+    from agentkit.cli.eval import add_eval_parser
+
+    add_eval_parser(commands, _positive_int)
     return parser
 
 
@@ -199,6 +204,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from agentkit.cli.batch import cmd_batch
 
             return cmd_batch(args)
+        if args.command == "eval":
+            from agentkit.cli.eval import cmd_eval
+
+            return cmd_eval(args)
         from agentkit.cli import commands
 
         handler = {"run": commands.cmd_run, "chat": commands.cmd_chat, "tools": commands.cmd_tools}[

@@ -95,8 +95,8 @@ def build_request(prepared: PreparedCase, settings: EvalSettings) -> ModelReques
         messages.insert(0, SystemMessage(content=settings.system_prompt))
     return ModelRequest(
         messages=messages,
-        tools=[tool.spec() for tool in prepared.tools],
-        tool_choice=settings.tool_choice if prepared.tools else "auto",
+        tools=list(prepared.specs),
+        tool_choice=settings.tool_choice if prepared.specs else "auto",
         settings=ModelSettings(temperature=settings.temperature, max_tokens=settings.max_tokens),
     )
 
@@ -117,19 +117,11 @@ def judge(prepared: PreparedCase, calls: tuple[ProducedCall, ...]) -> Verdict:
     return score(calls, prepared.case.expect, prepared.signatures)
 
 
-async def run_case(backend: Backend, model: str, prepared: PreparedCase, settings: EvalSettings) -> CaseResult:
-    """Ask, time and score one case. A failed model call is a result with ``error``, never raised:
-    one bad request must not end an eval of thousands."""
+async def ask(backend: Backend, model: str, prepared: PreparedCase, settings: EvalSettings) -> CaseResult:
+    """Ask, time and score one case; a failed model call raises (the batch engine retries it)."""
     case = prepared.case
-    request = build_request(prepared, settings)
-    expected = case.expect.to_json()
     started = time.perf_counter()
-    try:
-        response = await backend.complete(request)
-    except (AgentkitError, OSError) as exc:
-        seconds = time.perf_counter() - started
-        message = f"{type(exc).__name__}: {exc}".splitlines()[0]
-        return CaseResult(model, case.id, case.category, False, f"model error: {message}", (), expected, None, message, seconds)
+    response = await backend.complete(build_request(prepared, settings))
     seconds = time.perf_counter() - started
     calls = produced_calls(prepared, response)
     verdict = judge(prepared, calls)
@@ -140,10 +132,29 @@ async def run_case(backend: Backend, model: str, prepared: PreparedCase, setting
         passed=verdict.passed,
         reason=verdict.reason,
         calls=calls,
-        expected=expected,
+        expected=case.expect.to_json(),
         text=response.message.content,
         seconds=seconds,
         input_tokens=response.usage.input_tokens,
         output_tokens=response.usage.output_tokens,
         cost=_cost(response),
     )
+
+
+def failed_result(model: str, prepared: PreparedCase, error: str, seconds: float = 0.0) -> CaseResult:
+    """A case whose model call failed: not the model's answer being wrong, so it is rerun on resume."""
+    case = prepared.case
+    line = error.splitlines()[0] if error else "model call failed"
+    return CaseResult(
+        model, case.id, case.category, False, f"model error: {line}", (), case.expect.to_json(), None, line, seconds
+    )
+
+
+async def run_case(backend: Backend, model: str, prepared: PreparedCase, settings: EvalSettings) -> CaseResult:
+    """:func:`ask`, with a failed model call turned into a result: one bad request must not end an eval
+    of thousands."""
+    started = time.perf_counter()
+    try:
+        return await ask(backend, model, prepared, settings)
+    except (AgentkitError, OSError) as exc:
+        return failed_result(model, prepared, f"{type(exc).__name__}: {exc}", time.perf_counter() - started)

@@ -140,6 +140,7 @@ class CaseProblem:
 class LoadedCases:
     cases: list[EvalCase]
     problems: list[CaseProblem]
+    source: str = "<cases>"
 
 
 class _Bad(Exception):
@@ -312,7 +313,7 @@ def parse_cases(lines: Iterable[str], source: str = "<cases>", default_category:
             continue
         seen[case.id] = number
         cases.append(case)
-    return LoadedCases(cases, problems)
+    return LoadedCases(cases, problems, source)
 
 
 def load_cases(path: str | Path, *, category: str | None = None) -> LoadedCases:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from agentkit.errors import ToolDefinitionError
 from agentkit.eval.cases import CaseProblem, EvalCase, names_of
@@ -23,7 +24,8 @@ class PreparedCase:
     """A case with its tools resolved: what the model is sent and what the scorer reads."""
 
     case: EvalCase
-    tools: tuple[Tool, ...]
+    specs: tuple[dict[str, Any], ...]
+    """The tools in the OpenAI ``tools`` format: plain data, so a prepared case travels to Ray workers."""
     signatures: Mapping[str, Signature]
     """By the name the expectation uses."""
 
@@ -97,7 +99,7 @@ def prepare(cases: Sequence[EvalCase], tools: Sequence[Tool], source: str = "<ca
         if problem is not None:
             problems.append(problem)
             continue
-        prepared.append(PreparedCase(case, tuple(resolved), signatures))
+        prepared.append(PreparedCase(case, tuple(t.spec() for t in resolved), signatures))
     return prepared, problems
 
 
