@@ -61,6 +61,11 @@ $(LOCAL_STAMP): pyproject.toml | $(PY)
 demo: $(LOCAL_STAMP)
 	$(PY) examples/quickstart.py
 
+# `make eval`: how well the embedded model calls the example's tools (examples/eval_my_tools.py); it
+# prints the table and the path of the HTML report, and opens nothing. A rerun resumes.
+eval: $(LOCAL_STAMP)
+	$(PY) examples/eval_my_tools.py
+
 test: $(STAMP) $(EVAL_TEST_STAMP) $(BFCL_STAMP)
 	$(PY) -m pytest -q
 

@@ -34,16 +34,36 @@ def add_eval_parser(commands: Any, positive_int: Any) -> None:
         "by BFCL's AST rules. Rerunning the same command resumes.",
     )
     parser.add_argument("cases", nargs="?", help="case file (JSON lines; see docs/eval.md)")
-    parser.add_argument("--bfcl", metavar="CATEGORIES", help="BFCL's cases: simple_python, parallel, ..., or all")
+    parser.add_argument(
+        "--bfcl", metavar="CATEGORIES", help="BFCL's cases: simple_python, parallel, ..., or all"
+    )
     parser.add_argument("--limit", type=positive_int, help="only the first N cases (of each BFCL category)")
-    parser.add_argument("--model", "-m", action="append", default=[], help="model string; repeatable (default: local)")
-    parser.add_argument("--tool", "-t", action="append", default=[], metavar="TOOL", help="name or file.py[:function]; repeatable")
+    parser.add_argument(
+        "--model", "-m", action="append", default=[], help="model string; repeatable (default: local)"
+    )
+    parser.add_argument(
+        "--tool",
+        "-t",
+        action="append",
+        default=[],
+        metavar="TOOL",
+        help="name or file.py[:function]; repeatable",
+    )
     parser.add_argument("--out", "-o", help="results directory (default: eval-results/NAME)")
-    parser.add_argument("--tool-choice", default="auto", help="auto (default), required, none, or a tool name")
-    parser.add_argument("--max-tokens", type=positive_int, default=256, help="reply length per case (default 256)")
+    parser.add_argument(
+        "--tool-choice", default="auto", help="auto (default), required, none, or a tool name"
+    )
+    parser.add_argument(
+        "--max-tokens", type=positive_int, default=256, help="reply length per case (default 256)"
+    )
     parser.add_argument("--temperature", type=float, default=0.0, help="default 0 (greedy)")
     parser.add_argument("--system", help="a system prompt sent before each case's messages")
-    parser.add_argument("--concurrency", "-c", type=positive_int, default=8, help="cases in flight per model (default 8)")
+    parser.add_argument(
+        "--concurrency",
+        "-c",
+        type=positive_int,
+        help="cases in flight per model (default: 1 in-process, 8 for a server)",
+    )
     parser.add_argument("--engine", choices=("local", "ray"), default="local", help="default: local")
     parser.add_argument("--address", help="Ray cluster address (default: a local Ray for the run)")
     parser.add_argument("--workers", type=positive_int, help="Ray actors (default: one per cluster CPU)")
@@ -158,7 +178,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         report = asyncio.run(
             aevaluate(
                 cases, models, tools=tools, settings=settings, out_dir=out, concurrency=args.concurrency,
-                engine=_engine(args), force=args.force, on_start=progress.start_model, on_result=progress.result,
+                engine=_engine(args), force=args.force,
+                on_start=progress.start_model, on_result=progress.result,
                 on_problem=progress.problem,
                 title=f"agentkit eval: {args.cases or 'BFCL ' + args.bfcl}",
             )
@@ -175,7 +196,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(report.to_json(), indent=1) + "\n")
     else:
         sys.stdout.write(report.table() + "\n")
-        sys.stdout.write(f"\nper-case results: {Path(out) / 'cases.jsonl'}\nreport: {Path(out) / 'report.html'}\n")
+        sys.stdout.write(
+            f"\nper-case results: {Path(out) / 'cases.jsonl'}\nreport: {Path(out) / 'report.html'}\n"
+        )
     if report.problems:
         return ExitCode.CONFIGURATION
     if any(m.errors for m in report.models):

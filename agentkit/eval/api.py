@@ -1,4 +1,4 @@
-"""``evaluate``: cases × models -> an :class:`EvalReport`, the one entry point of the Python API."""
+"""``evaluate``: cases x models -> an :class:`EvalReport`, the one entry point of the Python API."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ async def aevaluate(
     tools: Sequence[Tool | Callable[..., Any] | str] = (),
     settings: EvalSettings | None = None,
     out_dir: str | Path | None = None,
-    concurrency: int = 8,
+    concurrency: int | None = None,
     engine: Any = None,
     force: bool = False,
     on_start: StartCallback | None = None,
@@ -70,7 +70,9 @@ async def aevaluate(
         settings: how cases are asked (tool choice, max tokens, temperature, system prompt).
         out_dir: keep each model's results under ``out_dir/runs`` (a rerun resumes: only cases without
             a result run) and write ``cases.jsonl`` and ``report.html`` there.
-        concurrency: cases in flight per model. engine: the batch engine (default: this process).
+        concurrency: cases in flight per model; default 1 for an in-process model (it decodes one request at
+            a time: more would only queue, and inflate each case's latency) and 8 for a server.
+        engine: the batch engine (default: this process).
         on_start / on_result / on_problem: called when a model starts (with how many cases it will run:
             resumed ones are not run again), with each case result as it arrives, and with each case
             that cannot run.
@@ -100,7 +102,8 @@ async def aevaluate(
     reports = []
     results: list[CaseResult] = []
     async for run in iterate_models(
-        model_list, prepared, settings, runs_dir=runs_dir, concurrency=concurrency, engine=engine, force=force,
+        model_list, prepared, settings, runs_dir=runs_dir, concurrency=concurrency, engine=engine,
+        force=force,
         on_start=on_start, on_result=on_result,
     ):  # fmt: skip
         rows = sorted(run.results.values(), key=lambda r: order.get(r.case_id, 0))

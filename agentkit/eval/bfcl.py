@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from agentkit.errors import ConfigurationError
-from agentkit.eval.cases import DictPattern, EvalCase, ExpectedArgument, ExpectedCall, Expectation
+from agentkit.eval.cases import DictPattern, EvalCase, Expectation, ExpectedArgument, ExpectedCall
 from agentkit.eval.signature import Signature
 from agentkit.messages import from_openai
 
@@ -44,7 +44,9 @@ def categories(spec: str) -> list[str]:
         part = part.strip()
         for name in ALIASES.get(part, part).split(","):
             if name not in CATEGORIES:
-                raise ConfigurationError(f"unknown BFCL category {name!r}; known: {', '.join(CATEGORIES)}, all")
+                raise ConfigurationError(
+                    f"unknown BFCL category {name!r}; known: {', '.join(CATEGORIES)}, all"
+                )
             if name not in names:
                 names.append(name)
     return names
@@ -148,7 +150,9 @@ def load_bfcl(spec: str, limit: int | None = None) -> list[EvalCase]:
             raise ConfigurationError(f"this bfcl-eval has no {category} data ({questions}); {INSTALL_HINT}")
         answers = {}
         if answer_file is not None:
-            answers = {row["id"]: row["ground_truth"] for row in _jsonl(answer_file.read_text(encoding="utf-8"))}
+            answers = {
+                row["id"]: row["ground_truth"] for row in _jsonl(answer_file.read_text(encoding="utf-8"))
+            }
         rows = list(_jsonl(questions.read_text(encoding="utf-8")))
         cases.extend(_case(category, row, answers) for row in rows[:limit])
     return cases

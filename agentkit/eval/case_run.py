@@ -77,7 +77,8 @@ class CaseResult:
             passed=bool(row["passed"]),
             reason=str(row["reason"]),
             calls=tuple(
-                ProducedCall(c["name"], c.get("arguments") or {}, c.get("error")) for c in row.get("calls") or []
+                ProducedCall(c["name"], c.get("arguments") or {}, c.get("error"))
+                for c in row.get("calls") or []
             ),
             expected=row.get("expected"),
             text=row.get("text"),
@@ -146,11 +147,22 @@ def failed_result(model: str, prepared: PreparedCase, error: str, seconds: float
     case = prepared.case
     line = error.splitlines()[0] if error else "model call failed"
     return CaseResult(
-        model, case.id, case.category, False, f"model error: {line}", (), case.expect.to_json(), None, line, seconds
+        model,
+        case.id,
+        case.category,
+        False,
+        f"model error: {line}",
+        (),
+        case.expect.to_json(),
+        None,
+        line,
+        seconds,
     )
 
 
-async def run_case(backend: Backend, model: str, prepared: PreparedCase, settings: EvalSettings) -> CaseResult:
+async def run_case(
+    backend: Backend, model: str, prepared: PreparedCase, settings: EvalSettings
+) -> CaseResult:
     """:func:`ask`, with a failed model call turned into a result: one bad request must not end an eval
     of thousands."""
     started = time.perf_counter()

@@ -176,7 +176,9 @@ def _argument(path: str, raw: Any, depth: int = 0) -> ExpectedArgument:
     values = raw["one_of"]
     if not isinstance(values, list) or not values:
         raise _Bad(f"{path}.one_of", f"must be a non-empty list of acceptable values, got {values!r}")
-    return ExpectedArgument(tuple(_value(f"{path}.one_of[{i}]", v, depth) for i, v in enumerate(values)), optional)
+    return ExpectedArgument(
+        tuple(_value(f"{path}.one_of[{i}]", v, depth) for i, v in enumerate(values)), optional
+    )
 
 
 def _call(path: str, raw: Any) -> ExpectedCall:
@@ -218,7 +220,9 @@ def _messages(row: Mapping[str, Any]) -> tuple[Message, ...]:
     messages: list[Message] = []
     for i, item in enumerate(raw):
         if not isinstance(item, dict):
-            raise _Bad(f"messages[{i}]", f'must be an object like {{"role": "user", "content": ...}}, got {item!r}')
+            raise _Bad(
+                f"messages[{i}]", f'must be an object like {{"role": "user", "content": ...}}, got {item!r}'
+            )
         try:
             messages.append(from_openai(item))
         except (ValueError, KeyError, TypeError) as exc:
@@ -236,7 +240,9 @@ def _tools(raw: Any) -> tuple[ToolRef, ...]:
             continue
         schema = item.get("function", item) if isinstance(item, dict) else None
         if not isinstance(schema, dict) or not isinstance(schema.get("name"), str):
-            raise _Bad(f"tools[{i}]", f'must be a tool name or a schema {{"name", "parameters"}}, got {item!r}')
+            raise _Bad(
+                f"tools[{i}]", f'must be a tool name or a schema {{"name", "parameters"}}, got {item!r}'
+            )
         if not isinstance(schema.get("parameters", {}), dict):
             raise _Bad(f"tools[{i}].parameters", "must be a JSON schema object")
         refs.append(schema)
@@ -289,7 +295,9 @@ def _parse(row: Any, line: int, default_category: str) -> EvalCase:
     )
 
 
-def parse_cases(lines: Iterable[str], source: str = "<cases>", default_category: str = "default") -> LoadedCases:
+def parse_cases(
+    lines: Iterable[str], source: str = "<cases>", default_category: str = "default"
+) -> LoadedCases:
     """Every readable case of JSONL text, and a problem for each line that is not one (duplicate ids:
     the later line is the problem)."""
     cases: list[EvalCase] = []
@@ -309,7 +317,9 @@ def parse_cases(lines: Iterable[str], source: str = "<cases>", default_category:
             problems.append(CaseProblem(source, number, bad.field, bad.message))
             continue
         if case.id in seen:
-            problems.append(CaseProblem(source, number, "id", f"duplicate id {case.id!r} (first on line {seen[case.id]})"))
+            problems.append(
+                CaseProblem(source, number, "id", f"duplicate id {case.id!r} (first on line {seen[case.id]})")
+            )
             continue
         seen[case.id] = number
         cases.append(case)

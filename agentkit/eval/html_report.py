@@ -25,32 +25,52 @@ MAX_FAILURES = 5000
 BINS = 20
 
 _CSS = """
-body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1200px;padding:0 1rem;color:#222}
-h1{font-size:1.6rem;margin-bottom:.2rem}h2{font-size:1.2rem;margin-top:2.2rem;border-bottom:1px solid #ddd;padding-bottom:.3rem}
-.meta{color:#666}table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #eee;padding:.35rem .5rem;text-align:left;vertical-align:top}
-th{background:#fafafa}td.num{text-align:right;font-variant-numeric:tabular-nums}
-.legend span{display:inline-block;margin-right:1.2rem}.legend i{display:inline-block;width:.9rem;height:.9rem;margin-right:.35rem;vertical-align:-2px}
-svg text{font:12px system-ui,sans-serif;fill:#333}.axis{stroke:#999}.grid{stroke:#eee}
-.controls{display:flex;gap:.6rem;margin:.6rem 0;flex-wrap:wrap}.controls input{flex:1;min-width:14rem;padding:.3rem}
-pre.diff{margin:0;white-space:pre-wrap;word-break:break-word;font:12px/1.35 ui-monospace,Menlo,Consolas,monospace;max-width:44rem}
-.diff .del{background:#fde2e1;color:#8a1c1c}.diff .ins{background:#dcf5dc;color:#1c5e1c}.diff .same{color:#555}
-.reason{font-weight:600}.text{color:#666;font-style:italic}.problems li{font-family:ui-monospace,monospace}
+body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1200px;
+  padding:0 1rem;color:#222}
+h1{font-size:1.6rem;margin-bottom:.2rem}
+h2{font-size:1.2rem;margin-top:2.2rem;border-bottom:1px solid #ddd;padding-bottom:.3rem}
+.meta{color:#666}
+table{border-collapse:collapse;width:100%}
+th,td{border-bottom:1px solid #eee;padding:.35rem .5rem;text-align:left;vertical-align:top}
+th{background:#fafafa}
+td.num{text-align:right;font-variant-numeric:tabular-nums}
+.legend span{display:inline-block;margin-right:1.2rem}
+.legend i{display:inline-block;width:.9rem;height:.9rem;margin-right:.35rem;vertical-align:-2px}
+svg text{font:12px system-ui,sans-serif;fill:#333}
+svg text.value{font-size:10px;fill:#555}
+.axis{stroke:#999}
+.grid{stroke:#eee}
+.controls{display:flex;gap:.6rem;margin:.6rem 0;flex-wrap:wrap}
+.controls input{flex:1;min-width:14rem;padding:.3rem}
+pre.diff{margin:0;white-space:pre-wrap;word-break:break-word;max-width:44rem;
+  font:12px/1.35 ui-monospace,Menlo,Consolas,monospace}
+.diff .del{background:#fde2e1;color:#8a1c1c}
+.diff .ins{background:#dcf5dc;color:#1c5e1c}
+.diff .same{color:#555}
+.reason{font-weight:600}
+.text{color:#666;font-style:italic}
+.problems li{font-family:ui-monospace,monospace}
 """
 
 _SCRIPT = """
-(function(){
-  var text=document.getElementById('filter-text'),model=document.getElementById('filter-model'),
-      cat=document.getElementById('filter-category'),rows=document.querySelectorAll('tr.failure'),
-      count=document.getElementById('failure-count');
-  function apply(){
-    var q=text.value.toLowerCase(),m=model.value,c=cat.value,shown=0;
-    rows.forEach(function(r){
-      var ok=(!m||r.dataset.model===m)&&(!c||r.dataset.category===c)&&(!q||r.textContent.toLowerCase().indexOf(q)>=0);
-      r.style.display=ok?'':'none';if(ok)shown++;
+(function () {
+  var text = document.getElementById('filter-text'), model = document.getElementById('filter-model'),
+      cat = document.getElementById('filter-category'), rows = document.querySelectorAll('tr.failure'),
+      count = document.getElementById('failure-count');
+  function apply() {
+    var q = text.value.toLowerCase(), m = model.value, c = cat.value, shown = 0;
+    rows.forEach(function (r) {
+      var ok = (!m || r.dataset.model === m) && (!c || r.dataset.category === c) &&
+               (!q || r.textContent.toLowerCase().indexOf(q) >= 0);
+      r.style.display = ok ? '' : 'none';
+      if (ok) shown++;
     });
-    count.textContent=shown+' of '+rows.length+' failures shown';
+    count.textContent = shown + ' of ' + rows.length + ' failures shown';
   }
-  [text,model,cat].forEach(function(e){e.addEventListener('input',apply);e.addEventListener('change',apply);});
+  [text, model, cat].forEach(function (e) {
+    e.addEventListener('input', apply);
+    e.addEventListener('change', apply);
+  });
   apply();
 })();
 """
@@ -71,7 +91,7 @@ def accuracy_chart(report: EvalReport) -> str:
     """Grouped bars: one group per category (and "all"), one bar per model, height = accuracy."""
     models = report.models
     groups = [*report.categories, "all"]
-    bar, gap, left, top, height = 18, 18, 44, 14, 220
+    bar, gap, left, top, height = 22, 20, 44, 16, 220
     group_width = max(1, len(models)) * bar + gap
     width = left + len(groups) * group_width + 10
     parts = [
@@ -86,7 +106,11 @@ def accuracy_chart(report: EvalReport) -> str:
         x0 = left + g * group_width + gap / 2
         for i, model in enumerate(models):
             score = model.categories.get(group) if group != "all" else None
-            passed, total = (score.passed, score.total) if score else ((model.passed, model.total) if group == "all" else (0, 0))
+            passed, total = (
+                (score.passed, score.total)
+                if score
+                else ((model.passed, model.total) if group == "all" else (0, 0))
+            )
             accuracy = passed / total if total else 0.0
             h = accuracy * height
             x = x0 + i * bar
@@ -96,15 +120,27 @@ def accuracy_chart(report: EvalReport) -> str:
                 f'height="{h:.1f}" fill="{_colour(i)}"><title>{escape(model.model)} · {escape(group)}: '
                 f"{100 * accuracy:.1f}% ({passed}/{total})</title></rect>"
             )
+            if total:
+                parts.append(
+                    f'<text class="value" x="{x + (bar - 2) / 2:.1f}" y="{top + height - h - 3:.1f}" '
+                    f'text-anchor="middle">{100 * accuracy:.0f}</text>'
+                )
         label_x = x0 + len(models) * bar / 2
         label_y = top + height + 14
         parts.append(
             f'<text x="{label_x:.1f}" y="{label_y}" text-anchor="end" '
             f'transform="rotate(-35 {label_x:.1f} {label_y})">{escape(group)}</text>'
         )
-    parts.append(f'<line class="axis" x1="{left}" x2="{width - 10}" y1="{top + height}" y2="{top + height}"/>')
+    parts.append(
+        f'<line class="axis" x1="{left}" x2="{width - 10}" y1="{top + height}" y2="{top + height}"/>'
+    )
     parts.append("</svg>")
     return "".join(parts)
+
+
+def seconds_label(value: float) -> str:
+    """A latency tick: milliseconds below a second, seconds above."""
+    return f"{value * 1000:.0f}ms" if value < 1 else f"{value:.1f}s"
 
 
 def _bins(values: Sequence[float], upper: float) -> list[int]:
@@ -117,7 +153,10 @@ def _bins(values: Sequence[float], upper: float) -> list[int]:
 
 def latency_chart(report: EvalReport) -> str:
     """One histogram per model over the same bins: seconds per model call (failed calls left out)."""
-    per_model = {m.model: [r.seconds for r in report.results if r.model == m.model and r.error is None] for m in report.models}
+    per_model = {
+        m.model: [r.seconds for r in report.results if r.model == m.model and r.error is None]
+        for m in report.models
+    }
     everything = sorted(v for values in per_model.values() for v in values)
     upper = everything[min(len(everything) - 1, math.ceil(0.99 * len(everything)) - 1)] if everything else 1.0
     upper = max(upper, 1e-3)
@@ -131,8 +170,8 @@ def latency_chart(report: EvalReport) -> str:
             f'<svg class="latency-chart" data-model="{escape(model.model)}" role="img" '
             f'aria-label="latency of {escape(model.model)}" width="{width}" height="{height + 46}" '
             'xmlns="http://www.w3.org/2000/svg">',
-            f'<text x="{left}" y="12">{escape(model.model)}: p50 {model.latency_p50:.2f} s, '
-            f"p90 {model.latency_p90:.2f} s, max {model.latency_max:.2f} s</text>",
+            f'<text x="{left}" y="12">{escape(model.model)}: p50 {seconds_label(model.latency_p50)}, '
+            f"p90 {seconds_label(model.latency_p90)}, max {seconds_label(model.latency_max)}</text>",
         ]
         for b, count in enumerate(counts):
             h = count / peak * (height - 24)
@@ -140,11 +179,13 @@ def latency_chart(report: EvalReport) -> str:
             lo, hi = b * upper / BINS, (b + 1) * upper / BINS
             parts.append(
                 f'<rect class="lat-bar" data-count="{count}" x="{x}" y="{height - h:.1f}" width="{bar - 2}" '
-                f'height="{h:.1f}" fill="{_colour(i)}"><title>{lo:.2f}-{hi:.2f} s: {count} cases</title></rect>'
+                f'height="{h:.1f}" fill="{_colour(i)}">'
+                f"<title>{lo:.2f}-{hi:.2f} s: {count} cases</title></rect>"
             )
         parts.append(f'<line class="axis" x1="{left}" x2="{width - 20}" y1="{height}" y2="{height}"/>')
         for b in range(0, BINS + 1, 5):
-            parts.append(f'<text x="{left + b * bar}" y="{height + 16}" text-anchor="middle">{b * upper / BINS:.1f}s</text>')
+            label = seconds_label(b * upper / BINS)
+            parts.append(f'<text x="{left + b * bar}" y="{height + 16}" text-anchor="middle">{label}</text>')
         parts.append("</svg>")
         out.append("".join(parts))
     return "\n".join(out)
@@ -186,11 +227,17 @@ def _summary(report: EvalReport) -> str:
         cells = []
         for m in report.models:
             s = m.categories.get(category)
-            cells.append(f'<td class="num">{100 * s.accuracy:.1f}% ({s.passed}/{s.total})</td>' if s else "<td>-</td>")
+            cells.append(
+                f'<td class="num">{100 * s.accuracy:.1f}% ({s.passed}/{s.total})</td>' if s else "<td>-</td>"
+            )
         rows.append(f"<tr><td>{escape(category)}</td>{''.join(cells)}</tr>")
 
     def row(label: str, values: list[str]) -> str:
-        return f"<tr><th>{escape(label)}</th>" + "".join(f'<td class="num">{escape(v)}</td>' for v in values) + "</tr>"
+        return (
+            f"<tr><th>{escape(label)}</th>"
+            + "".join(f'<td class="num">{escape(v)}</td>' for v in values)
+            + "</tr>"
+        )
 
     models = report.models
     rows.append(row("all", [f"{100 * m.accuracy:.1f}% ({m.passed}/{m.total})" for m in models]))
@@ -209,19 +256,31 @@ def _options(values: Sequence[str]) -> str:
 def render_html(report: EvalReport) -> str:
     failures = report.failures()
     shown = failures[:MAX_FAILURES]
-    cut = f"<p>Only the first {MAX_FAILURES} of {len(failures)} failures are listed.</p>" if len(failures) > len(shown) else ""
+    cut = (
+        f"<p>Only the first {MAX_FAILURES} of {len(failures)} failures are listed.</p>"
+        if len(failures) > len(shown)
+        else ""
+    )
     problems = ""
     if report.problems:
         items = "".join(f"<li>{escape(str(p))}</li>" for p in report.problems)
-        problems = f'<h2>Cases that could not run ({len(report.problems)})</h2><ul class="problems">{items}</ul>'
+        problems = (
+            f'<h2>Cases that could not run ({len(report.problems)})</h2><ul class="problems">{items}</ul>'
+        )
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")  # noqa: UP017 - explicit is clearer
     total = sum(m.total for m in report.models)
+    categories = report.categories
+    noun = "category" if len(categories) == 1 else "categories"
+    meta = f"{len(report.models)} model(s), {len(categories)} {noun}, {total} case runs · {stamp}"
+    model_options = _options([m.model for m in report.models])
+    header = "<th>model</th><th>category</th><th>case</th><th>why</th><th>expected (-) vs got (+)</th>"
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{escape(report.title)}</title><style>{_CSS}</style></head>
 <body>
 <h1>{escape(report.title)}</h1>
-<p class="meta">{len(report.models)} model(s), {len(report.categories)} categor{"y" if len(report.categories) == 1 else "ies"}, {total} case runs · {stamp}</p>
+<p class="meta">{meta}</p>
 {_summary(report)}
 <h2>Accuracy per category</h2>
 {_legend(report.models)}
@@ -229,11 +288,13 @@ def render_html(report: EvalReport) -> str:
 <h2>Latency per model call</h2>
 {latency_chart(report)}
 <h2>Failures</h2>
-<div class="controls"><input id="filter-text" type="search" placeholder="filter: case id, reason, argument...">
-<select id="filter-model"><option value="">all models</option>{_options([m.model for m in report.models])}</select>
-<select id="filter-category"><option value="">all categories</option>{_options(report.categories)}</select></div>
+<div class="controls">
+<input id="filter-text" type="search" placeholder="filter: case id, reason, argument...">
+<select id="filter-model"><option value="">all models</option>{model_options}</select>
+<select id="filter-category"><option value="">all categories</option>{_options(categories)}</select>
+</div>
 <p id="failure-count">{len(shown)} failures</p>{cut}
-<table id="failures"><thead><tr><th>model</th><th>category</th><th>case</th><th>why</th><th>expected (−) vs got (+)</th></tr></thead>
+<table id="failures"><thead><tr>{header}</tr></thead>
 <tbody>{"".join(_failure_row(r) for r in shown)}</tbody></table>
 {problems}
 <script>{_SCRIPT}</script>

@@ -38,35 +38,48 @@ def _never_called(**_: object) -> None:
     raise RuntimeError("agentkit eval does not run tools")
 
 
-def _schema_tool(schema: Mapping[str, object]) -> Tool:
+def _schema_tool(schema: Mapping[str, Any]) -> Tool:
     parameters = schema.get("parameters") or {"type": "object", "properties": {}}
     description = schema.get("description") or ""
-    return Tool.from_schema(
-        str(schema["name"]), str(description), dict(parameters), _never_called  # type: ignore[call-overload]
-    )
+    return Tool.from_schema(str(schema["name"]), str(description), dict(parameters), _never_called)
 
 
 def _problem(case: EvalCase, source: str, field: str, message: str) -> CaseProblem:
     return CaseProblem(source, case.line or 0, field, f"case {case.id!r}: {message}")
 
 
-def _check(case: EvalCase, tools: Sequence[Tool], signatures: Mapping[str, Signature], source: str) -> CaseProblem | None:
+def _check(
+    case: EvalCase, tools: Sequence[Tool], signatures: Mapping[str, Signature], source: str
+) -> CaseProblem | None:
     offered = {case.names.get(t.name, t.name) for t in tools}
     for index, call in enumerate(case.expect.calls):
         field = f"expect[{index}]"
         if call.name not in offered:
-            return _problem(case, source, f"{field}.name", f"expects a call of {call.name!r}, which the case does not offer (tools: {', '.join(sorted(offered)) or 'none'})")
+            return _problem(
+                case,
+                source,
+                f"{field}.name",
+                f"expects a call of {call.name!r}, which the case does not offer "
+                f"(tools: {', '.join(sorted(offered)) or 'none'})",
+            )
         if case.signatures is not None:
             continue  # BFCL's own answers are taken as they are
         params = signatures[call.name].params
         for key in call.arguments:
             if key not in params:
                 has = ", ".join(params) or "no parameters"
-                return _problem(case, source, f"{field}.arguments.{key}", f"expected argument {key!r} is not a parameter of {call.name} (it has: {has})")
+                return _problem(
+                    case,
+                    source,
+                    f"{field}.arguments.{key}",
+                    f"expected argument {key!r} is not a parameter of {call.name} (it has: {has})",
+                )
     return None
 
 
-def prepare(cases: Sequence[EvalCase], tools: Sequence[Tool], source: str = "<cases>") -> tuple[list[PreparedCase], list[CaseProblem]]:
+def prepare(
+    cases: Sequence[EvalCase], tools: Sequence[Tool], source: str = "<cases>"
+) -> tuple[list[PreparedCase], list[CaseProblem]]:
     """Resolve every case's tools; returns the runnable cases and a problem for each other case."""
     given = {tool.name: tool for tool in tools}
     prepared: list[PreparedCase] = []
@@ -79,7 +92,9 @@ def prepare(cases: Sequence[EvalCase], tools: Sequence[Tool], source: str = "<ca
             if isinstance(ref, str):
                 if ref not in given:
                     choices = ", ".join(sorted(given)) or "none: pass them with --tool"
-                    problem = _problem(case, source, f"tools[{index}]", f"tool {ref!r} is not given (given: {choices})")
+                    problem = _problem(
+                        case, source, f"tools[{index}]", f"tool {ref!r} is not given (given: {choices})"
+                    )
                     break
                 resolved.append(given[ref])
                 continue
@@ -92,9 +107,14 @@ def prepare(cases: Sequence[EvalCase], tools: Sequence[Tool], source: str = "<ca
             schema_tools[key] = tool
             resolved.append(tool)
         if problem is None:
-            signatures = dict(case.signatures) if case.signatures is not None else {
-                case.names.get(t.name, t.name): Signature.from_json_schema(t.name, t.parameters) for t in resolved
-            }
+            signatures = (
+                dict(case.signatures)
+                if case.signatures is not None
+                else {
+                    case.names.get(t.name, t.name): Signature.from_json_schema(t.name, t.parameters)
+                    for t in resolved
+                }
+            )
             problem = _check(case, resolved, signatures, source)
         if problem is not None:
             problems.append(problem)

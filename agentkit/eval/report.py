@@ -57,7 +57,9 @@ def _quantile(values: Sequence[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def model_report(model: str, results: Sequence[CaseResult], ran: int = 0, wall_seconds: float = 0.0) -> ModelReport:
+def model_report(
+    model: str, results: Sequence[CaseResult], ran: int = 0, wall_seconds: float = 0.0
+) -> ModelReport:
     categories: dict[str, list[CaseResult]] = {}
     for result in results:
         categories.setdefault(result.category, []).append(result)
@@ -66,7 +68,8 @@ def model_report(model: str, results: Sequence[CaseResult], ran: int = 0, wall_s
     return ModelReport(
         model=model,
         categories={
-            name: CategoryScore(name, sum(r.passed for r in rows), len(rows)) for name, rows in categories.items()
+            name: CategoryScore(name, sum(r.passed for r in rows), len(rows))
+            for name, rows in categories.items()
         },
         passed=sum(r.passed for r in results),
         total=len(results),
@@ -103,7 +106,9 @@ class EvalReport:
         for report in self.models:
             if report.model == name:
                 return report
-        raise KeyError(f"no model {name!r} in this report (models: {', '.join(m.model for m in self.models)})")
+        raise KeyError(
+            f"no model {name!r} in this report (models: {', '.join(m.model for m in self.models)})"
+        )
 
     def accuracy(self, model: str, category: str | None = None) -> float:
         """A model's accuracy overall, or on one category."""
@@ -143,7 +148,9 @@ class EvalReport:
                     "passed": m.passed,
                     "total": m.total,
                     "errors": m.errors,
-                    "categories": {c.category: {"passed": c.passed, "total": c.total} for c in m.categories.values()},
+                    "categories": {
+                        c.category: {"passed": c.passed, "total": c.total} for c in m.categories.values()
+                    },
                     "seconds_per_case": m.seconds_per_case,
                     "calls_per_second": m.calls_per_second,
                     "input_tokens": m.input_tokens,
@@ -165,7 +172,9 @@ def _pct(score: CategoryScore | None) -> str:
 def _grid(header: list[str], rows: Iterable[list[str]]) -> str:
     body = [header, *rows]
     widths = [max(len(row[i]) for row in body) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in body]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in body
+    ]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(lines)
 

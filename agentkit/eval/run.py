@@ -57,13 +57,15 @@ class EvalAgent(Agent[Any, Any]):
     returns the scored :class:`CaseResult` (as JSON) as the run's output. No tool runs, no system
     prompt is added; model errors are raised, for the engine to retry or to leave for a resume."""
 
-    def __init__(self, model: str | Backend, cases: Mapping[str, PreparedCase], settings: EvalSettings, label: str):
+    def __init__(
+        self, model: str | Backend, cases: Mapping[str, PreparedCase], settings: EvalSettings, label: str
+    ):
         super().__init__(model, context=False)
         self.cases = cases
         self.eval_settings = settings
         self.label = label
 
-    async def arun(self, prompt: str | None, **_: Any) -> RunResult[Any]:  # type: ignore[override]
+    async def arun(self, prompt: str | None, **_: Any) -> RunResult[Any]:
         prepared = self.cases[str(prompt)]
         result = await ask(self.backend, self.label, prepared, self.eval_settings)
         usage = Usage(input_tokens=result.input_tokens, output_tokens=result.output_tokens, requests=1)
@@ -85,7 +87,9 @@ class EvalWorker:
 
 
 PROBE_TEXT = "Reply with the word OK."
-_PROBE = ModelRequest(messages=[UserMessage(content=PROBE_TEXT)], settings=ModelSettings(max_tokens=1, temperature=0))
+_PROBE = ModelRequest(
+    messages=[UserMessage(content=PROBE_TEXT)], settings=ModelSettings(max_tokens=1, temperature=0)
+)
 
 
 async def check_model(backend: Backend, label: str) -> None:
@@ -140,6 +144,18 @@ class ModelRun:
     wall_seconds: float = 0.0
 
 
+SERVER_CONCURRENCY = 8
+
+
+def default_concurrency(model: str | Backend) -> int:
+    """1 for an in-process model (it decodes one request at a time), 8 for a server."""
+    if isinstance(model, str):
+        in_process = model.split(":", 1)[0] in ("local", "hf", "gguf")
+    else:
+        in_process = hasattr(model, "aload")
+    return 1 if in_process else SERVER_CONCURRENCY
+
+
 def _slug(label: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", label).strip("_")[:80] or "model"
 
@@ -150,7 +166,7 @@ async def run_model(
     settings: EvalSettings,
     *,
     runs_dir: Path | None,
-    concurrency: int,
+    concurrency: int | None,
     engine: Any = None,
     backend: Backend | None = None,
     force: bool = False,
@@ -167,11 +183,15 @@ async def run_model(
     agent: Any
     if engine is not None and engine.name != "local":
         if not isinstance(model, str):
-            raise ConfigurationError(f"the {engine.name} engine needs model strings, got a {type(model).__name__}")
+            raise ConfigurationError(
+                f"the {engine.name} engine needs model strings, got a {type(model).__name__}"
+            )
         agent = EvalWorker(model, tuple(prepared), settings, label)
     else:
         agent = EvalAgent(backend or model, by_task, settings, label)
     out = str(runs_dir / f"{_slug(label)}.jsonl") if runs_dir is not None else None
+    if concurrency is None:
+        concurrency = default_concurrency(backend if backend is not None else model)
     batch = Batch(
         agent, concurrency=concurrency, engine=engine, out=out, batch_id=f"eval:{label}",
         description=_settings_description(label, settings), force=force,
@@ -193,8 +213,8 @@ async def run_model(
             on_result(case_result)
     run.wall_seconds = time.perf_counter() - started
     if out is not None:
-        for case_id, result in _stored(out, by_task, label).items():  # earlier runs', resumed from
-            run.results.setdefault(case_id, result)
+        for case_id, earlier in _stored(out, by_task, label).items():  # earlier runs', resumed from
+            run.results.setdefault(case_id, earlier)
     return run
 
 

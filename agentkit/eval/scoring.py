@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from agentkit.eval.cases import ExpectedCall, Expectation
+from agentkit.eval.cases import Expectation, ExpectedCall
 from agentkit.eval.signature import Signature
 from agentkit.eval.values import check_value
 
@@ -123,7 +123,5 @@ def score(
     if not produced:
         return Verdict(False, f"no tool call; expected {len(expect.calls)}")
     if len(produced) != len(expect.calls):
-        return Verdict(
-            False, f"{len(produced)} calls ({_listing(produced)}); expected {len(expect.calls)}"
-        )
+        return Verdict(False, f"{len(produced)} calls ({_listing(produced)}); expected {len(expect.calls)}")
     return _match(produced, expect, signatures)

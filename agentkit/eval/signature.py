@@ -52,8 +52,8 @@ class Signature:
         params: dict[str, Param] = {}
         for key, spec in (parameters.get("properties") or {}).items():
             items = spec.get("items")
-            items_type = _BFCL_TYPES.get(items.get("type")) if isinstance(items, dict) else None
-            params[key] = Param(_BFCL_TYPES.get(spec.get("type", "any"), "string"), items_type)
+            items_type = _BFCL_TYPES.get(str(items.get("type"))) if isinstance(items, dict) else None
+            params[key] = Param(_BFCL_TYPES.get(str(spec.get("type", "any")), "string"), items_type)
         return cls(str(function["name"]), params, tuple(parameters.get("required") or ()))
 
 

@@ -64,22 +64,33 @@ def _shown(possible: list[Any]) -> str:
     return repr([v for v in possible if v != ""])
 
 
-def check_value(name: str, value: Any, param: Param | None, possible: list[Any]) -> str | None:
-    """``None`` when ``value`` is acceptable for argument ``name``, else why not (one line)."""
+def _exactly(value: Any, kind: type) -> bool:
+    """BFCL compares types exactly: ``True`` is not an ``int``, a subclass is not its base."""
+    return type(value) is kind
+
+
+def check_value(name: str, given: Any, param: Param | None, possible: list[Any]) -> str | None:
+    """``None`` when ``given`` is acceptable for argument ``name``, else why not (one line)."""
+    value: Any = given
     declared = param.type if param is not None else None
     answer_type = _answer_type(possible)
-    expected = _PY_TYPES[declared] if declared in _PY_TYPES else answer_type
+    expected = _PY_TYPES.get(declared or "", answer_type)  # untyped: the acceptable values' type
     if declared == "number" and type(value) is int:
         value = float(value)
     if expected is None:  # untyped, and nothing but "may be left out" to go by
-        return None if value in possible else f"argument {name}: expected one of {_shown(possible)}, got {value!r}"
+        return (
+            None
+            if value in possible
+            else f"argument {name}: expected one of {_shown(possible)}, got {value!r}"
+        )
     variable = answer_type is not None and answer_type is not expected
     items = _PY_TYPES.get(param.items) if param is not None and param.items else None
-    if type(value) is expected:
+    if _exactly(value, expected):
         if expected is list and items is not None and not _items_ok(value, items, possible):
             return f"argument {name}: expected a list of {param.items if param else '?'}, got {value!r}"
-    elif not (answer_type is not None and type(value) is answer_type):
-        return f"argument {name}: expected {declared or _NAMES.get(expected, expected.__name__)}, got {_describe(value)}"
+    elif not (answer_type is not None and _exactly(value, answer_type)):
+        wanted = declared or _NAMES.get(expected, expected.__name__)
+        return f"argument {name}: expected {wanted}, got {_describe(value)}"
     if not variable:
         if expected is dict:
             return _check_dict(name, value, possible)

@@ -42,10 +42,14 @@ def _rows(name: str) -> dict[str, Any]:
     return {row["id"]: row for row in map(json.loads, data.read_text(encoding="utf-8").splitlines()) if row}
 
 
-def _verdict(handler: DecodedReply, item: dict[str, Any], prompt: dict[str, Any], answers: dict[str, Any]) -> bool:
+def _verdict(
+    handler: DecodedReply, item: dict[str, Any], prompt: dict[str, Any], answers: dict[str, Any]
+) -> bool:
     category = item["category"]
     if "relevance" in category:
-        verdict = _evaluate_single_relevance_entry(handler, item["id"], item["output"], prompt, MODEL, category)
+        verdict = _evaluate_single_relevance_entry(
+            handler, item["id"], item["output"], prompt, MODEL, category
+        )
     else:
         verdict = _evaluate_single_ast_entry(
             handler,

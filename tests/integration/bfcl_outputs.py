@@ -154,7 +154,7 @@ def _empty_optionals(answer: list[dict[str, dict[str, list[Any]]]], output: Outp
     assert output is not None
     out = copy.deepcopy(output)
     for call, expected in zip(out, answer, strict=True):
-        ((name, arguments),) = call.items()
+        ((_, arguments),) = call.items()
         for key, options in next(iter(expected.values())).items():
             if "" in options:
                 found, value = _first(options)
@@ -181,17 +181,24 @@ def ast_outputs(answer: list[dict[str, dict[str, list[Any]]]]) -> Iterator[tuple
     for out in _per_argument(gold, _nested_retype):
         yield "list_or_dict_items_retyped", out
     yield "extra_argument", _map_args(gold, lambda a: {**a, "unexpected_argument": "x"})
-    yield "first_argument_dropped", _map_args(
-        gold, lambda a: {k: v for i, (k, v) in enumerate(a.items()) if i != 0}
+    yield (
+        "first_argument_dropped",
+        _map_args(gold, lambda a: {k: v for i, (k, v) in enumerate(a.items()) if i != 0}),
     )
     assert gold is not None
     renamed = copy.deepcopy(gold)
     ((name, arguments),) = renamed[0].items()
     renamed[0] = {name + "_v2": arguments}
     yield "wrong_name", renamed
-    yield "wrong_order", list(reversed(gold)) if len(gold) > 1 else [
-        {name: dict(reversed(list(arguments.items())))} for name, arguments in (next(iter(c.items())) for c in gold)
-    ]
+    yield (
+        "wrong_order",
+        list(reversed(gold))
+        if len(gold) > 1
+        else [
+            {name: dict(reversed(list(arguments.items())))}
+            for name, arguments in (next(iter(c.items())) for c in gold)
+        ],
+    )
     yield "duplicate_call", [*gold, gold[0]]
     yield "dropped_call", gold[:-1]
     yield "no_call", []

@@ -56,8 +56,21 @@ def test_a_full_case_reads_every_field() -> None:
 
 
 def test_messages_tool_schemas_and_the_other_expectations() -> None:
-    messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]
-    (case,) = parse_cases([_line(prompt=None, messages=messages, tools=[TOOL_SCHEMA, {"type": "function", "function": TOOL_SCHEMA}], expect="any_call")]).cases
+    messages = [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": "hello"},
+    ]
+    (case,) = parse_cases(
+        [
+            _line(
+                prompt=None,
+                messages=messages,
+                tools=[TOOL_SCHEMA, {"type": "function", "function": TOOL_SCHEMA}],
+                expect="any_call",
+            )
+        ]
+    ).cases
     assert isinstance(case.messages[0], SystemMessage) and isinstance(case.messages[2], AssistantMessage)
     assert case.tools == (TOOL_SCHEMA, TOOL_SCHEMA)
     assert case.expect.kind == "any_call"
@@ -86,7 +99,9 @@ def test_each_malformed_field_is_named() -> None:
 
 def test_problems_carry_the_line_number_and_never_stop_loading(tmp_path: Path) -> None:
     path = tmp_path / "mine.jsonl"
-    path.write_text("\n".join([_line(id="a"), "", _line(id="b", expect=3), "oops", _line(id="a"), _line(id="c")]) + "\n")
+    path.write_text(
+        "\n".join([_line(id="a"), "", _line(id="b", expect=3), "oops", _line(id="a"), _line(id="c")]) + "\n"
+    )
     loaded = load_cases(path)
     assert [c.id for c in loaded.cases] == ["a", "c"]
     assert [(p.line, p.field) for p in loaded.problems] == [(3, "expect"), (4, ""), (5, "id")]
@@ -97,7 +112,12 @@ def test_problems_carry_the_line_number_and_never_stop_loading(tmp_path: Path) -
 
 def test_a_case_round_trips_through_its_json_form() -> None:
     line = _line(
-        expect=[{"name": "f", "arguments": {"a": 1, "b": {"one_of": ["x", "y"], "optional": True}, "c": {"k": [1, 2]}}}],
+        expect=[
+            {
+                "name": "f",
+                "arguments": {"a": 1, "b": {"one_of": ["x", "y"], "optional": True}, "c": {"k": [1, 2]}},
+            }
+        ],
         category="cat",
     )
     (case,) = parse_cases([line]).cases

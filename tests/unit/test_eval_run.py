@@ -33,7 +33,13 @@ def get_weather(city: str, unit: str = "celsius") -> str:
 
 def _case(case_id: str, city: str | None, category: str = "weather", **extra: Any) -> str:
     expect: Any = [{"name": "get_weather", "arguments": {"city": city}}] if city else "no_call"
-    row = {"id": case_id, "prompt": f"Weather in {city or 'nowhere'}?", "tools": ["get_weather"], "expect": expect, "category": category}
+    row = {
+        "id": case_id,
+        "prompt": f"Weather in {city or 'nowhere'}?",
+        "tools": ["get_weather"],
+        "expect": expect,
+        "category": category,
+    }
     return json.dumps({**row, **extra})
 
 
@@ -84,7 +90,10 @@ def test_a_rerun_asks_only_the_cases_without_a_result(tmp_path: Path) -> None:
     assert len(_asked(first)) == 2
     second = ScriptedBackend(_model)
     report = evaluate(
-        _cases(_case("a", "Paris"), _case("b", "Rome"), _case("c", "Oslo")), second, tools=[get_weather], out_dir=tmp_path
+        _cases(_case("a", "Paris"), _case("b", "Rome"), _case("c", "Oslo")),
+        second,
+        tools=[get_weather],
+        out_dir=tmp_path,
     )
     assert _asked(second) == ["Weather in Oslo?"]
     assert [r.case_id for r in report.results] == ["a", "b", "c"]
@@ -94,9 +103,18 @@ def test_a_rerun_asks_only_the_cases_without_a_result(tmp_path: Path) -> None:
     assert (tmp_path / "report.html").read_text().startswith("<!DOCTYPE html>")
 
 
-def test_a_changed_expectation_is_rescored_without_asking_again_and_a_changed_prompt_is_asked(tmp_path: Path) -> None:
-    evaluate(_cases(_case("a", "Paris"), _case("b", "Rome")), ScriptedBackend(_model), tools=[get_weather], out_dir=tmp_path)
-    relaxed = _case("b", "Rome", expect=[{"name": "get_weather", "arguments": {"city": {"one_of": ["Rome", "Milan"]}}}])
+def test_a_changed_expectation_is_rescored_without_asking_again_and_a_changed_prompt_is_asked(
+    tmp_path: Path,
+) -> None:
+    evaluate(
+        _cases(_case("a", "Paris"), _case("b", "Rome")),
+        ScriptedBackend(_model),
+        tools=[get_weather],
+        out_dir=tmp_path,
+    )
+    relaxed = _case(
+        "b", "Rome", expect=[{"name": "get_weather", "arguments": {"city": {"one_of": ["Rome", "Milan"]}}}]
+    )
     again = ScriptedBackend(_model)
     report = evaluate(_cases(_case("a", "Paris"), relaxed), again, tools=[get_weather], out_dir=tmp_path)
     assert _asked(again) == [] and report.model("scripted").passed == 2
@@ -112,7 +130,9 @@ def test_a_failed_model_call_is_a_result_with_the_error_and_a_rerun_asks_it_agai
             return BackendError("the server said no")
         return _model(request)
 
-    report = evaluate(_cases(_case("a", "Paris"), _case("b", "Rome")), ScriptedBackend(flaky), tools=[get_weather])
+    report = evaluate(
+        _cases(_case("a", "Paris"), _case("b", "Rome")), ScriptedBackend(flaky), tools=[get_weather]
+    )
     failed = report.results[1]
     assert (failed.passed, failed.error) == (False, "BackendError: the server said no")
     assert failed.reason == "model error: BackendError: the server said no"
@@ -137,10 +157,10 @@ def test_bad_cases_are_named_with_line_and_field_and_the_others_run() -> None:
     assert problems == [
         "cases.jsonl:2: not JSON: Expecting property name enclosed in double quotes at column 2",
         "cases.jsonl:3: field 'tools[0]': case 'b': tool 'get_time' is not given (given: get_weather)",
-        "cases.jsonl:4: field 'expect[0].arguments.town': case 'c': expected argument 'town' is not a parameter "
-        "of get_weather (it has: city, unit)",
-        "cases.jsonl:5: field 'expect[0].name': case 'd': expects a call of 'get_time', which the case does not "
-        "offer (tools: get_weather)",
+        "cases.jsonl:4: field 'expect[0].arguments.town': case 'c': expected argument 'town' is not a "
+        "parameter of get_weather (it has: city, unit)",
+        "cases.jsonl:5: field 'expect[0].name': case 'd': expects a call of 'get_time', which the case does "
+        "not offer (tools: get_weather)",
     ]
     assert _asked(backend) == ["Weather in Paris?"] and [r.case_id for r in report.results] == ["a"]
     assert len(report.problems) == 4
@@ -161,8 +181,12 @@ def test_an_unreachable_model_is_named_before_any_case_runs() -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed again: nothing listens there
     asked = ScriptedBackend(_model)
-    with pytest.raises(ModelUnreachableError, match=rf"model openai:m@http://127.0.0.1:{port}/v1 cannot be used: "):
-        evaluate(_cases(_case("a", "Paris")), [asked, f"openai:m@http://127.0.0.1:{port}/v1"], tools=[get_weather])
+    with pytest.raises(
+        ModelUnreachableError, match=rf"model openai:m@http://127.0.0.1:{port}/v1 cannot be used: "
+    ):
+        evaluate(
+            _cases(_case("a", "Paris")), [asked, f"openai:m@http://127.0.0.1:{port}/v1"], tools=[get_weather]
+        )
     assert _asked(asked) == []  # the reachable model was not run either
 
 

@@ -34,7 +34,11 @@ def _expect(*calls: dict[str, Any], ordered: bool = False) -> Any:
 
 
 def _verdict(arguments: dict[str, Any], expected: dict[str, Any]) -> tuple[bool, str]:
-    v = score([ProducedCall("get_weather", arguments)], _expect({"name": "get_weather", "arguments": expected}), SIGNATURES)
+    v = score(
+        [ProducedCall("get_weather", arguments)],
+        _expect({"name": "get_weather", "arguments": expected}),
+        SIGNATURES,
+    )
     return v.passed, v.reason
 
 
@@ -52,7 +56,10 @@ def test_types_are_exact_except_an_integer_for_a_number() -> None:
         "argument days: expected integer, got number 3.0",
     )
     assert not _verdict({"city": "P", "days": True}, {"city": "P", "days": 1})[0]  # a boolean is no integer
-    assert _verdict({"city": "P", "days": "3"}, {"city": "P", "days": 3})[1] == "argument days: expected integer, got string '3'"
+    assert (
+        _verdict({"city": "P", "days": "3"}, {"city": "P", "days": 3})[1]
+        == "argument days: expected integer, got string '3'"
+    )
     assert not _verdict({"city": "P", "metric": "true"}, {"city": "P", "metric": True})[0]
 
 
@@ -65,7 +72,11 @@ def test_strings_compare_normalized() -> None:
 
 
 def test_optional_arguments_may_be_left_out_or_given_empty_but_others_not() -> None:
-    expected = {"city": "Paris", "unit": {"one_of": ["celsius"], "optional": True}, "tags": {"one_of": [["a"]], "optional": True}}
+    expected = {
+        "city": "Paris",
+        "unit": {"one_of": ["celsius"], "optional": True},
+        "tags": {"one_of": [["a"]], "optional": True},
+    }
     assert _verdict({"city": "Paris"}, expected)[0]
     assert _verdict({"city": "Paris", "unit": "", "tags": []}, expected)[0]  # empty = not given
     assert not _verdict({"city": "Paris", "unit": "kelvin"}, expected)[0]
@@ -73,7 +84,10 @@ def test_optional_arguments_may_be_left_out_or_given_empty_but_others_not() -> N
         False,
         "missing argument 'unit': expected one of ['celsius']",
     )
-    assert _verdict({"unit": "celsius"}, {"city": "Paris", "unit": "celsius"}) == (False, "missing required argument 'city'")
+    assert _verdict({"unit": "celsius"}, {"city": "Paris", "unit": "celsius"}) == (
+        False,
+        "missing required argument 'city'",
+    )
 
 
 def test_arguments_neither_the_schema_nor_the_expectation_has_are_rejected() -> None:
@@ -81,11 +95,16 @@ def test_arguments_neither_the_schema_nor_the_expectation_has_are_rejected() -> 
         False,
         "unexpected argument 'colour' (not in the tool's schema)",
     )
-    assert _verdict({"city": "P", "days": 2}, {"city": "P"}) == (False, "unexpected argument 'days' (not in the expected call)")
+    assert _verdict({"city": "P", "days": 2}, {"city": "P"}) == (
+        False,
+        "unexpected argument 'days' (not in the expected call)",
+    )
 
 
 def test_lists_compare_in_order_with_string_items_normalized_and_typed_items() -> None:
-    assert _verdict({"city": "P", "tags": ["Sunny Day", "WIND"]}, {"city": "P", "tags": ["sunny-day", "wind"]})[0]
+    assert _verdict(
+        {"city": "P", "tags": ["Sunny Day", "WIND"]}, {"city": "P", "tags": ["sunny-day", "wind"]}
+    )[0]
     assert not _verdict({"city": "P", "tags": ["wind", "sunny"]}, {"city": "P", "tags": ["sunny", "wind"]})[0]
     assert not _verdict({"city": "P", "tags": ["sunny"]}, {"city": "P", "tags": ["sunny", "wind"]})[0]
     assert _verdict({"city": "P", "sizes": [1, 2]}, {"city": "P", "sizes": [1.0, 2.0]}) == (
@@ -96,11 +115,20 @@ def test_lists_compare_in_order_with_string_items_normalized_and_typed_items() -
 
 
 def test_objects_compare_key_by_key_with_optional_keys() -> None:
-    expected = {"city": "P", "where": {"lat": {"one_of": [1.5, 1.50]}, "name": {"one_of": ["Home"], "optional": True}}}
+    expected = {
+        "city": "P",
+        "where": {"lat": {"one_of": [1.5, 1.50]}, "name": {"one_of": ["Home"], "optional": True}},
+    }
     assert _verdict({"city": "P", "where": {"lat": 1.5, "name": "home"}}, expected)[0]
     assert _verdict({"city": "P", "where": {"lat": 1.5}}, expected)[0]
-    assert _verdict({"city": "P", "where": {"lat": 1.5, "alt": 3}}, expected) == (False, "argument where: unexpected key 'alt'")
-    assert _verdict({"city": "P", "where": {"name": "Home"}}, expected) == (False, "argument where: missing key 'lat'")
+    assert _verdict({"city": "P", "where": {"lat": 1.5, "alt": 3}}, expected) == (
+        False,
+        "argument where: unexpected key 'alt'",
+    )
+    assert _verdict({"city": "P", "where": {"name": "Home"}}, expected) == (
+        False,
+        "argument where: missing key 'lat'",
+    )
 
 
 def test_lists_of_objects_match_position_by_position() -> None:
@@ -128,10 +156,19 @@ def test_parallel_calls_are_order_free_unless_ordered() -> None:
     produced = [ProducedCall("get_weather", {"city": "Rome"}), ProducedCall("get_weather", {"city": "paris"})]
     assert score(produced, _expect(paris, rome), SIGNATURES).passed
     ordered = score(produced, _expect(paris, rome, ordered=True), SIGNATURES)
-    assert (ordered.passed, ordered.reason) == (False, "call 1: argument city: expected one of ['Paris'], got 'Rome'")
+    assert (ordered.passed, ordered.reason) == (
+        False,
+        "call 1: argument city: expected one of ['Paris'], got 'Rome'",
+    )
     twice = score([produced[0], produced[0]], _expect(paris, rome), SIGNATURES)
-    assert twice.reason == "expected call 1 (get_weather) matches no call left: argument city: expected one of ['Paris'], got 'Rome'"
-    assert score(produced[:1], _expect(paris, rome), SIGNATURES).reason == "1 calls (get_weather(city='Rome')); expected 2"
+    assert twice.reason == (
+        "expected call 1 (get_weather) matches no call left: "
+        "argument city: expected one of ['Paris'], got 'Rome'"
+    )
+    assert (
+        score(produced[:1], _expect(paris, rome), SIGNATURES).reason
+        == "1 calls (get_weather(city='Rome')); expected 2"
+    )
 
 
 def test_order_free_matching_is_greedy_as_bfcls_is() -> None:
@@ -145,8 +182,16 @@ def test_order_free_matching_is_greedy_as_bfcls_is() -> None:
 
 
 def test_no_call_and_any_call() -> None:
-    none = parse_cases(['{"id": "n", "prompt": "hi", "tools": ["get_weather"], "expect": "no_call"}']).cases[0].expect
-    some = parse_cases(['{"id": "s", "prompt": "hi", "tools": ["get_weather"], "expect": "any_call"}']).cases[0].expect
+    none = (
+        parse_cases(['{"id": "n", "prompt": "hi", "tools": ["get_weather"], "expect": "no_call"}'])
+        .cases[0]
+        .expect
+    )
+    some = (
+        parse_cases(['{"id": "s", "prompt": "hi", "tools": ["get_weather"], "expect": "any_call"}'])
+        .cases[0]
+        .expect
+    )
     call = ProducedCall("get_weather", {"city": "Paris"})
     broken = ProducedCall("get_weather", {}, "arguments are not valid JSON")
     assert score([], none, SIGNATURES).passed
@@ -160,7 +205,10 @@ def test_no_call_and_any_call() -> None:
 def test_call_level_failures_say_what_happened() -> None:
     expect = _expect({"name": "get_weather", "arguments": {"city": "Paris"}})
     assert score([], expect, SIGNATURES).reason == "no tool call; expected 1"
-    assert score([ProducedCall("get_time", {})], expect, SIGNATURES).reason == "called get_time, expected get_weather"
+    assert (
+        score([ProducedCall("get_time", {})], expect, SIGNATURES).reason
+        == "called get_time, expected get_weather"
+    )
     malformed = score([ProducedCall("get_weather", {}, "arguments are not valid JSON")], expect, SIGNATURES)
     assert malformed.reason == "the call to get_weather is not well-formed: arguments are not valid JSON"
 
