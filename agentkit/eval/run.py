@@ -249,6 +249,12 @@ async def iterate_models(
     **options: Any,
 ) -> AsyncIterator[ModelRun]:
     """Check every model first (a bad one is named before any case runs), then run them in turn."""
+    labels = [model_label(m) for m in models]
+    repeated = sorted({label for label in labels if labels.count(label) > 1})
+    if repeated:
+        raise ConfigurationError(
+            f"model {repeated[0]} is given twice: each model's results are kept by its name"
+        )
     backends = [resolve_backend(m) for m in models]
     for model, backend in zip(models, backends, strict=True):
         await check_model(backend, model_label(model))

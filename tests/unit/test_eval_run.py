@@ -190,6 +190,15 @@ def test_an_unreachable_model_is_named_before_any_case_runs() -> None:
     assert _asked(asked) == []  # the reachable model was not run either
 
 
+def test_the_same_model_twice_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="model scripted is given twice"):
+        evaluate(
+            _cases(_case("a", "Paris")),
+            [ScriptedBackend(_model), ScriptedBackend(_model)],
+            tools=[get_weather],
+        )
+
+
 def test_tool_schemas_in_cases_need_no_python_tool() -> None:
     schema = {"name": "get_weather", "description": "Weather.", "parameters": get_weather.parameters}
     backend = ScriptedBackend(["OK", AssistantMessage(tool_calls=[call("get_weather", city="Paris")])])

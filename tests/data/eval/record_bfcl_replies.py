@@ -1,7 +1,9 @@
 """Record the embedded model's real replies to every BFCL case the agreement test replays.
 
     nice -n 10 .venv/bin/python tests/data/eval/record_bfcl_replies.py            # resumable
-    nice -n 10 .venv/bin/python tests/data/eval/record_bfcl_replies.py --pack     # -> .jsonl.gz
+    nice -n 10 .venv/bin/python tests/data/eval/record_bfcl_replies.py --categories parallel,multiple
+    .venv/bin/python tests/data/eval/record_bfcl_replies.py --seed eval-results/X/cases.jsonl
+    .venv/bin/python tests/data/eval/record_bfcl_replies.py --pack                # -> .jsonl.gz
 
 One model load, one case at a time through ``agentkit.eval``'s own request path (the case's messages and
 tools, ``tool_choice="auto"``, greedy, 256 tokens). Each reply is appended to a plain JSONL as soon as
@@ -46,14 +48,14 @@ def _done(path: Path) -> set[str]:
     return ids
 
 
-async def record(threads: int, limit: int | None) -> None:
+async def record(threads: int, limit: int | None, categories: str) -> None:
     from agentkit.backends.transformers import local_backend
     from agentkit.eval.bfcl import CATEGORIES, load_bfcl
     from agentkit.eval.case_run import EvalSettings, run_case
     from agentkit.eval.prepare import prepare
 
     groups = []
-    for category in CATEGORIES:
+    for category in CATEGORIES if categories == "all" else categories.split(","):
         prepared, problems = prepare(load_bfcl(category), [])
         assert not problems, problems[:3]
         groups.append(prepared)
@@ -80,6 +82,26 @@ async def record(threads: int, limit: int | None) -> None:
                 print(f"{number}/{len(todo)}  {rate:.1f} s/case", flush=True)
 
 
+def seed(per_case: Path) -> None:
+    """Take the replies of an ``agentkit eval --bfcl ... --model local`` run (its ``cases.jsonl``):
+    the same request path, so the same replies, without asking the model again."""
+    done = _done(WORK)
+    added = 0
+    with WORK.open("a", encoding="utf-8") as out:
+        for line in per_case.read_text(encoding="utf-8").splitlines():
+            result = json.loads(line)
+            if result["model"] != "local" or result["id"] in done:
+                continue
+            row: dict[str, Any] = {"id": result["id"]}
+            if result.get("error"):
+                row["error"] = result["error"]
+            else:
+                row["calls"] = [[c["name"], c["arguments"], c.get("error")] for c in result["calls"]]
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            added += 1
+    print(f"{added} replies taken from {per_case}")
+
+
 def pack() -> None:
     rows = {}
     for line in WORK.read_text(encoding="utf-8").splitlines():
@@ -101,12 +123,16 @@ def main() -> int:
     )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--limit", type=int, default=None, help="at most N more cases this run")
+    parser.add_argument("--categories", default="all", help="comma-separated BFCL categories (default: all)")
+    parser.add_argument("--seed", type=Path, help="take the replies of an eval run's cases.jsonl")
     parser.add_argument("--pack", action="store_true", help="write the gzipped file the test reads")
     args = parser.parse_args()
-    if args.pack:
+    if args.seed:
+        seed(args.seed)
+    elif args.pack:
         pack()
     else:
-        asyncio.run(record(args.threads, args.limit))
+        asyncio.run(record(args.threads, args.limit, args.categories))
     return 0
 
 
