@@ -311,10 +311,16 @@ def parse_cases(
         except json.JSONDecodeError as exc:
             problems.append(CaseProblem(source, number, "", f"not JSON: {exc.msg} at column {exc.colno}"))
             continue
+        except RecursionError:
+            problems.append(CaseProblem(source, number, "", "nested too deeply to read"))
+            continue
         try:
             case = _parse(row, number, default_category)
         except _Bad as bad:
             problems.append(CaseProblem(source, number, bad.field, bad.message))
+            continue
+        except RecursionError:
+            problems.append(CaseProblem(source, number, "expect", "nested too deeply to read"))
             continue
         if case.id in seen:
             problems.append(

@@ -110,6 +110,13 @@ def test_problems_carry_the_line_number_and_never_stop_loading(tmp_path: Path) -
     assert loaded.cases[1].line == 6
 
 
+def test_hostile_lines_are_problems_not_crashes() -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    loaded = parse_cases([deep, _line(expect=[{"name": "f", "arguments": {"x": json.loads("[" * 900 + "]" * 900)}}])])
+    assert [p.message for p in loaded.problems][:1] == ["nested too deeply to read"]
+    assert len(loaded.problems) + len(loaded.cases) == 2
+
+
 def test_a_case_round_trips_through_its_json_form() -> None:
     line = _line(
         expect=[
