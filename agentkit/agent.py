@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from agentkit.backends import Backend, ModelSettings, ToolChoice, resolve_backend
 from agentkit.cancellation import CancellationToken
-from agentkit.errors import ConfigurationError, OutputValidationError, SessionError
+from agentkit.errors import ConfigurationError, OutputValidationError
 from agentkit.events import AgentEvent, FinalOutput, RunStarted
 from agentkit.messages import Message, SystemMessage, Usage, UserMessage
 from agentkit.output import OutputSpec
@@ -173,7 +173,7 @@ class Agent(Generic[OutputT, DepsT]):
     def _continue(
         self, prompt: str | None, history: Sequence[Message] | None, session: Session | None
     ) -> tuple[list[Message], PendingCalls | None, RunResult[OutputT] | None]:
-        from agentkit.sessions.base import continuation
+        from agentkit.sessions.base import continuation, interrupted_error
 
         if session is not None and history is not None:
             raise ConfigurationError("pass either message_history or session, not both")
@@ -181,11 +181,7 @@ class Agent(Generic[OutputT, DepsT]):
         state = continuation(past)
         if prompt is not None:
             if state.pending:
-                raise SessionError(
-                    f"the last run of this conversation was interrupted with {len(state.pending)} tool "
-                    "call(s) unanswered; resume it first with run(None, session=...), or fork or delete "
-                    "the session"
-                )
+                raise interrupted_error(state)
             messages = self._initial_messages(prompt, past)
             if session is not None:
                 for message in messages[-1:] if past else messages:
@@ -218,6 +214,15 @@ class Agent(Generic[OutputT, DepsT]):
             return messages, None, result
         return messages, ((state.pending, state.done) if state.pending else None), None
 
+    @staticmethod
+    def _hold(stack: AsyncExitStack, session: Session | None) -> None:
+        """Hold the session's lease for the whole run (released with ``stack``): a second runner of
+        the same conversation gets SessionBusyError instead of interleaving its turns with ours."""
+        if session is not None:
+            from agentkit.sessions.base import run_lease
+
+            stack.enter_context(run_lease(session))
+
     async def _prepare_backend(self) -> None:
         """Let a backend that loads lazily (a local model) load on a worker thread now: the context
         window asks it for its size and token counts synchronously, which would otherwise load the
@@ -240,12 +245,13 @@ class Agent(Generic[OutputT, DepsT]):
         The last event is :class:`FinalOutput` (its ``result`` is the :class:`RunResult`), or
         :class:`RunFailed` followed by the error being raised.
         """
-        start = self._start(prompt, message_history, session)
-        if isinstance(start, RunResult):  # a resumed session whose run had already answered
-            yield RunStarted(start.run_id, tuple(start.messages))
-            yield FinalOutput(start.output, start)
-            return
         async with AsyncExitStack() as stack:
+            self._hold(stack, session)
+            start = self._start(prompt, message_history, session)
+            if isinstance(start, RunResult):  # a resumed session whose run had already answered
+                yield RunStarted(start.run_id, tuple(start.messages))
+                yield FinalOutput(start.output, start)
+                return
             registry = await open_toolsets(stack, self.registry, self.toolsets)
             await self._prepare_backend()
             loop = self._loop(start, registry, session, deps=deps, cancel=cancel, streaming=True)
@@ -263,10 +269,11 @@ class Agent(Generic[OutputT, DepsT]):
     ) -> RunResult[OutputT]:
         """Run to the end and return the result; limits raise a :class:`RunLimitExceeded`
         subclass whose ``result`` holds the partial run."""
-        start = self._start(prompt, message_history, session)
-        if isinstance(start, RunResult):
-            return start
         async with AsyncExitStack() as stack:
+            self._hold(stack, session)
+            start = self._start(prompt, message_history, session)
+            if isinstance(start, RunResult):
+                return start
             registry = await open_toolsets(stack, self.registry, self.toolsets)
             await self._prepare_backend()
             loop = self._loop(start, registry, session, deps=deps, cancel=cancel, streaming=False)

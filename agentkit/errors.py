@@ -16,6 +16,7 @@ Two families, split by who must act:
         ├── BackendError           the model backend failed in a way retrying will not fix
         ├── ContextOverflowError   a request cannot fit the context window even after eviction
         ├── SessionError           a session cannot be opened, read or continued as asked
+        │   └── SessionBusyError   another run holds the session's lease
         └── RunLimitExceeded       a limit stopped the run; ``.result`` holds everything done so far
             ├── MaxStepsExceeded
             ├── UsageLimitExceeded
@@ -105,8 +106,18 @@ class ContextOverflowError(UserFacingError):
 
 
 class SessionError(UserFacingError):
-    """A session store cannot be used as asked (wrong schema version, corrupt entry, an interrupted
-    run continued with a new prompt, nothing to resume)."""
+    """A session store cannot be used as asked (a damaged or unreachable store, wrong schema version,
+    corrupt entry, an interrupted run continued with a new prompt, nothing to resume)."""
+
+
+class SessionBusyError(SessionError):
+    """Another run holds the session's lease (two runners of one conversation would interleave their
+    turns). ``owner`` says who, ``expires_in`` how many seconds its lease lasts unless renewed."""
+
+    def __init__(self, message: str, *, owner: str | None = None, expires_in: float | None = None) -> None:
+        super().__init__(message)
+        self.owner = owner
+        self.expires_in = expires_in
 
 
 class RunLimitExceeded(UserFacingError):

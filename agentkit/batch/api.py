@@ -25,7 +25,7 @@ from typing import Any
 from agentkit.batch.journal import BatchJournal, open_journal
 from agentkit.batch.local import Engine, LocalEngine
 from agentkit.batch.output import BatchIdentity, ResultsWriter, belongs_to, check_owner, scan_output
-from agentkit.batch.runner import AgentSource, TaskOptions
+from agentkit.batch.runner import AgentSource, JournalUnavailable, TaskOptions, task_error
 from agentkit.batch.stats import BatchStats
 from agentkit.batch.task import BatchResult, Task
 from agentkit.batch.taskfile import TaskProblem, tasks_from
@@ -133,9 +133,7 @@ class Batch:
                 if not foreign:
                     done = scan.done
             if journal is not None:
-                for result in journal.finished():
-                    if result.task_id in done:
-                        continue
+                for result in journal.finished(skip=done):
                     done.add(result.task_id)
                     if writer is not None:
                         writer.write(result)
@@ -144,11 +142,10 @@ class Batch:
             async for result in self.engine.results(
                 self.agent, pending, journal=journal, options=self.options, concurrency=self.concurrency
             ):
-                if result.final:
-                    if journal is not None:
-                        journal.record(result)
-                    if writer is not None:
-                        writer.write(result)
+                if result.final and journal is not None:
+                    result = _record(journal, result)
+                if result.final and writer is not None:
+                    writer.write(result)
                 self.stats.add(result)
                 yield result
         finally:
@@ -165,6 +162,17 @@ class Batch:
         """:meth:`results` for synchronous code: the batch runs on a worker thread with its own event
         loop; results arrive through a bounded queue (a slow consumer holds the batch back)."""
         return _iterate_in_thread(lambda: self.results(tasks), self.concurrency)
+
+
+def _record(journal: BatchJournal, result: BatchResult) -> BatchResult:
+    """Journal a final result; if the journal is unreachable, the result is not final after all (it
+    must not reach the output before the journal has it): the task is resumable, and a rerun finds
+    its finished conversation in the journal."""
+    try:
+        journal.record(result)
+    except JournalUnavailable as exc:
+        return result.replace(error=task_error(exc, resumable=True), stop_reason="error")
+    return result
 
 
 async def arun_batch(agent: AgentSource, tasks: TaskSource, **options: Any) -> AsyncIterator[BatchResult]:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
 from agentkit.batch.runner import JournalUnavailable
@@ -42,7 +42,9 @@ def session_id_for(batch_id: str, task: Task) -> str:
 
 
 def is_postgres(location: str) -> bool:
-    return location.startswith(("postgresql://", "postgres://"))
+    from agentkit.sessions.url import store_kind
+
+    return store_kind(location)[0] == "postgresql"
 
 
 class BatchJournal(Protocol):
@@ -61,8 +63,9 @@ class BatchJournal(Protocol):
         """Keep a final result (before its line goes to the results file)."""
         ...
 
-    def finished(self) -> Iterator[BatchResult]:
-        """The final results recorded for this batch."""
+    def finished(self, skip: Container[str] = ()) -> Iterator[BatchResult]:
+        """The final results recorded for this batch, except those of the tasks in ``skip`` (read one
+        by one: a million results never load at once)."""
         ...
 
     def close(self) -> None: ...
@@ -148,12 +151,18 @@ class SQLiteJournal:
         except sqlite3.OperationalError as exc:
             raise JournalUnavailable(f"journal {self.location}: {exc}") from exc
 
-    def finished(self) -> Iterator[BatchResult]:
-        cursor = self._conn.execute(
-            f"SELECT result FROM {TASKS_TABLE} WHERE batch_id = ? AND result IS NOT NULL", (self.batch_id,)
-        )
-        for (body,) in cursor:
-            yield BatchResult.from_json(json.loads(body))
+    def finished(self, skip: Container[str] = ()) -> Iterator[BatchResult]:
+        ids = self._conn.execute(
+            f"SELECT task_id FROM {TASKS_TABLE} WHERE batch_id = ? AND result IS NOT NULL", (self.batch_id,)
+        ).fetchall()
+        for (task_id,) in ids:
+            if task_id in skip:
+                continue
+            row = self._conn.execute(
+                f"SELECT result FROM {TASKS_TABLE} WHERE batch_id = ? AND task_id = ?",
+                (self.batch_id, task_id),
+            ).fetchone()
+            yield BatchResult.from_json(json.loads(row[0]))
 
     def close(self) -> None:
         self._conn.close()
@@ -164,13 +173,11 @@ class SQLiteJournal:
 
 def open_journal(location: str, batch_id: str, *, durable: bool = False) -> BatchJournal:
     """The journal at ``location``: ``postgresql://...`` or an SQLite file path."""
-    if is_postgres(location):
-        import importlib
+    from agentkit.sessions.url import store_kind
 
-        try:
-            module = importlib.import_module("agentkit.batch.postgres_journal")
-        except ImportError as exc:
-            raise ConfigurationError(f"a PostgreSQL journal is not available here: {exc}") from exc
-        journal: BatchJournal = module.PostgresJournal(location, batch_id)
-        return journal
-    return SQLiteJournal(location, batch_id, durable=durable)
+    kind, where = store_kind(location)
+    if kind == "postgresql":
+        from agentkit.batch.postgres_journal import PostgresJournal
+
+        return PostgresJournal(where, batch_id)
+    return SQLiteJournal(where, batch_id, durable=durable)

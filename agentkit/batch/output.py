@@ -7,6 +7,9 @@ The first line is a header naming the batch that owns the file::
 so that a rerun of the same batch resumes into it (the ids already there are skipped) while another
 batch is refused instead of mixing its results in (``force=True`` replaces the file).
 
+One process writes a results file at a time (an exclusive ``flock``, which the kernel releases when
+the process ends, kill -9 included).
+
 Crash safety: each result is one ``write`` of one whole line to a file opened with ``O_APPEND``, so a
 process killed with SIGKILL leaves every finished line in the file (the kernel has it) and at most one
 cut line at the end; :func:`scan_output` ignores that cut tail and :class:`ResultsWriter` truncates
@@ -137,6 +140,24 @@ def check_owner(path: str | os.PathLike[str], scan: OutputScan, identity: BatchI
     )
 
 
+def _lock(fd: int, path: str) -> None:
+    """Hold the file alone (released when the process ends, however it ends): two batches appending
+    to one results file would run the same tasks and write them twice."""
+    import fcntl
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise OutputBusyError(
+            f"{path} is being written by another running agentkit batch; wait for it, or stop it and "
+            "rerun (it resumes)"
+        ) from None
+
+
+class OutputBusyError(ConfigurationError):
+    """Another process is writing the results file."""
+
+
 class ResultsWriter:
     """Appends final results to the file, one whole line per ``write``; see the module docstring."""
 
@@ -161,6 +182,7 @@ class ResultsWriter:
         except OSError as exc:
             raise ConfigurationError(f"cannot write output {self.path}: {exc.strerror or exc}") from None
         try:
+            _lock(self._fd, self.path)
             if replace or scan.header is None:
                 os.ftruncate(self._fd, 0)
                 self._write_line(json.dumps(identity.header(), ensure_ascii=False))

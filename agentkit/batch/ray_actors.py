@@ -17,8 +17,10 @@ Where the journal lives on Ray (see docs/batch.md):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -48,26 +50,36 @@ class JournalActor:
         from agentkit.batch.journal import SQLiteJournal
 
         self.journal: SQLiteJournal = SQLiteJournal(location, batch_id, durable=durable)
-        self.sessions: dict[str, Session] = {}
+        self.sessions: dict[str, tuple[Session, AbstractContextManager[object]]] = {}
 
-    def open(self, task: Task) -> tuple[list[Message], bool]:
+    def open(self, task: Task, worker: str) -> tuple[list[Message], bool]:
+        """Open the task's session and hold its lease for the worker (until :meth:`release`)."""
+        session_id = self.journal.session_id(task)
+        self.release(session_id)  # a retried task whose worker died: its old handle is stale
         session, resume = self.journal.open_now(task)
-        previous = self.sessions.pop(session.session_id, None)
-        if previous is not None:  # a retried task whose worker died: its old handle is stale
-            _close(previous)
-        self.sessions[session.session_id] = session
+        lease = session.lease(f"agentkit batch, for worker {worker}")
+        try:
+            lease.__enter__()
+        except BaseException:
+            _close(session)
+            raise
+        self.sessions[session_id] = (session, lease)
         return session.load(), resume
 
     def append(self, session_id: str, message: Message) -> None:
-        session = self.sessions.get(session_id)
-        if session is None:
+        held = self.sessions.get(session_id)
+        if held is None:
             raise JournalUnavailable(f"session {session_id!r} is not open in the journal actor")
-        session.append(message)
+        held[0].append(message)
 
     def release(self, session_id: str) -> None:
-        session = self.sessions.pop(session_id, None)
-        if session is not None:
-            _close(session)
+        held = self.sessions.pop(session_id, None)
+        if held is not None:
+            session, lease = held
+            try:
+                lease.__exit__(None, None, None)
+            finally:
+                _close(session)
 
 
 def _close(session: Session) -> None:
@@ -97,13 +109,18 @@ class RemoteSession:
         self._history.append(message)
         self.pending.append(self._actor.append.remote(self._id, message))
 
+    def lease(self, owner: str | None = None) -> AbstractContextManager[object]:
+        """The journal actor holds the session's lease for this worker from open to release."""
+        return contextlib.nullcontext()
+
 
 class RemoteJournal:
     """A :class:`~agentkit.batch.runner.TaskJournal` on a worker, backed by a :class:`JournalActor`."""
 
-    def __init__(self, actor: Any, batch_id: str) -> None:
+    def __init__(self, actor: Any, batch_id: str, worker: str) -> None:
         self._actor = actor
         self.batch_id = batch_id
+        self.worker = worker
 
     def session_id(self, task: Task) -> str:
         from agentkit.batch.journal import session_id_for
@@ -112,7 +129,7 @@ class RemoteJournal:
 
     async def open(self, task: Task) -> tuple[Session, bool]:
         try:
-            history, resume = await self._actor.open.remote(task)
+            history, resume = await self._actor.open.remote(task, self.worker)
         except Exception as exc:
             if _is_ray_failure(exc):
                 raise JournalUnavailable(f"the journal actor failed: {exc}") from exc
@@ -131,12 +148,12 @@ class RemoteJournal:
             raise
 
 
-def worker_journal(spec: JournalSpec) -> TaskJournal | None:
+def worker_journal(spec: JournalSpec, worker: str) -> TaskJournal | None:
     if spec is None:
         return None
     kind, target, batch_id = spec
     if kind == "actor":
-        return RemoteJournal(target, batch_id)
+        return RemoteJournal(target, batch_id, worker)
     from agentkit.batch.journal import open_journal
 
     return open_journal(target, batch_id)
@@ -167,7 +184,7 @@ class BatchWorker:
 
                 agent = build_agent(self._source)
                 await prepare(agent)
-                self._journal = worker_journal(self._journal_spec)
+                self._journal = worker_journal(self._journal_spec, self.name)
                 self._agent = agent
         return self._agent
 

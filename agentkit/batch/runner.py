@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 from agentkit.batch.task import BatchResult, Task, TaskError
-from agentkit.errors import RunLimitExceeded, SessionError
+from agentkit.errors import RunLimitExceeded, SessionBusyError, SessionError
 from agentkit.messages import ToolMessage
 from agentkit.retry import RetriesExhaustedError, RetryPolicy, TransientError
 
@@ -94,6 +94,10 @@ class MemorySession:
     def __len__(self) -> int:
         return len(self._messages)
 
+    def lease(self, owner: str | None = None) -> contextlib.AbstractContextManager[object]:
+        """Nothing to hold: the session lives in one task's memory."""
+        return contextlib.nullcontext()
+
 
 @dataclass(frozen=True, slots=True)
 class TaskOptions:
@@ -104,23 +108,31 @@ class TaskOptions:
     worker: str | None = None
 
 
-def _is_journal_failure(error: BaseException) -> bool:
-    if isinstance(error, JournalUnavailable):
-        return True
-    kind = type(error)
-    module = kind.__module__
-    if module == "sqlite3":
-        return kind.__name__ == "OperationalError"
-    if module.startswith("psycopg"):
-        return kind.__name__ in ("OperationalError", "InterfaceError")
-    return module.startswith("ray.") and kind.__name__ in ("RayActorError", "ActorDiedError")
+def _journal_failure(error: BaseException) -> bool:
+    """Whether ``error`` (or what caused it) says the journal's store was unreachable or busy."""
+    seen: BaseException | None = error
+    for _ in range(5):
+        if seen is None:
+            return False
+        if isinstance(seen, JournalUnavailable | SessionBusyError):
+            return True
+        kind = type(seen)
+        module = kind.__module__
+        if module == "sqlite3" and kind.__name__ == "OperationalError":
+            return True
+        if module.startswith("psycopg") and kind.__name__ in ("OperationalError", "InterfaceError"):
+            return True
+        if module.startswith("ray.") and kind.__name__ in ("RayActorError", "ActorDiedError"):
+            return True
+        seen = seen.__cause__
+    return False
 
 
 def retry_kind(error: BaseException) -> str | None:
     """``model`` or ``journal`` for failures a later attempt may not see; ``None`` for final ones."""
     if isinstance(error, TransientError | RetriesExhaustedError):
         return "model"
-    if _is_journal_failure(error) or isinstance(getattr(error, "__cause__", None), JournalUnavailable):
+    if _journal_failure(error):
         return "journal"
     return None
 
@@ -135,6 +147,9 @@ def task_error(error: BaseException, *, resumable: bool = False) -> TaskError:
 
 
 def _wait_before(policy: RetryPolicy, attempt: int, error: BaseException) -> float:
+    if isinstance(error, SessionBusyError) and error.expires_in is not None:
+        # Another runner's lease (a worker that died elsewhere) ends by itself: wait for it.
+        return max(0.0, error.expires_in) + policy.backoff(1)
     retry_after = getattr(error, "retry_after", None)
     if policy.honour_retry_after and isinstance(retry_after, int | float):
         return float(retry_after)

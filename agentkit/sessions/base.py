@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from agentkit.errors import ConfigurationError, SessionError
 from agentkit.messages import AssistantMessage, Message, ToolCall, ToolMessage
 
 
 @runtime_checkable
 class Session(Protocol):
-    """A durable conversation: the run loop appends every message and tool result as it happens."""
+    """A durable conversation: the run loop appends every message and tool result as it happens.
+
+    A run holds the session's :meth:`lease` from before it reads the history until it ends, so two
+    runners of one conversation cannot interleave their turns.
+    """
 
     @property
     def session_id(self) -> str: ...
@@ -21,7 +27,14 @@ class Session(Protocol):
         ...
 
     def append(self, message: Message) -> None:
-        """Journal one message. A tool result whose call already has one is ignored."""
+        """Journal one message. A tool result whose call already has one is ignored. Raises
+        :class:`~agentkit.errors.SessionBusyError` while another run holds the lease."""
+        ...
+
+    def lease(self, owner: str | None = None) -> AbstractContextManager[object]:
+        """Hold the session for one run: entering raises :class:`~agentkit.errors.SessionBusyError`
+        while another holder's lease is live; a holder that died loses it after an expiry (see
+        :mod:`agentkit.sessions.lease`). ``owner`` describes the holder in that error."""
         ...
 
 
@@ -58,3 +71,35 @@ def continuation(history: Sequence[Message]) -> Continuation:
     if all(call.id in done for call in last.tool_calls):
         return Continuation(messages)
     return Continuation(messages[:start], pending=last.tool_calls, done=done)
+
+
+def _calls(calls: Sequence[ToolCall]) -> str:
+    return ", ".join(f"{call.name} ({call.id})" for call in calls)
+
+
+def interrupted_error(state: Continuation) -> SessionError:
+    """Why a new prompt cannot continue a conversation whose last step is unfinished: which of that
+    step's calls have a journaled result and which do not."""
+    unanswered = [call for call in state.pending if call.id not in state.done]
+    answered = [call for call in state.pending if call.id in state.done]
+    detail = f"unanswered: {_calls(unanswered)}" + (f"; answered: {_calls(answered)}" if answered else "")
+    return SessionError(
+        f"the last run of this conversation was interrupted with {len(unanswered)} of "
+        f"{len(state.pending)} tool call(s) unanswered ({detail}); resume it first with "
+        "run(None, session=...), which runs only the unanswered calls, or fork or delete the session"
+    )
+
+
+def run_lease(session: Session) -> AbstractContextManager[object]:
+    """The lease a run holds on ``session`` from before it reads the history until it ends."""
+    lease = getattr(session, "lease", None)
+    if lease is None:
+        raise ConfigurationError(
+            f"{type(session).__name__} has no lease() method: a session store must implement the whole "
+            "Session protocol (agentkit.sessions.Session), lease included, so that two runs of one "
+            "conversation cannot interleave"
+        )
+    from agentkit.sessions.lease import default_owner
+
+    context: AbstractContextManager[object] = lease(f"agentkit run, {default_owner()}")
+    return context

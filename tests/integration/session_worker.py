@@ -1,27 +1,30 @@
 """A separate process for the kill -9 and concurrency tests: runs an agent on a scripted model with a
-side-effecting tool, journaling to an SQLite session; started again, it resumes that session.
+side-effecting tool, journaling to a session; started again, it resumes that session.
 
-    python tests/integration/session_worker.py DB SESSION WORKDIR STEPS WIDTH
+    python tests/integration/session_worker.py STORE SESSION WORKDIR STEPS WIDTH
 
-WORKDIR/effects.log gets one line per tool execution (the side effect the tests count), WORKDIR/progress
-one line per model call. A call ``slow_record`` waits for WORKDIR/go before it does anything.
+STORE is a path or URL (``session_from_url``). WORKDIR/effects.log gets one line per tool execution
+(the side effect the tests count), WORKDIR/progress one line per model call. A call ``slow_record``
+waits for WORKDIR/go before it does anything. ``LEASE_TTL`` in the environment sets the lease's ttl.
+A run refused because another holds the session prints ``busy: ...`` and exits with status 3.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from agentkit import Agent, AssistantMessage, ModelRequest, UserMessage, tool
-from agentkit.sessions import SQLiteSession
+from agentkit import Agent, AssistantMessage, ModelRequest, SessionBusyError, UserMessage, tool
+from agentkit.sessions import session_from_url
 from agentkit.testing import ScriptedBackend, call
 
 TASK = "Record every number."
 
 
-def main(db: str, session_id: str, workdir: str, steps: int, width: int) -> None:
+def main(store: str, session_id: str, workdir: str, steps: int, width: int) -> None:
     folder = Path(workdir)
 
     def effect(n: int) -> None:
@@ -56,10 +59,15 @@ def main(db: str, session_id: str, workdir: str, steps: int, width: int) -> None
             calls[-1] = call("slow_record", n=step * 100 + width - 1)
         return calls
 
-    session = SQLiteSession(db, session_id)
+    options = {"lease_ttl": float(os.environ["LEASE_TTL"])} if "LEASE_TTL" in os.environ else {}
+    session = session_from_url(store, session_id, **options)
     started = any(isinstance(m, UserMessage) for m in session.load())
     agent = Agent(model=ScriptedBackend(model), tools=[record, slow_record], max_steps=steps + 2)
-    result = agent.run(None if started else TASK, session=session)
+    try:
+        result = agent.run(None if started else TASK, session=session)
+    except SessionBusyError as exc:
+        print(f"busy: {exc}", flush=True)
+        sys.exit(3)
     print(result.output, flush=True)
 
 

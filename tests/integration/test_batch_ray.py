@@ -17,7 +17,7 @@ import pytest
 from agentkit import ToolMessage
 from agentkit.batch import Batch, Task, read_results
 from agentkit.batch.ray_engine import RayEngine
-from agentkit.sessions import SQLiteSession
+from agentkit.sessions import list_sessions, session_from_url
 from tests.integration.batch_agents import make_agent, make_slow_agent
 
 ray = pytest.importorskip("ray", reason="the Ray engine is tested where the ray extra is installed")
@@ -51,40 +51,56 @@ def effect_keys(effects: Path) -> list[tuple[str, str]]:
     return [tuple(line.rsplit(" ", 1)) for line in effects.read_text().splitlines()]  # type: ignore[misc]
 
 
-def journaled_keys(journal: Path) -> set[str]:
+def journaled_keys(journal: str) -> set[str]:
+    """The keys of every tool result in the journal (the record tool returns its key)."""
     keys = set()
-    for info in SQLiteSession.list_sessions(journal):
-        with SQLiteSession(journal, info.session_id, create=False) as session:
-            keys.update(m.content for m in session.load() if isinstance(m, ToolMessage))
+    for info in list_sessions(journal):
+        session = session_from_url(journal, info.session_id, create=False)
+        keys.update(m.content for m in session.load() if isinstance(m, ToolMessage))
+        session.close()  # type: ignore[attr-defined]
     return keys
 
 
-def test_a_batch_on_a_local_ray_cluster_uses_both_workers_and_journals_on_the_driver(
-    local_ray: Path, tmp_path: Path
+@pytest.fixture(params=["sqlite", "postgres"])
+def journal(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An SQLite file (kept on the driver, written through the journal actor) or a PostgreSQL database
+    (written by the workers themselves)."""
+    if request.param == "sqlite":
+        return str(tmp_path / "journal.db")
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+def test_a_batch_on_a_local_ray_cluster_uses_both_workers_and_journals(
+    local_ray: Path, tmp_path: Path, journal: str
 ) -> None:
-    out, journal = tmp_path / "results.jsonl", tmp_path / "journal.db"
-    tasks = [Task(f"a{i}", f"alpha {i}" + (" broken" if i % 10 == 9 else "")) for i in range(60)]
-    batch = Batch(make_agent, engine=RayEngine(), concurrency=8, out=str(out), journal=str(journal))
+    out = tmp_path / "results.jsonl"
+    prefix = "pg" if journal.startswith("postgresql") else "sq"  # the effects log is shared: keep apart
+    tasks = [Task(f"a{i}", f"alpha {prefix} {i}" + (" broken" if i % 10 == 9 else "")) for i in range(60)]
+    batch = Batch(make_agent, engine=RayEngine(), concurrency=8, out=str(out), journal=journal)
     results = list(batch.run(tasks))
     assert Counter(r.task_id for r in results) == Counter(t.id for t in tasks)
     assert {r.task_id for r in results if not r.ok} == {f"a{i}" for i in range(9, 60, 10)}
-    assert all(r.output == f"answer to alpha {r.task_id[1:]}" for r in results if r.ok)
+    assert all(r.output == f"answer to alpha {prefix} {r.task_id[1:]}" for r in results if r.ok)
     workers = {r.worker for r in results}
     assert len(workers) == 2 and all(w and ":" in w for w in workers)  # both actors ran tasks
     assert Counter(r.task_id for r in read_results(out)) == Counter(t.id for t in tasks)
-    # The conversations went through the journal actor into the driver's SQLite file.
+    # The conversations reached the journal (through the journal actor, for SQLite).
     ok = [t for i, t in enumerate(tasks) if i % 10 != 9]
     assert journaled_keys(journal) >= {f"{t.prompt}#{s}" for t in ok for s in range(2)}
-    ran = Counter(key for key, _ in effect_keys(local_ray) if key.startswith("alpha"))
+    ran = Counter(key for key, _ in effect_keys(local_ray) if key.startswith(f"alpha {prefix}"))
     assert set(ran.values()) == {1} and len(ran) == 2 * len(ok)
-    again = Batch(make_agent, engine=RayEngine(), concurrency=8, out=str(out), journal=str(journal))
+    again = Batch(make_agent, engine=RayEngine(), concurrency=8, out=str(out), journal=journal)
     assert list(again.run(tasks)) == [] and again.stats.skipped == 60  # a rerun skips them all
 
 
-def test_a_killed_worker_is_replaced_and_every_task_finishes_once(local_ray: Path, tmp_path: Path) -> None:
-    out, journal = tmp_path / "results.jsonl", tmp_path / "journal.db"
-    tasks = [Task(f"k{i}", f"kappa {i}") for i in range(48)]
-    batch = Batch(make_slow_agent, engine=RayEngine(), concurrency=12, out=str(out), journal=str(journal))
+def test_a_killed_worker_is_replaced_and_every_task_finishes_once(
+    local_ray: Path, tmp_path: Path, journal: str
+) -> None:
+    out = tmp_path / "results.jsonl"
+    prefix = "pg" if journal.startswith("postgresql") else "sq"
+    tasks = [Task(f"k{i}", f"kappa {prefix} {i}") for i in range(48)]
+    batch = Batch(make_slow_agent, engine=RayEngine(), concurrency=12, out=str(out), journal=journal)
     snapshot: dict[str, Any] = {}
 
     async def run() -> list[Any]:
@@ -107,7 +123,7 @@ def test_a_killed_worker_is_replaced_and_every_task_finishes_once(local_ray: Pat
     log = effect_keys(local_ray)
     rerun = snapshot["journaled"] & {key for key, _ in log[snapshot["position"] :]}
     assert not rerun, f"tool calls journaled before the kill ran again: {sorted(rerun)[:5]}"
-    ran = Counter(key for key, _ in log if key.startswith("kappa"))
+    ran = Counter(key for key, _ in log if key.startswith(f"kappa {prefix}"))
     assert set(ran) == {f"{t.prompt}#{s}" for t in tasks for s in range(2)}
     # A call that ran twice was cut short by the kill: its first run was in the killed worker.
     pids = {}

@@ -17,7 +17,7 @@ import pytest
 
 from agentkit import ToolMessage
 from agentkit.batch import Batch, SQLiteJournal, Task, read_results
-from agentkit.sessions import SQLiteSession
+from agentkit.sessions import list_sessions, session_from_url
 from tests.integration.batch_agents import make_agent
 from tests.integration.cli_helpers import cli_env
 
@@ -38,7 +38,16 @@ def write_tasks(path: Path, count: int = TASKS) -> list[str]:
     return ids
 
 
-def start_batch(folder: Path) -> subprocess.Popen[str]:
+@pytest.fixture(params=["sqlite", "postgres"])
+def journal(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The CLI's default SQLite journal beside the results, or a PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "tasks.results.jsonl.journal")
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+def start_batch(folder: Path, journal: str) -> subprocess.Popen[str]:
     env = cli_env(
         AGENTKIT_TEST_EFFECTS=str(folder / "effects.log"),
         AGENTKIT_TEST_MODEL_DELAY="0.01",
@@ -70,14 +79,15 @@ def effects(folder: Path) -> list[str]:
     return [line.rsplit(" ", 1)[0] for line in path.read_text().splitlines()] if path.exists() else []
 
 
-def journaled_tool_results(journal: Path) -> set[str]:
+def journaled_tool_results(journal: str) -> set[str]:
     """The keys of every tool result in the journal (the record tool returns its key)."""
-    if not journal.exists():
+    if not journal.startswith("postgresql") and not Path(journal).exists():
         return set()
     keys = set()
-    for info in SQLiteSession.list_sessions(journal):
-        with SQLiteSession(journal, info.session_id, create=False) as session:
-            keys.update(m.content for m in session.load() if isinstance(m, ToolMessage))
+    for info in list_sessions(journal):
+        session = session_from_url(journal, info.session_id, create=False)
+        keys.update(m.content for m in session.load() if isinstance(m, ToolMessage))
+        session.close()  # type: ignore[attr-defined]
     return keys
 
 
@@ -92,15 +102,14 @@ def output_ids(out: Path) -> list[str]:
     return ids
 
 
-def test_kill_9_at_random_points_loses_nothing_and_duplicates_nothing(tmp_path: Path) -> None:
+def test_kill_9_at_random_points_loses_nothing_and_duplicates_nothing(tmp_path: Path, journal: str) -> None:
     ids = write_tasks(tmp_path / "tasks.jsonl")
     out = tmp_path / "tasks.results.jsonl"
-    journal = tmp_path / "tasks.results.jsonl.journal"
     rng = random.Random(int(os.environ.get("AGENTKIT_TEST_SEED", "15")))
     finished_before_kill: list[tuple[set[str], int]] = []
     kills = 0
     for _ in range(6):
-        process = start_batch(tmp_path)
+        process = start_batch(tmp_path, journal)
         done_before = len(output_ids(out))
         deadline = time.monotonic() + 60
         # Wait until this run has made some progress of its own, then kill it a random moment later.
@@ -115,7 +124,7 @@ def test_kill_9_at_random_points_loses_nothing_and_duplicates_nothing(tmp_path: 
         # What was journaled at the moment of the kill must never run again.
         finished_before_kill.append((journaled_tool_results(journal), len(effects(tmp_path))))
     assert kills >= 3, "the batch finished too fast to be killed"
-    final = start_batch(tmp_path)
+    final = start_batch(tmp_path, journal)
     _, err = final.communicate(timeout=180)
     assert final.returncode == 1, err  # one malformed line: reported, counted, not fatal
     assert "line 102: not valid JSON" in err

@@ -161,3 +161,15 @@ def test_results_file_in_a_missing_folder_is_a_configuration_error(tmp_path: Pat
     out = tmp_path / "no" / "such" / "results.jsonl"
     with pytest.raises(ConfigurationError, match="cannot write output"):
         ResultsWriter(out, BatchIdentity("b"), scan_output(out))
+
+
+def test_two_writers_of_one_results_file_are_refused(tmp_path: Path) -> None:
+    from agentkit.batch.output import OutputBusyError
+
+    out = tmp_path / "results.jsonl"
+    with (
+        ResultsWriter(out, BatchIdentity("b"), scan_output(out)),
+        pytest.raises(OutputBusyError, match="another running agentkit batch"),
+    ):
+        ResultsWriter(out, BatchIdentity("b"), scan_output(out))
+    ResultsWriter(out, BatchIdentity("b"), scan_output(out)).close()  # free again once the first closed

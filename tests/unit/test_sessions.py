@@ -1,9 +1,9 @@
-"""SQLite sessions: the journal, its file format, and continuing and resuming runs through the agent."""
+"""Continuing and resuming runs from a session, through the agent (on SQLite; what every store does
+is in tests/integration/test_session_stores.py, run on SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from agentkit import (
     UserMessage,
     tool,
 )
-from agentkit.sessions import SCHEMA_VERSION, Session, SQLiteSession, continuation
+from agentkit.sessions import SQLiteSession, continuation
 from agentkit.testing import ScriptedBackend, call
 
 
@@ -45,78 +45,10 @@ def conversation() -> list[Any]:
     ]
 
 
-def test_messages_round_trip_and_the_file_is_wal_with_a_schema_version(db: Path) -> None:
-    with SQLiteSession(db, "s1") as session:
-        assert isinstance(session, Session)
-        for message in conversation():
-            session.append(message)
-        assert session.load() == conversation()
-        assert len(session) == 6
-    raw = sqlite3.connect(db)
-    assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert raw.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
-
-
-def test_results_journaled_as_they_finished_load_in_call_order_and_only_once(db: Path) -> None:
-    messages = conversation()
-    session = SQLiteSession(db, "s")
-    for message in [messages[0], messages[1], messages[2], messages[4], messages[3], messages[4]]:
-        session.append(message)
-    assert session.load() == messages[:5]
-
-
-def test_fork_list_delete(db: Path) -> None:
-    session = SQLiteSession(db, "main", metadata={"user": "ann"})
-    for message in conversation()[:2]:
-        session.append(message)
-    branch = session.fork("branch")
-    branch.append(AssistantMessage(content="only in the branch"))
-    assert session.load() == conversation()[:2]
-    assert branch.load()[-1] == AssistantMessage(content="only in the branch")
-    with pytest.raises(SessionError, match="already exists"):
-        session.fork("branch")
-    infos = {i.session_id: i for i in SQLiteSession.list_sessions(db)}
-    assert (infos["main"].messages, infos["branch"].messages) == (2, 3)
-    assert infos["branch"].metadata == {"user": "ann"}
-    assert infos["main"].updated_at >= infos["main"].created_at
-    branch.delete()
-    assert [i.session_id for i in SQLiteSession.list_sessions(db)] == ["main"]
-    with pytest.raises(SessionError, match="no session 'branch'"):
-        SQLiteSession(db, "branch", create=False)
-    assert SQLiteSession.list_sessions(db.parent / "missing.db") == []
-
-
-def test_a_newer_schema_and_a_corrupt_entry_are_clear_errors(db: Path) -> None:
-    session = SQLiteSession(db, "s")
-    session.append(UserMessage(content="hi"))
-    raw = sqlite3.connect(db, isolation_level=None)
-    raw.execute('UPDATE entries SET body = \'{"role": "user"}\'')
-    with pytest.raises(SessionError, match="entry 1 is not a valid message"):
-        session.load()
-    raw.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION + 1,))
-    with pytest.raises(SessionError, match="newer than this agentkit"):
-        SQLiteSession(db, "s")
-
-
 @tool
 def add(a: int, b: int) -> int:
     """Add two integers."""
     return a + b
-
-
-def test_runs_journal_everything_and_continue_the_conversation(db: Path) -> None:
-    session = SQLiteSession(db, "chat")
-    backend = ScriptedBackend([call("add", a=2, b=3), "5", "And 5 again."])
-    agent = Agent(model=backend, tools=[add])
-    first = agent.run("What is 2 + 3?", session=session)
-    assert session.load() == first.messages
-    second = agent.run("Repeat it.", session=session)
-    assert list(backend.requests[2].messages[: len(first.messages)]) == first.messages
-    assert second.messages[-2:] == [
-        UserMessage(content="Repeat it."),
-        AssistantMessage(content="And 5 again."),
-    ]
-    assert SQLiteSession(db, "chat").load() == second.messages
 
 
 def interrupted(db: Path) -> tuple[SQLiteSession, list[ToolCall]]:
@@ -152,10 +84,15 @@ def test_resume_runs_only_the_calls_without_a_journaled_result(db: Path) -> None
     assert session.load() == result.messages
 
 
-def test_a_new_prompt_on_an_interrupted_run_is_refused(db: Path) -> None:
-    session, _ = interrupted(db)
-    with pytest.raises(SessionError, match="interrupted"):
+def test_a_new_prompt_on_an_interrupted_run_is_refused_saying_which_calls_are_unanswered(db: Path) -> None:
+    session, calls = interrupted(db)  # one of the three results was journaled
+    with pytest.raises(SessionError, match="interrupted") as refused:
         Agent(model=ScriptedBackend(["x"])).run("something else", session=session)
+    message = str(refused.value)
+    assert "with 2 of 3 tool call(s) unanswered" in message
+    unanswered, answered = message.split("unanswered: ")[1].split("; answered: ")
+    assert calls[0].id in unanswered and calls[2].id in unanswered and calls[1].id not in unanswered
+    assert calls[1].id in answered and calls[0].id not in answered
     assert continuation(session.load()).pending
 
 
