@@ -46,7 +46,7 @@ def _cases(n: int) -> list[str]:
 def _script(path: Path) -> str:
     """Every reply calls get_weather(city="Paris"): right for half the cases, wrong for the others."""
     reply = {"tool_calls": [{"name": "get_weather", "arguments": {"city": "Paris"}}]}
-    path.write_text(json.dumps(["OK", *[reply] * 40]))
+    path.write_text(json.dumps([reply] * 40))  # the driver's reachability check takes one too
     return f"scripted:{path}"
 
 
