@@ -4,7 +4,8 @@
     python examples/eval_my_tools.py openai:gpt-4o-mini   # any model string; several to compare
 
 The tools below are offered to the model but never run: only the calls it asks for are scored, by
-BFCL's rules (docs/eval.md). The cases are plain JSON lines, the format ``agentkit eval`` reads; the
+BFCL's rules (docs/eval.md). The cases are in ``eval_my_tools.jsonl``, in the format ``agentkit eval``
+reads: ``agentkit eval examples/eval_my_tools.jsonl --tool examples/eval_my_tools.py`` runs the same. The
 report (a table here, plus ``cases.jsonl`` and a self-contained ``report.html``) lands in
 ``eval-results/eval_my_tools``. Rerunning resumes: only cases without a result are asked again.
 """
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Literal
 
 from agentkit import Backend, tool
-from agentkit.eval import EvalReport, evaluate, parse_cases
+from agentkit.eval import EvalReport, evaluate
 
 OUT = Path("eval-results") / "eval_my_tools"
 
@@ -46,19 +47,11 @@ def convert_currency(amount: float, source: str, target: str) -> float:
     raise RuntimeError("an eval never runs the tools")
 
 
-CASES = """
-{"id": "weather-lyon", "category": "weather", "prompt": "What will the weather be in Lyon on 2026-06-12?", "tools": ["weather", "convert_currency"], "expect": [{"name": "weather", "arguments": {"city": "Lyon", "day": "2026-06-12", "unit": {"one_of": ["celsius"], "optional": true}}}]}
-{"id": "weather-fahrenheit", "category": "weather", "prompt": "Forecast for Boston on 2026-01-03, in fahrenheit please.", "tools": ["weather", "convert_currency"], "expect": [{"name": "weather", "arguments": {"city": "Boston", "day": "2026-01-03", "unit": "fahrenheit"}}]}
-{"id": "money-eur-usd", "category": "money", "prompt": "Convert 250 EUR to USD.", "tools": ["weather", "convert_currency"], "expect": [{"name": "convert_currency", "arguments": {"amount": 250, "source": "EUR", "target": "USD"}}]}
-{"id": "money-yen", "category": "money", "prompt": "How many Japanese yen is 19.99 US dollars?", "tools": ["weather", "convert_currency"], "expect": [{"name": "convert_currency", "arguments": {"amount": 19.99, "source": "USD", "target": {"one_of": ["JPY", "yen"]}}}]}
-{"id": "chat-hello", "category": "no tool", "prompt": "Hello! Who are you?", "tools": ["weather", "convert_currency"], "expect": "no_call"}
-{"id": "chat-poem", "category": "no tool", "prompt": "Write one line of poetry about the sea.", "tools": ["weather", "convert_currency"], "expect": "no_call"}
-"""
+CASES = Path(__file__).with_suffix(".jsonl")  # the cases, one JSON object a line
 
 
 def main(models: list[Backend | str] | None = None, out_dir: Path = OUT) -> EvalReport:
-    cases = parse_cases(CASES.strip().splitlines(), "eval_my_tools.CASES")
-    return evaluate(cases, models or ["local"], tools=[weather, convert_currency], out_dir=out_dir)
+    return evaluate(CASES, models or ["local"], tools=[weather, convert_currency], out_dir=out_dir)
 
 
 if __name__ == "__main__":

@@ -301,4 +301,5 @@ def test_eval_my_tools_scores_each_case_with_a_reason(tmp_path: Path) -> None:
         "weather-fahrenheit": "missing argument 'unit': expected one of ['fahrenheit']",
         "chat-poem": "called weather(city='Sea', day='2026-01-01'); expected no tool call",
     }
-    assert (tmp_path / "report.html").exists() and len((tmp_path / "cases.jsonl").read_text().splitlines()) == 6
+    assert (tmp_path / "report.html").exists()
+    assert len((tmp_path / "cases.jsonl").read_text().splitlines()) == 6

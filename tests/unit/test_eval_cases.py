@@ -112,7 +112,8 @@ def test_problems_carry_the_line_number_and_never_stop_loading(tmp_path: Path) -
 
 def test_hostile_lines_are_problems_not_crashes() -> None:
     deep = "[" * 100_000 + "]" * 100_000
-    loaded = parse_cases([deep, _line(expect=[{"name": "f", "arguments": {"x": json.loads("[" * 900 + "]" * 900)}}])])
+    nested = json.loads("[" * 900 + "]" * 900)
+    loaded = parse_cases([deep, _line(expect=[{"name": "f", "arguments": {"x": nested}}])])
     assert [p.message for p in loaded.problems][:1] == ["nested too deeply to read"]
     assert len(loaded.problems) + len(loaded.cases) == 2
 
