@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from .cli_helpers import cli_env, run_cli
+from .cli_helpers import cli_env, run_cli, run_cli_pty, strip_ansi
 
 TOOLS = '''
 from agentkit import tool
@@ -78,6 +78,24 @@ def test_eval_prints_the_table_and_writes_the_report(workdir: Path) -> None:
     )
     assert again.code == 0, again.stderr  # resumed: no case asked again (the script has no replies left)
     assert json.loads(again.stdout)["models"][0]["passed"] == 1
+
+
+def test_on_a_terminal_a_live_bar_shows_progress_and_accuracy(workdir: Path) -> None:
+    done = run_cli_pty(
+        "eval",
+        str(workdir / "cases.jsonl"),
+        "--tool",
+        str(workdir / "tools.py"),
+        "--model",
+        f"scripted:{workdir / 'model.json'}",
+        "--out",
+        str(workdir / "out"),
+    )
+    assert done.code == 0, done.stdout
+    screen = strip_ansi(done.stdout)
+    frames = [line for line in screen.splitlines() if "passed" in line and "calls/s" in line]  # \r redraws
+    assert frames[0].startswith("scripted:") and "0/2 - passed" in frames[0]
+    assert "2/2 50.0% passed" in frames[-1]
 
 
 def test_each_kind_of_bad_input_is_one_line(workdir: Path) -> None:
