@@ -14,9 +14,15 @@ from collections.abc import Iterable
 from typing import Any
 
 from agentkit.errors import ConfigurationError
-from agentkit.eval.cases import DictPattern, EvalCase, Expectation, ExpectedArgument, ExpectedCall
+from agentkit.eval.cases import (
+    DictPattern,
+    EvalCase,
+    Expectation,
+    ExpectedArgument,
+    ExpectedCall,
+    message_from_json,
+)
 from agentkit.eval.signature import Signature
-from agentkit.messages import from_openai
 
 CALL_CATEGORIES = (
     "simple_python",
@@ -115,7 +121,7 @@ def _case(category: str, row: dict[str, Any], answers: dict[str, Any]) -> EvalCa
     )
     return EvalCase(
         id=row["id"],
-        messages=tuple(from_openai(m) for m in row["question"][0]),
+        messages=tuple(message_from_json(m) for m in row["question"][0]),
         tools=tools,
         expect=expectation(category, answers.get(row["id"])),
         category=category,

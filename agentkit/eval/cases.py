@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from agentkit.messages import Message, UserMessage, from_openai
+from agentkit.messages import AssistantMessage, Message, SystemMessage, UserMessage
 
 ExpectKind = Literal["calls", "no_call", "any_call"]
 ToolRef = str | Mapping[str, Any]
@@ -219,15 +219,35 @@ def _messages(row: Mapping[str, Any]) -> tuple[Message, ...]:
         raise _Bad("messages", "must be a non-empty list of chat messages")
     messages: list[Message] = []
     for i, item in enumerate(raw):
-        if not isinstance(item, dict):
-            raise _Bad(
-                f"messages[{i}]", f'must be an object like {{"role": "user", "content": ...}}, got {item!r}'
-            )
         try:
-            messages.append(from_openai(item))
-        except (ValueError, KeyError, TypeError) as exc:
+            messages.append(message_from_json(item))
+        except ValueError as exc:
             raise _Bad(f"messages[{i}]", str(exc)) from None
     return tuple(messages)
+
+
+_ROLES: dict[str, type[SystemMessage | UserMessage | AssistantMessage]] = {
+    "system": SystemMessage,
+    "user": UserMessage,
+    "assistant": AssistantMessage,
+}
+
+
+def message_from_json(item: Any) -> Message:
+    """``{"role": "system" | "user" | "assistant", "content": "..."}`` -> a message (ValueError if not)."""
+    if not isinstance(item, dict) or item.get("role") not in _ROLES:
+        raise ValueError(
+            'must be an object like {"role": "user", "content": "..."} (roles: system, user, '
+            f"assistant), got {item!r}"
+        )
+    content = item.get("content")
+    if not isinstance(content, str):
+        raise ValueError(f"content must be text, got {type(content).__name__}")
+    return _ROLES[item["role"]](content=content)
+
+
+def message_to_json(message: Message) -> dict[str, Any]:
+    return {"role": message.role, "content": getattr(message, "content", None)}
 
 
 def _tools(raw: Any) -> tuple[ToolRef, ...]:
@@ -341,13 +361,11 @@ def load_cases(path: str | Path, *, category: str | None = None) -> LoadedCases:
 
 def case_to_json(case: EvalCase) -> dict[str, Any]:
     """A case in the JSONL format (what :func:`parse_case` reads back)."""
-    from agentkit.messages import messages_to_openai
-
     row: dict[str, Any] = {"id": case.id, "category": case.category}
     if len(case.messages) == 1 and isinstance(case.messages[0], UserMessage):
         row["prompt"] = case.messages[0].content
     else:
-        row["messages"] = messages_to_openai(case.messages)
+        row["messages"] = [message_to_json(m) for m in case.messages]
     row["tools"] = [ref if isinstance(ref, str) else dict(ref) for ref in case.tools]
     row["expect"] = case.expect.to_json()
     if case.expect.ordered:

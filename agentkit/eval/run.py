@@ -27,8 +27,9 @@ from agentkit.backends import resolve_backend
 from agentkit.backends.base import Backend, ModelRequest, ModelSettings
 from agentkit.errors import AgentkitError, BackendError, ConfigurationError
 from agentkit.eval.case_run import CaseResult, EvalSettings, ask, failed_result, judge
+from agentkit.eval.cases import message_to_json
 from agentkit.eval.prepare import PreparedCase
-from agentkit.messages import Usage, UserMessage, messages_to_openai
+from agentkit.messages import Usage, UserMessage
 from agentkit.result import RunResult
 
 ResultCallback = Callable[[CaseResult], None]
@@ -47,7 +48,10 @@ def model_label(model: str | Backend) -> str:
 
 def task_id(prepared: PreparedCase) -> str:
     """The case id plus a digest of what the model is asked: a changed request is a new task."""
-    request = {"messages": messages_to_openai(prepared.case.messages), "tools": list(prepared.specs)}
+    request = {
+        "messages": [message_to_json(m) for m in prepared.case.messages],
+        "tools": list(prepared.specs),
+    }
     digest = hashlib.sha256(json.dumps(request, sort_keys=True, default=str).encode()).hexdigest()[:10]
     return f"{prepared.case.id}#{digest}"
 
@@ -69,7 +73,14 @@ class EvalAgent(Agent[Any, Any]):
         prepared = self.cases[str(prompt)]
         result = await ask(self.backend, self.label, prepared, self.eval_settings)
         usage = Usage(input_tokens=result.input_tokens, output_tokens=result.output_tokens, requests=1)
-        return RunResult(result.to_json(), [], usage, 1, "final_answer", text=result.text)
+        return RunResult(
+            output=result.to_json(),
+            messages=[],
+            usage=usage,
+            steps=1,
+            stop_reason="final_answer",
+            text=result.text,
+        )
 
 
 @dataclass(frozen=True)
