@@ -32,7 +32,7 @@ EVAL_TEST_STAMP := $(VENV)/.installed-eval-test
 $(EVAL_TEST_STAMP): | $(STAMP)
 	$(PIP) install --no-deps bfcl-eval==$(BFCL_VERSION)
 	$(PIP) install 'playwright>=1.45'
-	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+	command -v chromium >/dev/null || ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium)
 	touch $@
 
 # BFCL's official checker, for the scorer agreement test (tests/integration/test_eval_agreement.py),
@@ -109,14 +109,14 @@ bench-context: $(STAMP)
 # pinned by benchmarks/peers/constraints.txt). smolagents takes ~20 s a BFCL case here: first 40 only.
 LOCALBENCH_STAMP := $(VENV)/.installed-localbench
 $(LOCALBENCH_STAMP): pyproject.toml | $(LOCAL_STAMP)
-	$(PIP) install --no-deps bfcl-eval
+	$(PIP) install --no-deps bfcl-eval==$(BFCL_VERSION)
 	touch $@
 
 PEERS_LOCAL_STAMP := $(PEERS_VENV)/.installed-local
 $(PEERS_LOCAL_STAMP): $(PEERS_STAMP) benchmarks/peers/constraints.txt
 	$(PEERS_VENV)/bin/python -m pip install --disable-pip-version-check -q -c benchmarks/peers/constraints.txt \
 		torch==2.13.0 'transformers>=4.56' 'accelerate>=1.0'
-	$(PEERS_VENV)/bin/python -m pip install --disable-pip-version-check -q --no-deps bfcl-eval
+	$(PEERS_VENV)/bin/python -m pip install --disable-pip-version-check -q --no-deps bfcl-eval==$(BFCL_VERSION)
 	touch $@
 
 BENCH_LOCAL_ARGS ?= --peer-limit 40
