@@ -151,5 +151,9 @@ def test_our_scorer_agrees_with_bfcls_official_checker_on_every_case() -> None:
     )
     assert not crashes, f"the official checker crashed on {len(crashes)} outputs, e.g. {crashes[:3]}"
     assert not disagreements, f"{len(disagreements)} disagreements, e.g. {disagreements[:5]}"
-    # Both verdicts occur in bulk: agreement on all-pass or all-fail outputs would prove nothing.
+    # Both verdicts occur in bulk: agreement on all-pass or all-fail outputs would prove nothing. And the
+    # outputs are what they claim to be: the ground truth passes, the plain errors fail.
     assert 0.2 < total["official"] / total["outputs"] < 0.8
+    assert kinds["truth"]["passed"] >= 0.99 * kinds["truth"]["outputs"]
+    for kind in ("wrong_type", "extra_argument", "wrong_name", "duplicate_call", "dropped_call"):
+        assert kinds[kind]["passed"] == 0, kind
