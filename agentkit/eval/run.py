@@ -203,12 +203,15 @@ async def run_model(
     out = str(runs_dir / f"{_slug(label)}.jsonl") if runs_dir is not None else None
     if concurrency is None:
         concurrency = default_concurrency(backend if backend is not None else model)
+    description = _settings_description(label, settings)
+    if out is not None:
+        _check_settings(out, description, force)
     batch = Batch(
         agent, concurrency=concurrency, engine=engine, out=out, batch_id=f"eval:{label}",
-        description=_settings_description(label, settings), force=force,
+        description=description, force=force,
     )  # fmt: skip
     run = ModelRun(label)
-    stored = _stored(out, by_task, label) if out is not None and not force else {}
+    stored = _stored(out, by_task, label) if out is not None else {}
     if on_start is not None:
         on_start(label, len(by_task) - len(stored))
     started = time.perf_counter()
@@ -227,6 +230,24 @@ async def run_model(
         for case_id, earlier in _stored(out, by_task, label).items():  # earlier runs', resumed from
             run.results.setdefault(case_id, earlier)
     return run
+
+
+def _check_settings(out: str, description: Mapping[str, Any], force: bool) -> None:
+    """Results asked with other settings are not mixed in: refused, or with ``force`` discarded."""
+    from agentkit.batch.output import scan_output
+
+    header = scan_output(out).header or {}
+    differences = [
+        f"{k}: {header.get(k)!r} there, {v!r} now" for k, v in description.items() if header.get(k) != v
+    ]
+    if not header or not differences:
+        return
+    if not force:
+        raise ConfigurationError(
+            f"{out} holds results asked with other settings ({'; '.join(differences)}); "
+            "use another --out, or --force to discard them"
+        )
+    Path(out).unlink()
 
 
 def _stored(out: str, by_task: Mapping[str, PreparedCase], label: str) -> dict[str, CaseResult]:

@@ -124,6 +124,24 @@ def test_a_changed_expectation_is_rescored_without_asking_again_and_a_changed_pr
     assert _asked(third) == ["Weather in Paris, please?"]
 
 
+def test_results_asked_with_other_settings_are_refused_or_discarded_with_force(tmp_path: Path) -> None:
+    cases = _cases(_case("a", "Paris"), _case("b", "Rome"))
+    evaluate(cases, ScriptedBackend(_model), tools=[get_weather], out_dir=tmp_path)
+    with pytest.raises(ConfigurationError, match=r"other settings \(max_tokens: 256 there, 100 now\)"):
+        evaluate(
+            cases,
+            ScriptedBackend(_model),
+            tools=[get_weather],
+            out_dir=tmp_path,
+            settings=EvalSettings(max_tokens=100),
+        )
+    again = ScriptedBackend(_model)
+    evaluate(
+        cases, again, tools=[get_weather], out_dir=tmp_path, settings=EvalSettings(max_tokens=100), force=True
+    )
+    assert sorted(_asked(again)) == ["Weather in Paris?", "Weather in Rome?"]
+
+
 def test_a_failed_model_call_is_a_result_with_the_error_and_a_rerun_asks_it_again(tmp_path: Path) -> None:
     def flaky(request: ModelRequest) -> Any:
         if "Rome" in str(request.messages[-1].content):
