@@ -227,9 +227,23 @@ async def run_model(
             on_result(case_result)
     run.wall_seconds = time.perf_counter() - started
     if out is not None:
+        run.ran, run.wall_seconds = _add_throughput(out, run.ran, run.wall_seconds)
         for case_id, earlier in _stored(out, by_task, label).items():  # earlier runs', resumed from
             run.results.setdefault(case_id, earlier)
     return run
+
+
+def _add_throughput(out: str, ran: int, wall_seconds: float) -> tuple[int, float]:
+    """Cases asked and wall time, summed over the runs that filled ``out`` (so that a report written
+    after a resume still has a throughput), kept next to it."""
+    path = Path(out).with_suffix(".throughput.json")
+    try:
+        earlier = json.loads(path.read_text())
+        ran, wall_seconds = ran + int(earlier["ran"]), wall_seconds + float(earlier["wall_seconds"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # none yet (or unreadable): this run's figures alone
+    path.write_text(json.dumps({"ran": ran, "wall_seconds": wall_seconds}))
+    return ran, wall_seconds
 
 
 def _check_settings(out: str, description: Mapping[str, Any], force: bool) -> None:
@@ -248,6 +262,7 @@ def _check_settings(out: str, description: Mapping[str, Any], force: bool) -> No
             "use another --out, or --force to discard them"
         )
     Path(out).unlink()
+    Path(out).with_suffix(".throughput.json").unlink(missing_ok=True)
 
 
 def _stored(out: str, by_task: Mapping[str, PreparedCase], label: str) -> dict[str, CaseResult]:

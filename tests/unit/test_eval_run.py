@@ -101,6 +101,16 @@ def test_a_rerun_asks_only_the_cases_without_a_result(tmp_path: Path) -> None:
     lines = (tmp_path / "cases.jsonl").read_text().splitlines()
     assert [json.loads(line)["id"] for line in lines] == ["a", "b", "c"]
     assert (tmp_path / "report.html").read_text().startswith("<!DOCTYPE html>")
+    third = ScriptedBackend(_model)
+    again = evaluate(
+        _cases(_case("a", "Paris"), _case("b", "Rome"), _case("c", "Oslo")),
+        third,
+        tools=[get_weather],
+        out_dir=tmp_path,
+    )
+    assert _asked(third) == []
+    throughput = again.model("scripted").calls_per_second  # summed over the runs that asked the cases
+    assert throughput is not None and throughput > 0
 
 
 def test_a_changed_expectation_is_rescored_without_asking_again_and_a_changed_prompt_is_asked(
