@@ -16,6 +16,7 @@ import asyncio
 import hashlib
 import json
 import re
+import sys
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -104,15 +105,14 @@ _PROBE = ModelRequest(
 
 
 async def check_model(backend: Backend, label: str) -> None:
-    """Load a local model, or send a one-token request to a remote one (not retried), so that a model
-    that cannot be used is named before any case runs."""
+    """Load the model if it loads lazily, then send it a one-token request (not retried), so that a
+    model that cannot be used is named before any case runs."""
     from agentkit.retry import RetryPolicy
 
     aload = getattr(backend, "aload", None)
     try:
         if aload is not None:
             await aload()
-            return
         retry = getattr(backend, "retry", None)
         if isinstance(retry, RetryPolicy):
             backend.retry = RetryPolicy(max_attempts=1)  # type: ignore[attr-defined]
@@ -159,11 +159,13 @@ SERVER_CONCURRENCY = 8
 
 
 def default_concurrency(model: str | Backend) -> int:
-    """1 for an in-process model (it decodes one request at a time), 8 for a server."""
+    """1 for an in-process transformers model (it decodes one request at a time: more would only
+    queue, and inflate each case's latency), 8 for anything else (a server)."""
     if isinstance(model, str):
         in_process = model.split(":", 1)[0] in ("local", "hf", "gguf")
     else:
-        in_process = hasattr(model, "aload")
+        module = sys.modules.get("agentkit.backends.transformers.backend")  # not loaded: not one of those
+        in_process = module is not None and isinstance(model, module.TransformersBackend)
     return 1 if in_process else SERVER_CONCURRENCY
 
 

@@ -233,3 +233,12 @@ def test_tool_schemas_in_cases_need_no_python_tool() -> None:
     report = evaluate(_cases(_case("a", "Paris", tools=[schema])), backend)
     assert report.model("scripted").passed == 1
     assert backend.requests[1].tools[0]["function"]["name"] == "get_weather"
+
+
+def test_in_process_models_run_one_case_at_a_time_servers_eight() -> None:
+    from agentkit.backends.transformers import local_backend
+    from agentkit.eval.run import default_concurrency
+
+    assert default_concurrency("local") == 1 and default_concurrency("gguf:/m.gguf") == 1
+    assert default_concurrency(local_backend()) == 1  # built lazily: nothing loads here
+    assert default_concurrency("openai:gpt-4o-mini") == 8 and default_concurrency(ScriptedBackend(_model)) == 8
