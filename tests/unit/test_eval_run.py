@@ -241,4 +241,5 @@ def test_in_process_models_run_one_case_at_a_time_servers_eight() -> None:
 
     assert default_concurrency("local") == 1 and default_concurrency("gguf:/m.gguf") == 1
     assert default_concurrency(local_backend()) == 1  # built lazily: nothing loads here
-    assert default_concurrency("openai:gpt-4o-mini") == 8 and default_concurrency(ScriptedBackend(_model)) == 8
+    assert default_concurrency("openai:gpt-4o-mini") == 8
+    assert default_concurrency(ScriptedBackend(_model)) == 8
