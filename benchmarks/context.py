@@ -45,9 +45,12 @@ from agentkit import (  # noqa: E402
     UserMessage,
     tool,
 )
-from agentkit.context import ContextConfig, ContextWindow, EstimateCounter, TokenCounter, openai_counter  # noqa: E402
+from agentkit.backends import BaseBackend  # noqa: E402
+from agentkit.backends.openai import openai_counter  # noqa: E402
+from agentkit.context import ContextConfig, ContextWindow, EstimateCounter, TokenCounter  # noqa: E402
 from agentkit.sessions import SQLiteSession  # noqa: E402
 from agentkit.testing import ScriptedBackend, call  # noqa: E402
+from agentkit.tool_spec import ToolSpec  # noqa: E402
 
 MARKS = (10, 100, 1000)
 WORDS = [
@@ -97,23 +100,15 @@ def conversation(steps: int) -> list[Message]:
 
 
 TOOLS = [
-    {
-        "type": "function",
-        "function": {
-            "name": "search",
-            "description": "Search the web.",
-            "parameters": {
-                "type": "object",
-                "properties": {"query": {"type": "string"}, "page": {"type": "integer"}},
-            },
-        },
-    }
+    ToolSpec(
+        "search",
+        "Search the web.",
+        {"type": "object", "properties": {"query": {"type": "string"}, "page": {"type": "integer"}}},
+    )
 ]
 
 
-class _Backend:
-    name = "bench"
-
+class _Backend(BaseBackend):
     def __init__(self, window: int) -> None:
         self.context_window = window
 

@@ -24,6 +24,7 @@ from agentkit import (
 from agentkit.context import ContextConfig, pairing_problems
 from agentkit.templates import render
 from agentkit.testing import ScriptedBackend
+from agentkit.tool_spec import ToolSpec
 
 WORDS = [
     "alpha",
@@ -152,7 +153,7 @@ def agent_for(plan: Plan, backend: ScriptedBackend, config: ContextConfig) -> Ag
     )
 
 
-def render_for_template(messages: Sequence[Message], tools: Sequence[dict[str, Any]]) -> list[dict[str, str]]:
+def render_for_template(messages: Sequence[Message], tools: Sequence[ToolSpec]) -> list[dict[str, str]]:
     """Messages as a plain chat template sees them: tool calls written into the text, tool schemas into
     the system prompt (how a backend prompts a model whose template knows nothing of tools)."""
     out: list[dict[str, str]] = []
@@ -166,7 +167,7 @@ def render_for_template(messages: Sequence[Message], tools: Sequence[dict[str, A
         else:
             out.append({"role": message.role, "content": message.content})
     if tools:
-        schema = "\n\nTools:\n" + json.dumps(list(tools))
+        schema = "\n\nTools:\n" + json.dumps([t.as_dict() for t in tools])
         if out and out[0]["role"] == "system":
             out[0] = {"role": "system", "content": out[0]["content"] + schema}
         else:
@@ -181,11 +182,11 @@ class TokenizerBackend(ScriptedBackend):
         super().__init__(script, context_window=context_window)
         self.tokenizer = tokenizer
 
-    def prompt_tokens(self, messages: Sequence[Message], tools: Sequence[dict[str, Any]] = ()) -> int:
+    def prompt_tokens(self, messages: Sequence[Message], tools: Sequence[ToolSpec] = ()) -> int:
         prompt = self.tokenizer.apply_chat_template(
             render_for_template(messages, tools), tokenize=False, add_generation_prompt=True
         )
         return len(self.tokenizer.encode(prompt, add_special_tokens=False))
 
-    def count_tokens(self, messages: Sequence[Message], tools: Sequence[dict[str, Any]] = ()) -> int:
+    def count_tokens(self, messages: Sequence[Message], tools: Sequence[ToolSpec] = ()) -> int:
         return self.prompt_tokens(messages, tools)

@@ -17,7 +17,7 @@ with ``pip install 'agentkit[tools]'``.
 from .calculator import calculator
 from .fetch_url import FetchLimits, fetch_url, fetch_url_tool
 from .files import FileLimits, Workspace, files_tools
-from .python_exec import PythonLimits, python, python_tool
+from .python_exec import PythonLimits, choose_isolation, python, python_tool
 from .web_search import SearchResult, web_search, web_search_tool
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "SearchResult",
     "Workspace",
     "calculator",
+    "choose_isolation",
     "fetch_url",
     "fetch_url_tool",
     "files_tools",

@@ -8,7 +8,10 @@ with a message the model can act on. Every step is bounded: integers may have at
 computed when their result would be larger, so no input can make the tool run for long.
 
 Two concessions to small models: ``^`` means power (as in ordinary math notation, not XOR) and
-the multiplication, division and minus signs of Unicode are read as ``*``, ``/`` and ``-``.
+the multiplication, division and minus signs of Unicode are read as ``*``, ``/`` and ``-``. ``^``
+is rewritten to ``**`` before parsing, so it has the power's precedence and right associativity:
+``2^3^2`` is ``2^(3^2)`` = 512 and ``-2^2`` is -4, as in math (Python's own ``^`` binds more
+loosely than ``+`` and groups from the left).
 """
 
 from __future__ import annotations
@@ -105,7 +108,6 @@ _BINARY: dict[type[ast.operator], Callable[[Number, Number], Number]] = {
     ast.FloorDiv: operator.floordiv,
     ast.Mod: operator.mod,
     ast.Pow: _power,
-    ast.BitXor: _power,  # "2^10" means a power to anyone but a programmer
 }
 
 _UNARY: dict[type[ast.unaryop], Callable[[Number], Number]] = {ast.UAdd: operator.pos, ast.USub: operator.neg}
@@ -208,7 +210,8 @@ def _source(node: ast.AST) -> str:
         return type(node).__name__
 
 
-_UNICODE_OPERATORS = str.maketrans({"\u00d7": "*", "\u00f7": "/", "\u2212": "-"})
+# "2^10" means a power to anyone but a programmer; as "**" it also groups like one (2^3^2 = 512).
+_OPERATOR_SPELLINGS = str.maketrans({"^": "**", "\u00d7": "*", "\u00f7": "/", "\u2212": "-"})
 
 
 def _quote(text: str) -> str:
@@ -217,11 +220,12 @@ def _quote(text: str) -> str:
 
 def evaluate(expression: str) -> Number:
     """Evaluate an arithmetic expression; raises :class:`CalculationError` with a reason on bad input."""
-    text = expression.strip().translate(_UNICODE_OPERATORS)
+    text = expression.strip()
     if not text:
         raise CalculationError("the expression is empty")
     if len(text) > MAX_EXPRESSION_CHARS:
         raise CalculationError(f"the expression is longer than {MAX_EXPRESSION_CHARS} characters")
+    text = text.translate(_OPERATOR_SPELLINGS)
     try:
         tree = ast.parse(text, mode="eval")
     except SyntaxError as exc:

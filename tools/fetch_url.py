@@ -6,6 +6,8 @@ out credentials. So before each request, including every redirect hop (redirects
 hand), the host is resolved and *every* address it resolves to is checked; loopback, private,
 link-local, shared, reserved and multicast addresses are refused unless ``allow_private`` is set,
 and cloud metadata endpoints are refused even then (list them in ``allow_networks`` to reach them).
+IPv6 forms that carry an IPv4 address (mapped, translated, compatible, 6to4, NAT64, Teredo) are
+judged by the address they carry: ``2002:7f00:1::`` is loopback.
 
 DNS rebinding: the connection goes to the very address that was checked (the host name is still
 sent in the ``Host`` header and for TLS certificate checks), so a second, different DNS answer
@@ -108,6 +110,47 @@ def _classify(address: IPAddress) -> str | None:
     return None if address.is_global else "non-public"
 
 
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+_IPV4_TRANSLATED = ipaddress.IPv6Network("::ffff:0:0:0/96")
+_NAT64_WELL_KNOWN = ipaddress.IPv6Network("64:ff9b::/96")
+_NAT64_LOCAL_USE = ipaddress.IPv6Network("64:ff9b:1::/48")
+
+
+def _rfc6052_ipv4(value: int, prefix_length: int) -> ipaddress.IPv4Address:
+    """The IPv4 address inside a NAT64 address whose prefix has ``prefix_length`` bits (RFC 6052
+    section 2.2: the 32 bits follow the prefix, skipping bits 64-71)."""
+    if prefix_length == 96:
+        return ipaddress.IPv4Address(value & 0xFFFFFFFF)
+    without_u = ((value >> 72) << 64) | (value & ((1 << 64) - 1))  # 120 bits
+    return ipaddress.IPv4Address((without_u >> (120 - prefix_length - 32)) & 0xFFFFFFFF)
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> tuple[str, tuple[ipaddress.IPv4Address, ...]]:
+    """The IPv4 addresses an IPv6 address carries, and the name of its form; ``("", ())`` if none.
+
+    Packets to these forms reach (or are meant to reach) the IPv4 address inside, so an address is
+    only as public as what it carries: ``2002:7f00:1::`` (6to4) is 127.0.0.1. For the local-use NAT64
+    prefix the operator chooses where the IPv4 address sits, so every position RFC 6052 allows
+    there counts. Teredo carries two: its server and its client (stored inverted).
+    """
+    value = int(address)
+    if address.ipv4_mapped is not None:
+        return "IPv4-mapped", (address.ipv4_mapped,)
+    if address in _IPV4_TRANSLATED:
+        return "IPv4-translated", (ipaddress.IPv4Address(value & 0xFFFFFFFF),)
+    if address in _IPV4_COMPATIBLE and value > 1:  # not :: nor ::1, which are IPv6's own
+        return "IPv4-compatible", (ipaddress.IPv4Address(value),)
+    if address.sixtofour is not None:
+        return "6to4", (address.sixtofour,)
+    if address in _NAT64_WELL_KNOWN:
+        return "NAT64", (_rfc6052_ipv4(value, 96),)
+    if address in _NAT64_LOCAL_USE:
+        return "local-use NAT64", tuple(dict.fromkeys(_rfc6052_ipv4(value, n) for n in (96, 48, 56, 64)))
+    if address.teredo is not None:
+        return "Teredo", address.teredo
+    return "", ()
+
+
 class AddressPolicy:
     """Decides which IP addresses may be contacted."""
 
@@ -116,10 +159,28 @@ class AddressPolicy:
         self.allow_networks: list[IPNetwork] = [ipaddress.ip_network(n, strict=False) for n in allow_networks]
 
     def refusal(self, address: IPAddress) -> str | None:
-        """Why ``address`` is refused, or None if it may be contacted."""
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped
-        if any(address in network for network in self.allow_networks):
+        """Why ``address`` is refused, or None if it may be contacted.
+
+        An IPv6 form that carries IPv4 addresses (:func:`embedded_ipv4`) is refused if any of them
+        is. The translation forms are then judged by their IPv4 addresses alone (so NAT64 works on
+        IPv6-only networks); a Teredo address must also pass as itself (it never does by default).
+        """
+        if self._listed(address):
+            return None
+        form, carried = embedded_ipv4(address) if isinstance(address, ipaddress.IPv6Address) else ("", ())
+        for inner in carried:
+            reason = self._judge(inner)
+            if reason is not None:
+                return f"{reason} (the {form} form of {inner})"
+        if carried and form != "Teredo":
+            return None
+        return self._judge(address)
+
+    def _listed(self, address: IPAddress) -> bool:
+        return any(address in network for network in self.allow_networks)
+
+    def _judge(self, address: IPAddress) -> str | None:
+        if self._listed(address):
             return None
         if address in METADATA_ADDRESSES:
             return "a cloud metadata endpoint"

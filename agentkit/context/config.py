@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from agentkit.errors import ConfigurationError
 
 if TYPE_CHECKING:
-    from agentkit.context.counting import TokenCounter
+    from agentkit.backends.counting import TokenCounter
     from agentkit.context.policy import ContextPolicy
 
 
@@ -19,7 +19,7 @@ class ContextConfig:
 
     Args:
         policy: chooses the messages of each request (default :class:`DefaultPolicy`).
-        context_window: the model's window in tokens; default: the backend's, else a known table.
+        context_window: the model's window in tokens; default: the backend's ``context_window``.
         reserve_tokens: tokens kept free for the reply; default ``settings.max_tokens``, else an eighth
             of the window (256 to 4096).
         tool_result_tokens: a tool result longer than this is cut (head and tail kept) as it is added;
@@ -28,7 +28,7 @@ class ContextConfig:
         summarize: summarize evicted messages through the backend into one running summary, shown
             after the system prompt.
         summary_tokens: the most tokens the summary may take (reserved in every request when on).
-        counter: the token counter; default the best one for the backend (see ``counter_for``).
+        counter: the token counter; default the backend's own (``Backend.token_counter()``).
     """
 
     policy: ContextPolicy | None = None

@@ -13,17 +13,17 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from agentkit.backends.base import ModelRequest, ModelSettings
+from agentkit.backends.base import Backend, ModelRequest, ModelSettings
+from agentkit.backends.counting import TokenCounter
 from agentkit.context.config import ContextConfig, default_reserve
-from agentkit.context.counting import TokenCounter, counter_for
 from agentkit.context.policy import ContextPolicy, DefaultPolicy, Selection
-from agentkit.context.sizes import resolve_context_window
 from agentkit.context.summary import update_summary
 from agentkit.context.truncation import truncate_middle
 from agentkit.context.units import pairing_problems
 from agentkit.errors import ConfigurationError, ContextOverflowError
 from agentkit.messages import Message, SystemMessage, ToolMessage, Usage
 from agentkit.templates import render
+from agentkit.tool_spec import ToolSpec
 
 
 class ContextWindow:
@@ -37,18 +37,20 @@ class ContextWindow:
     def __init__(
         self,
         config: ContextConfig,
-        backend: Any,
-        tools: Sequence[dict[str, Any]] = (),
+        backend: Backend,
+        tools: Sequence[ToolSpec] = (),
         settings: ModelSettings | None = None,
     ) -> None:
         self.config = config
         self.backend = backend
-        self.counter: TokenCounter = config.counter or counter_for(backend)
+        self.counter: TokenCounter = config.counter or backend.token_counter()
         self.policy: ContextPolicy = config.policy or DefaultPolicy()
-        try:
-            self.window = resolve_context_window(backend, config.context_window)
-        except ValueError as exc:
-            raise ConfigurationError(str(exc)) from None
+        self.window = config.context_window or backend.context_window
+        if not (isinstance(self.window, int) and self.window > 0):
+            raise ConfigurationError(
+                f"backend {backend.name!r} reports no usable context window ({self.window!r}); "
+                "pass ContextConfig(context_window=...)"
+            )
         reply = (
             config.reserve_tokens
             or (settings.max_tokens if settings else None)

@@ -8,10 +8,9 @@ once. The request is cut to fit the window like any other.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
-from agentkit.backends.base import ModelRequest, ModelSettings
-from agentkit.context.counting import TokenCounter
+from agentkit.backends.base import Backend, ModelRequest, ModelSettings
+from agentkit.backends.counting import TokenCounter
 from agentkit.context.truncation import truncate_middle
 from agentkit.messages import AssistantMessage, Message, SystemMessage, ToolMessage, Usage, UserMessage
 from agentkit.templates import render
@@ -36,7 +35,7 @@ def _transcript(messages: Sequence[Message]) -> str:
 
 
 async def update_summary(
-    backend: Any,
+    backend: Backend,
     counter: TokenCounter,
     previous: str | None,
     evicted: Sequence[Message],

@@ -10,33 +10,21 @@ no example call on purpose: small models copy an example's placeholder values in
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
-from agentkit.errors import ConfigurationError
 from agentkit.parsing.listing import describe_function
 from agentkit.templates import render
+from agentkit.tool_spec import ToolSpec
 
 
-def _function(spec: Mapping[str, Any], index: int) -> dict[str, Any]:
-    function = spec.get("function", spec)
-    if not isinstance(function, Mapping) or not isinstance(function.get("name"), str) or not function["name"]:
-        raise ConfigurationError(
-            f"tool spec #{index} has no function name; expected the OpenAI format "
-            '{"type": "function", "function": {"name": ..., "description": ..., "parameters": {...}}}'
-        )
-    return dict(function)
-
-
-def tool_instructions(tools: Sequence[Mapping[str, Any]], *, listing: bool = False) -> str:
-    """System-prompt text describing ``tools`` (OpenAI ``tools`` format) and the ``<tool_call>`` syntax.
+def tool_instructions(tools: Sequence[ToolSpec], *, listing: bool = False) -> str:
+    """System-prompt text describing ``tools`` and the ``<tool_call>`` syntax.
 
     ``listing``: describe each tool's parameters as a plain-text list (:mod:`agentkit.parsing.listing`)
     instead of its JSON schema, for small local models, which otherwise copy schema tokens into their
-    calls. Returns ``""`` when there are no tools. Raises :class:`ConfigurationError` for a spec without
-    a name.
+    calls. Returns ``""`` when there are no tools.
     """
-    functions = [_function(spec, index) for index, spec in enumerate(tools)]
+    functions = [spec.as_dict() for spec in tools]
     if not functions:
         return ""
     return render(

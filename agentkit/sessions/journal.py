@@ -94,7 +94,11 @@ def encode_message(message: Message) -> str:
 
 def decode_message(body: str) -> Message:
     """The message a journal entry holds; raises ``ValueError`` (or ``RecursionError``) if none."""
-    return _message_adapter().validate_python(json.loads(body))
+    adapter = _message_adapter()
+    try:
+        return adapter.validate_json(body)  # the fast path; it refuses \ud800 escapes and deep nesting
+    except ValidationError:
+        return adapter.validate_python(json.loads(body))
 
 
 def corrupt_entry(where: str, exc: BaseException) -> SessionError:

@@ -78,6 +78,20 @@ _SCHEMA = (
 _MIGRATIONS = {1: (_LEASES,)}  # from version N to N + 1
 _TABLES = ("sessions", "entries")  # what every version has
 
+_APPEND = (
+    "INSERT OR IGNORE INTO entries (session_id, seq, role, call_id, body, created_at) "
+    "SELECT ?1, COALESCE(MAX(seq), 0) + 1, ?2, ?3, ?4, ?5 FROM entries WHERE session_id = ?1"
+)
+# One statement (it holds the write lock from its start) for the usual case: the session exists and
+# either nobody holds its lease or ?6, our lease, still does.
+_APPEND_IF_UNCONTESTED = (
+    "INSERT OR IGNORE INTO entries (session_id, seq, role, call_id, body, created_at) "
+    "SELECT ?1, next, ?2, ?3, ?4, ?5 FROM (SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM entries "
+    "WHERE session_id = ?1) WHERE EXISTS (SELECT 1 FROM sessions WHERE id = ?1) AND CASE WHEN ?6 IS NULL "
+    "THEN NOT EXISTS (SELECT 1 FROM leases WHERE session_id = ?1) "
+    "ELSE EXISTS (SELECT 1 FROM leases WHERE session_id = ?1 AND token = ?6) END"
+)
+
 _DAMAGED = (
     "the file is damaged: restore it from a backup (`sqlite3 FILE .recover` salvages what is still "
     "readable into a new file)"
@@ -321,16 +335,18 @@ class SQLiteSession:
         return row is not None
 
     def append(self, message: Message) -> None:
-        """Journal ``message`` as the session's next entry (one transaction, O(log n))."""
+        """Journal ``message`` as the session's next entry (one transaction, O(log n)); refused while
+        another run holds the lease, or after this session object lost its own."""
         body = encode_message(message)
         call_id = message.tool_call_id if isinstance(message, ToolMessage) else None
-        with self._lock, self._errors("journaling to"), self._transaction() as conn:
-            leases.check_fence(self._describe(), self._lease_token, self._holder(conn))
-            conn.execute(
-                "INSERT OR IGNORE INTO entries (session_id, seq, role, call_id, body, created_at) "
-                "SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ? FROM entries WHERE session_id = ?",
-                (self._id, message.role, call_id, body, time.time(), self._id),
-            )
+        row = (self._id, message.role, call_id, body, time.time(), self._lease_token)
+        with self._lock, self._errors("journaling to"):
+            if self._conn.execute(_APPEND_IF_UNCONTESTED, row).rowcount == 1:
+                return
+            # Someone else's lease row, a lost lease, a deleted session, or a result already journaled.
+            with self._transaction() as conn:
+                leases.check_fence(self._describe(), self._lease_token, self._holder(conn))
+                conn.execute(_APPEND, row[:5])
 
     def load(self) -> list[Message]:
         with self._lock, self._errors("reading"):
@@ -351,6 +367,16 @@ class SQLiteSession:
                 "SELECT COUNT(*) FROM entries WHERE session_id = ?", (self._id,)
             ).fetchone()
         return int(row[0])
+
+    def child(self, key: str) -> SQLiteSession:
+        """The session ``<this id>/<key>`` in the same file (see :meth:`Session.child`)."""
+        return SQLiteSession(
+            self.path,
+            f"{self._id}/{key}",
+            timeout=self._timeout,
+            durable=self._durable,
+            lease_ttl=self._lease_ttl,
+        )
 
     def fork(self, new_id: str | None = None) -> SQLiteSession:
         """A copy of this conversation under a new id (in the same file), to branch from."""

@@ -4,7 +4,8 @@
 
     with JsonlTrace("run.jsonl") as trace:
         result = await arun_observed(agent, "What is 2 + 3?", [trace])
-    assert replay_messages("run.jsonl") == result.messages
+    assert replay_messages("run.jsonl") == redacted_messages(result.messages, trace.redactor)
+    # == result.messages itself when nothing in the run was a secret
 
 Secrets (values of environment variables named like *KEY*, *TOKEN*, *SECRET*, *PASSWORD*, and
 key-shaped strings) are redacted from everything written. ``OTelTracer`` lives in
@@ -14,7 +15,7 @@ key-shaped strings) are redacted from everything written. ``OTelTracer`` lives i
 from agentkit.tracing.jsonl import TRACE_FORMAT, JsonlTrace, event_record
 from agentkit.tracing.observe import RunObserver, RunStart, arun_observed, observe_run
 from agentkit.tracing.redact import REDACTED, RedactingFilter, Redactor, secrets_from_env
-from agentkit.tracing.replay import TraceRun, read_trace, replay_messages, replay_run
+from agentkit.tracing.replay import TraceRun, read_trace, redacted_messages, replay_messages, replay_run
 
 __all__ = [
     "REDACTED",
@@ -29,6 +30,7 @@ __all__ = [
     "event_record",
     "observe_run",
     "read_trace",
+    "redacted_messages",
     "replay_messages",
     "replay_run",
     "secrets_from_env",

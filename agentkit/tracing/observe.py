@@ -9,11 +9,12 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from agentkit.events import AgentEvent, FinalOutput, RunStarted
+from agentkit.events import AgentEvent, FinalOutput, RunStarted, is_own
 from agentkit.messages import Message
 
 if TYPE_CHECKING:
     from agentkit.agent import Agent
+    from agentkit.backends.base import Backend
     from agentkit.result import RunResult
 
 
@@ -25,6 +26,8 @@ class RunStart:
     prompt: str | None
     messages: list[Message]
     started_at: float = field(default_factory=time.time)
+    tools: tuple[str, ...] = ()
+    """The tools the model may call in this run (the agent's and its toolsets')."""
 
 
 @runtime_checkable
@@ -38,17 +41,14 @@ class RunObserver(Protocol):
     def run_ended(self) -> None: ...
 
 
-def model_label(backend: Any) -> str:
-    """The model's name for people and traces: a backend's ``model`` string, else its name."""
-    model = getattr(backend, "model", None)
-    return model if isinstance(model, str) and model else str(backend.name)
+def model_label(backend: Backend) -> str:
+    """The model's name for people and traces: the backend's ``model``, else its name."""
+    return backend.model or backend.name
 
 
-def provider_label(backend: Any) -> str:
-    """The provider for ``gen_ai.provider.name``: a backend's ``provider``, else its name's prefix
-    (``openai:gpt-4o`` -> ``openai``, ``transformers:...`` -> ``transformers``)."""
-    provider = getattr(backend, "provider", None)
-    return provider if isinstance(provider, str) and provider else str(backend.name).split(":", 1)[0]
+def provider_label(backend: Backend) -> str:
+    """The provider for ``gen_ai.provider.name``: the backend's ``provider``, else its name's prefix."""
+    return backend.provider or backend.name.split(":", 1)[0]
 
 
 async def observe_run(
@@ -63,12 +63,13 @@ async def observe_run(
 
     Observers see the run start (with the messages it starts from) and end, even when it raises or the
     consumer stops iterating early; a run that fails before it starts (a bad session, say) only raises.
+    Child agents' events, their ``RunStarted`` included, reach observers through ``on_event``.
     """
     started = False
     try:
         async for event in agent.run_stream(prompt, message_history=message_history, **run_options):
-            if isinstance(event, RunStarted):
-                start = RunStart(agent, prompt, list(event.messages))
+            if isinstance(event, RunStarted) and not started:  # a child agent's RunStarted is an event
+                start = RunStart(agent, prompt, list(event.messages), tools=event.tools)
                 for observer in observers:
                     observer.run_started(start)
                 started = True
@@ -93,7 +94,7 @@ async def arun_observed(
     """Run to the end like ``agent.arun``, with observers; errors raise as they would from ``arun``."""
     result: RunResult[Any] | None = None
     async for event in observe_run(agent, prompt, observers, message_history=message_history, **run_options):
-        if isinstance(event, FinalOutput):
+        if isinstance(event, FinalOutput) and is_own(event, agent.name):
             result = event.result
     if result is None:  # pragma: no cover - run_stream ends with FinalOutput or raises
         raise AssertionError("the run ended without a final event")

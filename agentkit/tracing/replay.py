@@ -2,7 +2,10 @@
 
 The trace holds the starting messages and every event; replaying applies them in the order the loop
 does (assistant message, then one tool message per call in call order, then any output-retry
-feedback), so the result equals ``RunResult.messages`` of the traced run.
+feedback). Child agents' records (a deeper ``path``) belong to their own conversations and are
+skipped. The trace was redacted as it was written, so the result equals the traced run's
+``RunResult.messages`` with every secret replaced by ``[REDACTED]``: :func:`redacted_messages` of
+them. When nothing in the run matched the trace's redactor, that is ``RunResult.messages`` itself.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pydantic import TypeAdapter
 from agentkit.errors import ConfigurationError
 from agentkit.messages import AssistantMessage, Message, ToolMessage, UserMessage
 from agentkit.tracing.jsonl import TRACE_FORMAT
+from agentkit.tracing.redact import Redactor
 
 _message: TypeAdapter[Message] = TypeAdapter(Message)
 CANCELLED_TEXT = "Cancelled before it finished."
@@ -82,7 +86,10 @@ def replay_run(run: TraceRun) -> list[Message]:
     messages: list[Message] = [_message.validate_python(m) for m in run.start["messages"]]
     pending: dict[str, ToolMessage] = {}
     in_tools = False
+    depth = str(run.start.get("path", "")).count("/")
     for record in run.records[1:]:
+        if str(record.get("path", "")).count("/") > depth:
+            continue  # a child agent's record: its conversation is its own, not the run's
         kind = record["type"]
         if kind == "model_responded":
             messages.append(AssistantMessage.model_validate(record["message"]))
@@ -108,6 +115,12 @@ def replay_run(run: TraceRun) -> list[Message]:
     if in_tools:
         _flush_tools(messages, pending)
     return messages
+
+
+def redacted_messages(messages: list[Message], redactor: Redactor) -> list[Message]:
+    """What a trace written with ``redactor`` replays ``messages`` as: each message through its JSON
+    form, with every string (contents, tool arguments and results, names, ids) redacted."""
+    return [_message.validate_python(redactor.value(m.model_dump(mode="json"))) for m in messages]
 
 
 def replay_messages(path: str | Path, run: int = -1) -> list[Message]:

@@ -68,10 +68,10 @@ async def test_lists_tools_with_schemas_prefixed_and_sanitised(shared: MCPToolse
         "echo_pid",
         "echo_weather_today",  # the server calls it "weather.today"
     }
-    echo = by_name["echo_echo"].spec()["function"]
-    assert echo["description"].startswith("Repeat the text.")
-    assert echo["parameters"]["required"] == ["text"]
-    assert echo["parameters"]["properties"]["times"] == {"default": 1, "type": "integer"}
+    echo = by_name["echo_echo"].spec()
+    assert echo.description.startswith("Repeat the text.")
+    assert echo.parameters["required"] == ["text"]
+    assert echo.parameters["properties"]["times"] == {"default": 1, "type": "integer"}
 
 
 @module_loop
@@ -84,7 +84,7 @@ async def test_agent_run_calls_an_mcp_tool_and_uses_the_result(shared: MCPToolse
     backend = ScriptedBackend(script)
     result = await Agent(model=backend, tools=shared.tools).arun("Say hello twice")
     assert result.output == "The server said: hello hello"
-    assert "echo_echo" in [spec["function"]["name"] for spec in backend.requests[0].tools]
+    assert "echo_echo" in [spec.name for spec in backend.requests[0].tools]
 
 
 @module_loop

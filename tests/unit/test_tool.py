@@ -177,7 +177,7 @@ def test_from_schema_validates_and_fills_defaults() -> None:
         return "ok"
 
     made = Tool.from_schema("search", "Search things.", SCHEMA, search)
-    assert made.spec()["function"]["parameters"] is SCHEMA
+    assert made.spec().parameters is SCHEMA
     assert made.validate({"query": "x"}) == {"query": "x", "limit": 5}
     with pytest.raises(ToolArgumentsError) as info:
         made.validate({"limit": 0, "extra": True})

@@ -6,6 +6,8 @@ import math
 import time
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from agentkit import Agent, ToolMessage
 from agentkit.errors import ModelRetry
@@ -92,6 +94,52 @@ def test_huge_results_are_refused_before_they_are_computed(expression: str) -> N
     with pytest.raises(CalculationError, match="digits"):
         evaluate(expression)
     assert time.perf_counter() - started < 1.0  # refused up front, not computed then checked
+
+
+@pytest.mark.parametrize(
+    ("caret", "expected"),
+    [
+        ("2^3^2", 512),  # 2^(3^2), not (2^3)^2 = 64
+        ("2^3^2^0", 8),
+        ("(2^3)^2", 64),
+        ("4^0.5^2", 4**0.25),
+        ("-2^2", -4),  # -(2^2), as in math and as -2**2
+        ("2*3^2", 18),  # the power binds tighter than *, not looser than +
+        ("1+2^2", 5),
+        ("2^-1", 0.5),
+        ("10^2^0.5 - 10^(2^0.5)", 0.0),
+        ("3^2 % 4", 1),
+    ],
+)
+def test_caret_is_power_with_its_precedence_and_right_associativity(caret: str, expected: float) -> None:
+    assert evaluate(caret) == pytest.approx(expected)
+    assert evaluate(caret) == evaluate(caret.replace("^", "**"))
+
+
+_OPERAND = st.one_of(st.integers(-4, 4).map(str), st.sampled_from(["0.5", "1.5", "(1+1)", "(2^2)"]))
+
+
+@given(
+    operands=st.lists(_OPERAND, min_size=2, max_size=5),
+    operators=st.lists(st.sampled_from(["^", "^", "*", "+", "-", "/", "%"]), min_size=4, max_size=4),
+    negate=st.booleans(),
+)
+def test_any_chain_with_caret_means_what_python_means_with_double_star(
+    operands: list[str], operators: list[str], negate: bool
+) -> None:
+    caret = ("-" if negate else "") + operands[0]
+    for operand, op in zip(operands[1:], operators, strict=False):
+        caret += f" {op} {operand}"
+    star = caret.replace("^", "**")
+    try:
+        value = evaluate(caret)
+    except CalculationError as refused:
+        with pytest.raises(CalculationError) as also:
+            evaluate(star)
+        assert also.value.message == refused.message
+        return
+    # Bounded (the calculator computed it), so Python itself can be the oracle for ** here.
+    assert value == pytest.approx(eval(star, {"__builtins__": {}}), rel=1e-12), caret
 
 
 def test_deep_nesting_is_refused_not_crashing() -> None:

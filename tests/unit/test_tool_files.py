@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from agentkit import Agent, ToolMessage
 from agentkit.approval import approve_all
@@ -133,8 +137,8 @@ def test_a_failed_write_keeps_the_old_content(
         raise OSError("disk full")
 
     monkeypatch.setattr(os, "replace", broken_replace)
-    with pytest.raises(OSError, match="disk full"):
-        space.write_file("notes.md", "new")
+    with pytest.raises(PathRefused, match=r"'notes\.md' cannot be used: disk full"):
+        space.write_file("notes.md", "new")  # the model is told; the run goes on
     assert (root / "notes.md").read_text() == "# Notes\nbeta again\n"
     assert [p.name for p in root.iterdir() if p.name.startswith(".tmp-")] == []
 
@@ -181,3 +185,146 @@ def test_agent_uses_the_file_tools(root: Path) -> None:
     assert wrote.content.startswith("Wrote 22 characters")
     assert (root / "summary.txt").read_text() == "gamma is in docs/a.txt"
     backend.assert_used_up()
+
+
+def test_hard_links_to_outside_files_are_read_but_never_written(
+    space: Workspace, root: Path, tmp_path: Path
+) -> None:
+    outside = tmp_path / "secret.txt"
+    os.link(outside, root / "linked.txt")
+    # a hard link is the file itself: reading it is reading a file in the root (documented)
+    assert space.read_file("linked.txt") == "top secret beta\n"
+    assert "linked.txt:1: top secret beta" in space.search_files("secret")
+    assert "linked.txt (16 bytes; 2 hard links, so read-only here)" in space.list_files()
+    for append in (True, False):
+        with pytest.raises(PathRefused, match="has 2 hard links, so it may be the same file as one outside"):
+            space.write_file("linked.txt", "planted\n", append=append)
+    assert outside.read_text() == "top secret beta\n"
+    assert os.stat(outside).st_nlink == 2  # the link was not replaced either
+
+
+def _fifo(root: Path) -> Path:
+    fifo = root / "pipe"
+    os.mkfifo(fifo)
+    return fifo
+
+
+def _finishes(operation: Callable[[], object], seconds: float = 5.0) -> BaseException | None:
+    """Run ``operation`` in a daemon thread; fail if it is still blocked after ``seconds``."""
+    outcome: list[BaseException | None] = []
+
+    def target() -> None:
+        try:
+            operation()
+            outcome.append(None)
+        except BaseException as exc:  # noqa: BLE001 - handed back to the test
+            outcome.append(exc)
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), "the operation blocked"
+    return outcome[0]
+
+
+@pytest.mark.parametrize("reader", [False, True])
+def test_fifos_are_refused_at_once_without_leaving_a_thread_behind(
+    space: Workspace, root: Path, reader: bool
+) -> None:
+    fifo = _fifo(root)
+    # with a reader on the other end, opening for writing succeeds: the fstat check must refuse it
+    held = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK) if reader else None
+    try:
+        for operation in (
+            lambda: space.write_file("pipe", "x", append=True),
+            lambda: space.write_file("pipe", "x"),
+            lambda: space.read_file("pipe"),
+        ):
+            error = _finishes(operation)
+            assert isinstance(error, PathRefused) and "FIFO" in error.message, error
+        if held is not None:
+            assert os.read(held, 10) == b""  # nothing was written into the pipe
+    finally:
+        if held is not None:
+            os.close(held)
+    assert "pipe (a FIFO; unusable)" in space.list_files()
+    assert space.search_files("beta", glob="pipe") == "no lines containing 'beta' in 0 files"
+    assert fifo.exists()  # a replace did not swap the FIFO for a file either
+
+
+def test_a_fifo_swapped_in_after_the_check_is_refused_by_fstat(
+    space: Workspace, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The race: lstat saw a regular file (or nothing); by open time a FIFO stands there.
+    fifo = _fifo(root)
+    monkeypatch.setattr(os.path, "lexists", lambda path: False)
+    error = _finishes(lambda: space.write_file("pipe", "x", append=True))
+    assert isinstance(error, PathRefused), error
+    error = _finishes(lambda: space.read_file("pipe"))
+    assert isinstance(error, PathRefused) and "is a FIFO, not a regular file" in error.message
+    assert fifo.exists()
+
+
+def test_symlink_loops_are_refused_and_listed_as_unusable(space: Workspace, root: Path) -> None:
+    (root / "a").symlink_to(root / "b")
+    (root / "b").symlink_to(root / "a")
+    for operation in (
+        lambda: space.read_file("a"),
+        lambda: space.read_file("a/inner.txt"),
+        lambda: space.write_file("a", "x"),
+        lambda: space.write_file("a/inner.txt", "x", append=True),
+        lambda: space.list_files("b"),
+        lambda: space.search_files("x", path="a"),
+    ):
+        with pytest.raises(PathRefused, match="loop of symbolic links"):
+            operation()
+    assert "a -> link that cannot be followed (a loop; unusable)" in space.list_files()
+    assert space.search_files("beta") == "docs/a.txt:2: Beta line\nnotes.md:2: beta again"
+
+
+@pytest.mark.parametrize("path", ["x" * 300, "d/" * 3000 + "x.txt", "docs/" + "y" * 5000])
+def test_names_too_long_are_refused(space: Workspace, path: str) -> None:
+    for operation in (
+        lambda: space.read_file(path),
+        lambda: space.write_file(path, "x"),
+        lambda: space.write_file(path, "x", append=True),
+        lambda: space.list_files(path),
+        lambda: space.search_files("x", path=path),
+    ):
+        with pytest.raises(PathRefused, match="is too long") as refused:
+            operation()
+        assert len(refused.value.message) < 400  # the path is cut in the message
+
+
+PATH_PARTS = st.sampled_from(
+    ["a", "b", "docs", "pipe", "hard.txt", "loop", "out", "..", ".", "", "x" * 256, "\x00", "notes.md", "up"]
+)
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=150)
+@given(parts=st.lists(PATH_PARTS, max_size=6), absolute=st.booleans(), append=st.booleans())
+def test_any_path_gives_a_result_or_path_refused_and_nothing_outside_changes(
+    tmp_path: Path, parts: list[str], absolute: bool, append: bool
+) -> None:
+    root = tmp_path / "space"
+    outside = tmp_path / "outside.txt"
+    if not root.exists():
+        (root / "docs").mkdir(parents=True)
+        (root / "notes.md").write_text("beta\n")
+        outside.write_text("original\n")
+        os.link(outside, root / "hard.txt")
+        (root / "loop").symlink_to(root / "loop")
+        (root / "up").symlink_to(tmp_path)
+        os.mkfifo(root / "pipe")
+    space = Workspace(root)
+    path = ("/" if absolute else "") + "/".join(parts)
+    for operation in (
+        lambda: space.read_file(path),
+        lambda: space.list_files(path, recursive=True),
+        lambda: space.search_files("beta", path=path),
+        lambda: space.write_file(path, "new\n", append=append),
+    ):
+        error = _finishes(operation)
+        assert error is None or isinstance(error, PathRefused), repr(error)
+    assert outside.read_text() == "original\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["outside.txt", "space"]

@@ -104,3 +104,37 @@ def test_agent_runs_python_only_when_approved() -> None:
     assert not message.is_error
     assert message.content == "exit status 0\n--- stdout ---\n45\n"
     approved.assert_used_up()
+
+
+def test_the_snippets_own_signal_death_is_reported_through_the_isolation() -> None:
+    run = run_python("import os, signal\nos.kill(os.getpid(), signal.SIGTERM)", FAST)
+    assert run.isolation in ("namespace", "capabilities")
+    assert run.exit_code == -15 and run.render().startswith("killed by signal SIGTERM")
+
+
+def test_processes_that_leave_the_session_die_with_the_namespace(tmp_path: Path) -> None:
+    marker = tmp_path / "alive"
+    escapee = f"import pathlib, time; time.sleep(1.5); pathlib.Path({str(marker)!r}).write_text('x')"
+    code = (
+        "import subprocess, sys\n"
+        f"subprocess.Popen([sys.executable, '-c', {escapee!r}], start_new_session=True)\n"
+        "print('started')"
+    )
+    run = run_python(code, FAST, isolation="namespace")
+    assert run.stdout == "started\n" and not run.timed_out
+    time.sleep(2.5)
+    assert not marker.exists()  # it left the process group, but not the PID namespace
+
+
+def test_without_isolation_processes_that_leave_the_session_outlive_the_run(tmp_path: Path) -> None:
+    marker = tmp_path / "alive"
+    escapee = f"import pathlib, time; time.sleep(1); pathlib.Path({str(marker)!r}).write_text('x')"
+    code = (
+        "import subprocess, sys\n"
+        f"subprocess.Popen([sys.executable, '-c', {escapee!r}], start_new_session=True)"
+    )
+    run_python(code, FAST, isolation="none")
+    deadline = time.monotonic() + 10
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert marker.exists()  # what the docs say "none" (and the capabilities mode) cannot prevent

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 import pytest
 
-from agentkit import Agent, Tool, ToolDefinitionError, tool
+from agentkit import Agent, BackendError, Tool, ToolDefinitionError, tool
 from agentkit.events import FinalOutput
 from agentkit.testing import ScriptedBackend, call
 from agentkit.toolset import Toolset
@@ -50,7 +50,7 @@ def test_toolset_is_opened_for_each_run_and_closed_after() -> None:
     assert (toolset.opened, toolset.closed) == (1, 1)
     assert agent.run("2").output == "again"
     assert (toolset.opened, toolset.closed) == (2, 2)
-    assert backend.requests[0].tools[0]["function"]["name"] == "ping"
+    assert backend.requests[0].tools[0].name == "ping"
     assert backend.requests[1].messages[-1].content == "pong"
     assert "ping" not in agent.registry  # the agent's own registry is left as it was
 
@@ -58,7 +58,7 @@ def test_toolset_is_opened_for_each_run_and_closed_after() -> None:
 async def test_toolset_is_closed_when_the_run_fails_and_in_streams() -> None:
     toolset = CountingToolset()
     failing = Agent(model=ScriptedBackend([RuntimeError("backend down")]), toolsets=[toolset])
-    with pytest.raises(RuntimeError, match="backend down"):
+    with pytest.raises(BackendError, match="backend down"):
         await failing.arun("x")
     assert (toolset.opened, toolset.closed) == (1, 1)
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from agentkit import Agent, MaxStepsExceeded, tool
 from agentkit.errors import ConfigurationError
+from agentkit.messages import AssistantMessage, Message, SystemMessage, ToolMessage, UserMessage
 from agentkit.testing import ScriptedBackend, call
 from agentkit.tracing import (
     REDACTED,
@@ -20,6 +21,7 @@ from agentkit.tracing import (
     Redactor,
     arun_observed,
     read_trace,
+    redacted_messages,
     replay_messages,
 )
 
@@ -148,6 +150,40 @@ async def test_no_secret_from_the_environment_reaches_the_trace(
     assert SECRET not in text and "hunter2hunter2" not in text
     assert REDACTED in text
     assert all(json.loads(line) for line in text.splitlines())
+
+
+async def test_replay_equals_the_run_exactly_when_nothing_was_redacted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MY_SERVICE_API_KEY", SECRET)
+
+    async def traced(text: str, name: str) -> tuple[list[Message], list[Message], JsonlTrace]:
+        backend = ScriptedBackend([call("slow_echo", text=text, delay=0), f"Echoed: {text}"])
+        agent = Agent(backend, tools=[slow_echo], system_prompt=f"Be brief. ({text})")
+        with JsonlTrace(tmp_path / name) as trace:
+            result = await arun_observed(agent, f"echo {text}", [trace])
+        return result.messages, replay_messages(tmp_path / name), trace
+
+    # Nothing to redact: the replay is the run's messages, equal field for field.
+    run, replay, trace = await traced("plain", "plain.jsonl")
+    assert replay == run == redacted_messages(run, trace.redactor)
+
+    # A secret (from the environment) and a key-shaped string in the system prompt, the prompt, the
+    # tool arguments, the tool result and the answer: the replay has [REDACTED] in each place.
+    other_key = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2"
+    run, replay, trace = await traced(f"{SECRET} and {other_key}", "secret.jsonl")
+    assert replay != run
+    assert replay == redacted_messages(run, trace.redactor)
+    assert [m.role for m in replay] == [m.role for m in run]
+    shown = f"{REDACTED} and {REDACTED}"
+    system, user, asked, result, answer = replay
+    assert isinstance(system, SystemMessage) and system.content == f"Be brief. ({shown})"
+    assert isinstance(user, UserMessage) and user.content == f"echo {shown}"
+    assert isinstance(asked, AssistantMessage)
+    assert asked.tool_calls[0].arguments == {"text": shown, "delay": 0}
+    assert isinstance(result, ToolMessage) and result.content == shown
+    assert isinstance(answer, AssistantMessage) and answer.content == f"Echoed: {shown}"
+    assert SECRET not in repr(replay) and other_key not in repr(replay)
 
 
 def test_torn_last_line_is_ignored_and_bad_files_are_config_errors(tmp_path: Path) -> None:

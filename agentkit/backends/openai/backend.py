@@ -24,12 +24,15 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 from agentkit.backends.base import BaseBackend, ModelRequest, ModelResponse, StreamChunk, TextDelta
+from agentkit.backends.counting import TokenCounter
 from agentkit.backends.openai import convert, textmode
-from agentkit.backends.openai.errors import BadRequestError, context_overflow, rejects, translate
+from agentkit.backends.openai.counting import openai_counter
+from agentkit.backends.openai.errors import context_overflow, rejects, translate
+from agentkit.backends.openai.sizes import known_context_window
 from agentkit.backends.openai.streaming import Delivered, StreamAssembler
-from agentkit.errors import ConfigurationError
+from agentkit.errors import BadRequestError, ConfigurationError, TransientError
 from agentkit.messages import AssistantMessage
-from agentkit.retry import RetryPolicy, TransientError
+from agentkit.retry import RetryPolicy
 
 if TYPE_CHECKING:
     import openai
@@ -40,6 +43,8 @@ ToolMode = Literal["native", "text", "auto"]
 StructuredMode = Literal["json_schema", "tool", "auto"]
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
+DEFAULT_CONTEXT_WINDOW = 8192
+"""Assumed when neither the user nor the table of hosted models knows the model's window."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +74,9 @@ class OpenAIBackend(BaseBackend):
         parallel_tool_calls: sent as is when not ``None``.
         reset_tool_choice: turn a forced ``tool_choice`` back to ``auto`` once the model called a tool
             since the last user message, so it can answer with the result instead of looping.
-        context_window: the model's context size in tokens (the server does not say).
+        context_window: the model's context size in tokens (the server does not say); default: the
+            published size of a well-known hosted model (:mod:`agentkit.backends.openai.sizes`), else
+            8192.
         default_headers: extra HTTP headers for every request.
         http_transport: the HTTP library under the SDK: ``aiohttp`` (faster with many concurrent
             runs), ``httpx``, or ``auto``: aiohttp when installed.
@@ -87,7 +94,7 @@ class OpenAIBackend(BaseBackend):
         structured_output: StructuredMode = "auto",
         parallel_tool_calls: bool | None = None,
         reset_tool_choice: bool = True,
-        context_window: int = 8192,
+        context_window: int | None = None,
         default_headers: Mapping[str, str] | None = None,
         http_transport: Literal["auto", "aiohttp", "httpx"] = "auto",
     ) -> None:
@@ -101,9 +108,9 @@ class OpenAIBackend(BaseBackend):
             )
         if not timeout > 0:
             raise ConfigurationError(f"timeout must be a positive number of seconds, got {timeout!r}")
-        if context_window < 1:
+        if context_window is not None and context_window < 1:
             raise ConfigurationError(f"context_window must be positive, got {context_window}")
-        self.model = model
+        self._model = model
         self.base_url = (base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
         if not self.base_url.startswith(("http://", "https://")):
             raise ConfigurationError(
@@ -122,7 +129,7 @@ class OpenAIBackend(BaseBackend):
         self.structured_output: StructuredMode = structured_output
         self.parallel_tool_calls = parallel_tool_calls
         self.reset_tool_choice = reset_tool_choice
-        self.context_window = context_window
+        self.context_window = context_window or known_context_window(model) or DEFAULT_CONTEXT_WINDOW
         self.default_headers = dict(default_headers or {})
         if http_transport not in ("auto", "aiohttp", "httpx"):
             raise ConfigurationError(
@@ -144,6 +151,19 @@ class OpenAIBackend(BaseBackend):
     @property
     def name(self) -> str:
         return f"openai:{self.model}"
+
+    @property
+    def provider(self) -> str:
+        return "openai"
+
+    @property
+    def model(self) -> str:
+        return self._model
+
+    def make_token_counter(self) -> TokenCounter:
+        """o200k_base / cl100k_base from bpe-openai: exact for OpenAI's models, a calibrated estimate
+        for others behind the same API."""
+        return openai_counter(self.model)
 
     def __repr__(self) -> str:
         return f"OpenAIBackend(model={self.model!r}, base_url={self.base_url!r})"
@@ -245,7 +265,7 @@ class OpenAIBackend(BaseBackend):
         else:
             payload["messages"] = convert.wire_messages(request.messages)
             if tools:
-                payload["tools"] = tools
+                payload["tools"] = convert.wire_tools(tools)
                 payload["tool_choice"] = convert.wire_tool_choice(choice)
                 if self.parallel_tool_calls is not None:
                     payload["parallel_tool_calls"] = self.parallel_tool_calls
@@ -259,7 +279,7 @@ class OpenAIBackend(BaseBackend):
     def _finish(self, response: ModelResponse, request: ModelRequest, plan: _Plan) -> ModelResponse:
         """Text-mode parsing and the final-answer tool turned into the answer text."""
         message = response.message
-        names = [t["function"]["name"] for t in request.tools if "function" in t]
+        names = [spec.name for spec in request.tools]
         if plan.structured == "tool":
             names.append(convert.FINAL_ANSWER_TOOL)
         parse = plan.text_tools or (self.tool_mode == "auto" and not message.tool_calls and names)

@@ -11,17 +11,92 @@ from collections.abc import Sequence
 from typing import Any
 
 from agentkit.backends.base import ModelRequest, ModelResponse, ModelSettings
+from agentkit.errors import InvalidResponseError
 from agentkit.messages import (
     AssistantMessage,
     Message,
+    SystemMessage,
     ToolCall,
     ToolMessage,
     Usage,
     UserMessage,
     new_call_id,
     parse_arguments,
-    to_openai,
 )
+from agentkit.tool_spec import ToolSpec
+
+
+def to_openai(message: Message) -> dict[str, Any]:
+    """Convert one message to an OpenAI chat-completions dict."""
+    if isinstance(message, AssistantMessage):
+        out: dict[str, Any] = {"role": "assistant", "content": message.content}
+        if message.tool_calls:
+            out["tool_calls"] = [
+                {
+                    "id": call.id,
+                    "type": "function",
+                    "function": {
+                        "name": call.name,
+                        "arguments": call.raw_arguments
+                        if call.raw_arguments is not None
+                        else json.dumps(call.arguments, ensure_ascii=False),
+                    },
+                }
+                for call in message.tool_calls
+            ]
+        return out
+    if isinstance(message, ToolMessage):
+        return {
+            "role": "tool",
+            "tool_call_id": message.tool_call_id,
+            "name": message.name,
+            "content": message.content,
+        }
+    return {"role": message.role, "content": message.content}
+
+
+def _content_text(content: Any) -> str | None:
+    """OpenAI content may be a string or a list of typed parts; keep the text."""
+    if content is None or isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(
+            part.get("text", "") for part in content if isinstance(part, dict) and part.get("type") == "text"
+        )
+    return str(content)
+
+
+def from_openai(data: dict[str, Any]) -> Message:
+    """Convert one OpenAI chat-completions dict to a typed message."""
+    role = data.get("role")
+    if role == "assistant":
+        calls = []
+        for raw_call in data.get("tool_calls") or []:
+            function = raw_call.get("function", {})
+            raw_args = function.get("arguments")
+            arguments, error = parse_arguments(raw_args)
+            calls.append(
+                ToolCall(
+                    id=raw_call.get("id") or new_call_id(),
+                    name=function.get("name", ""),
+                    arguments=arguments,
+                    raw_arguments=raw_args if error is not None and isinstance(raw_args, str) else None,
+                    arguments_error=error,
+                )
+            )
+        return AssistantMessage(content=_content_text(data.get("content")), tool_calls=calls)
+    if role == "tool":
+        return ToolMessage(
+            tool_call_id=data["tool_call_id"],
+            name=data.get("name", ""),
+            content=_content_text(data.get("content")) or "",
+        )
+    if role in ("system", "developer"):
+        return SystemMessage(content=_content_text(data.get("content")) or "")
+    if role == "user":
+        return UserMessage(content=_content_text(data.get("content")) or "")
+    raise ValueError(f"unknown message role {role!r}; expected system, user, assistant or tool")
+
 
 FINAL_ANSWER_TOOL = "final_answer"
 """The tool a model calls to give a structured answer when the server has no ``response_format``."""
@@ -30,7 +105,7 @@ FINAL_ANSWER_TOOL = "final_answer"
 def wire_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
     """Messages in the chat-completions format, keeping every ``tool_call_id`` exactly as it was.
 
-    Two adjustments to :func:`agentkit.messages.to_openai` for real servers: an assistant message
+    Two adjustments to :func:`to_openai` for real servers: an assistant message
     without text gets ``""`` rather than null (llama-cpp-python rejects null with an HTTP 500), and a
     tool message carries no ``name`` (not part of the chat-completions tool message).
     """
@@ -69,17 +144,18 @@ def wire_tool_choice(choice: str) -> str | dict[str, Any]:
     return {"type": "function", "function": {"name": choice}}
 
 
-def final_answer_tool(schema: dict[str, Any]) -> dict[str, Any]:
+def wire_tools(specs: Sequence[ToolSpec]) -> list[dict[str, Any]]:
+    """Tool specs as the chat-completions ``tools`` array."""
+    return [{"type": "function", "function": spec.as_dict()} for spec in specs]
+
+
+def final_answer_tool(schema: dict[str, Any]) -> ToolSpec:
     """A tool whose arguments are the structured answer (wrapped in ``value`` unless an object)."""
-    parameters = schema if schema.get("type") == "object" else _wrapped(schema)
-    return {
-        "type": "function",
-        "function": {
-            "name": FINAL_ANSWER_TOOL,
-            "description": "Give the final answer to the user. Call this once you have everything you need.",
-            "parameters": parameters,
-        },
-    }
+    return ToolSpec(
+        FINAL_ANSWER_TOOL,
+        "Give the final answer to the user. Call this once you have everything you need.",
+        schema if schema.get("type") == "object" else _wrapped(schema),
+    )
 
 
 def _wrapped(schema: dict[str, Any]) -> dict[str, Any]:
@@ -171,8 +247,6 @@ def response_from_dict(data: dict[str, Any]) -> ModelResponse:
     """A :class:`ModelResponse` from a chat-completions response body."""
     choices = data.get("choices") or []
     if not choices:
-        from agentkit.backends.openai.errors import InvalidResponseError
-
         raise InvalidResponseError(
             f"the server's response has no choices: {json.dumps(data)[:300]}. "
             "To fix: check that the base URL points at an OpenAI-compatible /v1 API."

@@ -13,9 +13,10 @@ from typing import Any
 
 from agentkit.messages import AssistantMessage, Message, SystemMessage, ToolCall, ToolMessage, UserMessage
 from agentkit.templates import render
+from agentkit.tool_spec import ToolSpec
 
 
-def instructions(tools: Sequence[dict[str, Any]], tool_choice: str) -> str:
+def instructions(tools: Sequence[ToolSpec], tool_choice: str) -> str:
     """The tool instructions for the system prompt (empty when no tool may be called)."""
     if not tools or tool_choice == "none":
         return ""

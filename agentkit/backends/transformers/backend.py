@@ -11,9 +11,11 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from agentkit.backends.base import BaseBackend, ModelRequest, ModelResponse, StreamChunk, TextDelta
+from agentkit.backends.counting import BackendCounter, TokenCounter
 from agentkit.backends.transformers.constraints import (
     CALL_OPEN,
     GrammarCache,
@@ -25,6 +27,7 @@ from agentkit.backends.transformers.kv_cache import CacheStats, PrefixCache
 from agentkit.backends.transformers.loading import LoadedModel, ModelSource, load
 from agentkit.errors import BackendError, ConfigurationError
 from agentkit.messages import AssistantMessage, Message, ToolMessage, Usage, UserMessage
+from agentkit.tool_spec import ToolSpec
 
 DEFAULT_MAX_TOKENS = 512
 
@@ -153,11 +156,25 @@ class TransformersBackend(BaseBackend):
                 self._loaded = loaded
             return self._loaded
 
-    async def aload(self) -> LoadedModel:
+    async def aload(self) -> None:
         """Load on a worker thread (the first request does this itself)."""
-        if self._loaded is not None:
-            return self._loaded
-        return await asyncio.to_thread(lambda: self.loaded)
+        if self._loaded is None:
+            await asyncio.to_thread(lambda: self.loaded)
+
+    @property
+    def provider(self) -> str:
+        return "transformers"
+
+    @property
+    def model(self) -> str:
+        """The hub id or directory the weights come from, or the GGUF file's name."""
+        if self.source.kind == "gguf":
+            return self.source.location.replace("\\", "/").rsplit("/", 1)[-1]
+        return self.source.location
+
+    def make_token_counter(self) -> TokenCounter:
+        """Exact counts from the model's own tokenizer and chat template, one message at a time."""
+        return BackendCounter(self)
 
     @staticmethod
     def _find_stop_ids(loaded: LoadedModel) -> set[int]:
@@ -181,8 +198,6 @@ class TransformersBackend(BaseBackend):
         return self._context_window
 
     def _read_context_window(self) -> int | None:
-        from pathlib import Path
-
         from agentkit.backends.transformers.loading import gguf_cache_dir
         from agentkit.backends.transformers.metadata import (
             CONTEXT_LENGTH_KEYS,
@@ -215,7 +230,7 @@ class TransformersBackend(BaseBackend):
 
     # -- requests ------------------------------------------------------------------------------------
 
-    def count_tokens(self, messages: Sequence[Message], tools: Sequence[dict[str, Any]] = ()) -> int:
+    def count_tokens(self, messages: Sequence[Message], tools: Sequence[ToolSpec] = ()) -> int:
         """Exact: the prompt this backend would send, through the model's tokenizer and template."""
         self.loaded  # noqa: B018 - ensure the renderer exists
         return len(self._renderer.encode(messages, tools))

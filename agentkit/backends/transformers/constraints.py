@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agentkit.errors import ConfigurationError
+from agentkit.tool_spec import ToolSpec
 
 CALL_OPEN = "<tool_call>\n"
 CALL_CLOSE = "\n</tool_call>"
@@ -97,12 +98,12 @@ def _json_rule(schema: dict[str, Any]) -> str:
     return "%json " + json.dumps({**schema, "x-guidance": _JSON_OPTIONS}, ensure_ascii=False)
 
 
-def tool_names(tools: Sequence[dict[str, Any]]) -> list[str]:
-    return [spec.get("function", spec).get("name", "") for spec in tools]
+def tool_names(tools: Sequence[ToolSpec]) -> list[str]:
+    return [spec.name for spec in tools]
 
 
 def build_grammar(
-    tools: Sequence[dict[str, Any]],
+    tools: Sequence[ToolSpec],
     *,
     tool_choice: str = "auto",
     output_schema: dict[str, Any] | None = None,
@@ -116,9 +117,9 @@ def build_grammar(
     ``parallel_calls=False`` admits one call per reply (small models otherwise repeat calls until
     the token limit cuts the last one in half).
     """
-    specs = [spec.get("function", spec) for spec in tools]
+    specs = list(tools)
     if tool_choice not in ("auto", "none", "required"):
-        specs = [spec for spec in specs if spec.get("name") == tool_choice]
+        specs = [spec for spec in specs if spec.name == tool_choice]
         if not specs:
             raise ConfigurationError(f"tool_choice={tool_choice!r} names no tool of this request")
     allow_calls = tool_choice != "none" and bool(specs)
@@ -136,8 +137,8 @@ def build_grammar(
             body = {
                 "type": "object",
                 "properties": {
-                    "name": {"const": spec.get("name", "")},
-                    "arguments": _closed(spec.get("parameters") or {}),
+                    "name": {"const": spec.name},
+                    "arguments": _closed(dict(spec.parameters)),
                 },
                 "required": ["name", "arguments"],
                 "additionalProperties": False,

@@ -17,6 +17,7 @@ from agentkit.backends.transformers.constraints import CALL_CLOSE, CALL_OPEN, re
 from agentkit.errors import BackendError
 from agentkit.messages import AssistantMessage, Message, SystemMessage, ToolCall, ToolMessage, UserMessage
 from agentkit.templates import render
+from agentkit.tool_spec import ToolSpec
 
 
 def template_supports_tools(template: str | None) -> bool:
@@ -57,9 +58,7 @@ class PromptRenderer:
         self.template: str = template
         self.native = template_supports_tools(template) if native is None else native
 
-    def _text_messages(
-        self, messages: Sequence[Message], tools: Sequence[dict[str, Any]]
-    ) -> list[dict[str, str]]:
+    def _text_messages(self, messages: Sequence[Message], tools: Sequence[ToolSpec]) -> list[dict[str, str]]:
         from agentkit.parsing import tool_instructions
 
         tool_text = tool_instructions(tools, listing=True) if tools else ""
@@ -126,14 +125,14 @@ class PromptRenderer:
                 out.append({"role": message.role, "content": message.content})
         return out
 
-    def render(self, messages: Sequence[Message], tools: Sequence[dict[str, Any]] = ()) -> str:
+    def render(self, messages: Sequence[Message], tools: Sequence[ToolSpec] = ()) -> str:
         """The prompt text, ending with the assistant turn's opening."""
         try:
             if self.native:
                 return str(
                     self.tokenizer.apply_chat_template(
                         self._native_messages(messages),
-                        tools=list(tools) or None,
+                        tools=[{"type": "function", "function": t.as_dict()} for t in tools] or None,
                         add_generation_prompt=True,
                         tokenize=False,
                     )
@@ -148,7 +147,7 @@ class PromptRenderer:
                 f"the model's chat template failed on this conversation: {type(exc).__name__}: {exc}"
             ) from exc
 
-    def encode(self, messages: Sequence[Message], tools: Sequence[dict[str, Any]] = ()) -> list[int]:
+    def encode(self, messages: Sequence[Message], tools: Sequence[ToolSpec] = ()) -> list[int]:
         """Prompt token ids (the template writes any special tokens itself)."""
         ids: list[int] = self.tokenizer(self.render(messages, tools), add_special_tokens=False).input_ids
         return ids
