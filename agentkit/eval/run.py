@@ -48,10 +48,13 @@ def model_label(model: str | Backend) -> str:
 
 
 def task_id(prepared: PreparedCase) -> str:
-    """The case id plus a digest of what the model is asked: a changed request is a new task."""
+    """The case id plus a digest of what the model is asked: a changed request is a new task.
+
+    The tools enter the digest in the shape results files were first written with (``{"type":
+    "function", "function": spec}``), so results written before specs became typed still resume."""
     request = {
         "messages": [message_to_json(m) for m in prepared.case.messages],
-        "tools": list(prepared.specs),
+        "tools": [{"type": "function", "function": spec.as_dict()} for spec in prepared.specs],
     }
     digest = hashlib.sha256(json.dumps(request, sort_keys=True, default=str).encode()).hexdigest()[:10]
     return f"{prepared.case.id}#{digest}"
