@@ -87,7 +87,7 @@ EVERY_FORM: dict[str, Callable[[int], IPv6]] = {
         (
             "http://[64:ff9b:1:7f00:0:100:808:808]/",
             "loopback address (the local-use NAT64 form of 127.0.0.1)",
-        ),  # noqa: E501
+        ),
         ("http://[::127.0.0.1]/", "loopback address (the IPv4-compatible form of 127.0.0.1)"),
         ("http://[::ffff:0:a00:1]/", "private address (the IPv4-translated form of 10.0.0.1)"),
         ("http://[::ffff:127.0.0.1]/", "loopback address (the IPv4-mapped form of 127.0.0.1)"),
