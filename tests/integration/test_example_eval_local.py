@@ -29,9 +29,8 @@ def test_make_eval_scores_the_embedded_model_on_the_example_cases(tmp_path: Path
     for row in ("weather", "money", "no tool", "all", "model errors"):
         assert row in done.stdout, row
     results = [json.loads(line) for line in (out_dir / "cases.jsonl").read_text().splitlines()]
-    assert sorted(r["id"] for r in results) == sorted(
-        json.loads(line)["id"] for line in (ROOT / "examples" / "eval_my_tools.jsonl").read_text().splitlines()
-    )
+    cases = (ROOT / "examples" / "eval_my_tools.jsonl").read_text().splitlines()
+    assert sorted(r["id"] for r in results) == sorted(json.loads(line)["id"] for line in cases)
     for result in results:
         assert result["model"] == "local" and result["error"] is None, result  # answered, not failed
         assert result["output_tokens"] > 0 and result["seconds"] > 0
