@@ -25,14 +25,12 @@ called on the whole conversation, 32 new tokens at most, then the same ``read_pa
 tokens (the prefix tree of all prompts). Targets: ``llama`` at least 3x faster than ``transformers``,
 prefilled/unique at most 1.1. ``naive`` rows re-prefill every prompt (``reuse_cache=False``).
 
-(3) bfcl: BFCL simple_python (all 400 cases, from the ``bfcl-eval`` package), one call per case with
-``tool_choice`` set to the case's function, scored by BFCL's rules (``localbench/bfcl.py``); "one valid
-call" counts replies that are exactly one call whose arguments validate against the schema. Targets:
-``llama`` accuracy within 2 points of ``transformers``, every reply one valid call, wall time at least
-3x lower. smolagents takes ~20 s a case, so it runs on the first ``--peer-limit`` cases. Where the
-transformers engine's 400 cases do not fit the time (~5 s a case here), ``--transformers-every K`` runs
-it on every K-th case; the other engines still run all, get a row on that same sample, and the
-accuracy and wall-time verdicts are taken on the cases both engines ran.
+(3) bfcl: BFCL simple_python (all 400 cases, from the ``bfcl-eval`` package), run and scored by
+``agentkit eval --bfcl simple_python --model M`` for each engine (``local@transformers``,
+``local@llama``, ``openai:smollm2@URL``): the command users run, so one scorer for every figure.
+Targets: ``llama`` accuracy within 2 points of ``transformers``, every reply exactly one call, wall
+time at least 3x lower. smolagents (``ToolCallingAgent``'s first step, its calls scored by the same
+``agentkit.eval`` scorer) takes ~20 s a case, so it runs on the first ``--peer-limit`` cases.
 
 Each run is its own interpreter; per-case and per-step results go to benchmarks/results/ (gitignored).
 
@@ -46,6 +44,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
+import shutil
 import subprocess
 import sys
 import time
@@ -226,12 +226,12 @@ def growth(engines: list[str], peers_python: str | None, threads: int, base_url:
 
 
 def _bfcl_row(label: str, cases: list[dict[str, Any]], wall: float | None) -> list[str]:
-    correct = sum(c["correct"] for c in cases)
-    valid = sum(bool(c.get("one_valid_call", len(c["calls"]) == 1)) for c in cases)
+    correct = sum(bool(c["passed"]) for c in cases)
+    one_call = sum(len(c["calls"]) == 1 for c in cases)
     per_case = f"{wall / len(cases):.2f}" if wall is not None and cases else "-"
     pct = f"{100 * correct / len(cases):.1f}%" if cases else "-"
     total = f"{wall:.0f}" if wall is not None else "-"
-    return [label, str(len(cases)), str(correct), pct, str(valid), total, per_case]
+    return [label, str(len(cases)), str(correct), pct, str(one_call), total, per_case]
 
 
 def _common_cases(
@@ -251,6 +251,37 @@ def _common_cases(
     return a, b, wall(runs[ours], a), wall(runs[base], b)
 
 
+BFCL_MODELS = {"transformers": "local@transformers", "llama": "local@llama", "server": "openai:smollm2@{url}"}
+"""The model string ``agentkit eval`` is given for each engine (the server's base URL filled in)."""
+
+
+def eval_out(engine: str, limit: int | None) -> Path:
+    return RESULTS / (f"eval-bfcl-simple_python-{engine}" + (f"-first{limit}" if limit is not None else ""))
+
+
+def agentkit_eval(
+    engine: str, limit: int | None, threads: int, base_url: str | None, resume: bool
+) -> dict[str, Any]:
+    """``agentkit eval --bfcl simple_python --model M`` for one engine (the command users run, so one
+    scorer for every figure); its per-case results."""
+    if engine == "server" and base_url is None:
+        return {"failed": "llama.cpp's server did not start"}
+    out = eval_out(engine, limit)
+    if not resume and out.exists():
+        shutil.rmtree(out)  # a benchmark measures afresh unless asked to resume
+    model = BFCL_MODELS[engine].format(url=base_url)
+    command = [sys.executable, "-m", "agentkit", "eval", "--bfcl", "simple_python", "--model", model]
+    command += ["--out", str(out), "--quiet", *(["--limit", str(limit)] if limit is not None else [])]
+    env = {**os.environ, "AGENTKIT_TORCH_THREADS": str(threads), "AGENTKIT_LLAMA_THREADS": str(threads)}
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=env)
+    if done.returncode != 0:
+        tail = "\n".join(done.stderr.strip().splitlines()[-6:])
+        return {"failed": f"agentkit eval exit status {done.returncode}: {tail}"}
+    cases = [json.loads(line) for line in (out / "cases.jsonl").read_text().splitlines()]
+    return {"wall_s": time.perf_counter() - started, "cases": cases, "report": str(out / "report.html")}
+
+
 def bfcl(
     engines: list[str],
     limit: int | None,
@@ -258,10 +289,8 @@ def bfcl(
     peers_python: str | None,
     threads: int,
     base_url: str | None,
-    transformers_every: int = 1,
+    resume: bool = False,
 ) -> str:
-    lim = ["--limit", str(limit)] if limit is not None else []
-    sample = ["--every", str(transformers_every)] if transformers_every > 1 else []
     labels = {
         "transformers": "agentkit transformers",
         "llama": "agentkit llama.cpp in-process",
@@ -272,20 +301,11 @@ def bfcl(
     for engine in engines:
         if engine not in labels:
             continue
-        extra = lim + (sample if engine == "transformers" else [])
-        run = runs[engine] = _agentkit("bfcl", engine, extra, base_url, threads)
-        label = labels[engine] + (f", every {transformers_every}th case" if extra != lim else "")
+        run = runs[engine] = agentkit_eval(engine, limit, threads, base_url, resume)
         if "failed" in run:
-            rows.append([label, _failed(f"bfcl {engine}", run), *[""] * 5])
+            rows.append([labels[engine], _failed(f"bfcl {engine}", run), *[""] * 5])
         else:
-            rows.append(_bfcl_row(label, run["cases"], run["wall_s"]))
-    base_ids = {c["id"] for c in runs.get("transformers", {}).get("cases", [])}
-    for engine in ("llama", "server"):  # on the transformers engine's sample, when it ran one
-        cases = runs.get(engine, {}).get("cases", [])
-        if base_ids and len(cases) > len(base_ids):
-            same = [c for c in cases if c["id"] in base_ids]
-            wall = sum(c["seconds"] for c in same)
-            rows.append(_bfcl_row(f"{labels[engine]}, the same {len(same)} cases", same, wall))
+            rows.append(_bfcl_row(labels[engine], run["cases"], run["wall_s"]))
     if "smolagents" in engines and peers_python:
         n = peer_limit if peer_limit is not None else limit
         args = [
@@ -304,31 +324,29 @@ def bfcl(
             for engine in ("transformers", "llama"):
                 cases = runs.get(engine, {}).get("cases", [])
                 if len(cases) > len(subset):
-                    rows.append(
-                        _bfcl_row(
-                            f"{labels[engine]}, first {len(subset)}",
-                            [c for c in cases if c["id"] in subset],
-                            None,
-                        )
-                    )
+                    same = [c for c in cases if c["id"] in subset]
+                    rows.append(_bfcl_row(f"{labels[engine]}, first {len(subset)}", same, None))
             rows.append(_bfcl_row("smolagents (ToolCallingAgent step)", theirs["cases"], theirs["wall_s"]))
-    header = ["engine", "cases", "correct", "accuracy", "one valid call", "wall s", "s/case"]
+    header = ["engine", "cases", "correct", "accuracy", "exactly one call", "wall s", "s/case"]
     text = _table(header, rows)
     if "cases" in runs.get("llama", {}) and "cases" in runs.get("transformers", {}):
         ours, base, ours_s, base_s = _common_cases(runs, "llama", "transformers")
         n = len(ours)
         on = f"on the {n} cases both ran"
-        gap = 100 * (sum(c["correct"] for c in base) - sum(c["correct"] for c in ours)) / max(n, 1)
+        gap = 100 * (sum(bool(c["passed"]) for c in base) - sum(bool(c["passed"]) for c in ours)) / max(n, 1)
         text += "\n" + _verdict(
-            "llama accuracy within 2 points of transformers", gap <= 2, f"{-gap:+.1f} points {on}"
+            "llama accuracy within 2 points of transformers", gap <= 2, f"{-gap + 0.0:+.1f} points {on}"
         )
         every = runs["llama"]["cases"]
-        valid = sum(c["one_valid_call"] for c in every)
+        single = sum(len(c["calls"]) == 1 for c in every)
         text += "\n" + _verdict(
-            "every llama reply one schema-valid call", valid == len(every), f"{valid}/{len(every)}"
+            "every llama reply exactly one call", single == len(every), f"{single}/{len(every)}"
         )
         speedup = base_s / ours_s
         text += "\n" + _verdict("llama BFCL wall time >= 3x lower", speedup >= 3, f"{speedup:.2f}x {on}")
+    for engine, run in runs.items():
+        if "report" in run:
+            text += f"\nagentkit eval's report ({engine}): {run['report']}"
     return text
 
 
@@ -361,13 +379,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--limit", type=int, default=None, help="BFCL: first N cases (default: all)")
     parser.add_argument("--peer-limit", type=int, default=None, help="BFCL: first N cases for smolagents")
-    parser.add_argument(
-        "--transformers-every",
-        type=int,
-        default=1,
-        help="BFCL: the transformers engine runs every K-th case only (the others run all; verdicts are "
-        "taken on the cases both ran)",
-    )
+    parser.add_argument("--resume", action="store_true", help="BFCL: keep agentkit eval's earlier results")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads in every run")
     parser.add_argument("--peers-python", default=str(ROOT / ".venv-peers" / "bin" / "python"))
     args = parser.parse_args(argv)
@@ -391,9 +403,7 @@ def main(argv: list[str] | None = None) -> int:
             print(growth(engines, peers, args.threads, base_url), flush=True)
         if args.part in ("bfcl", "all"):
             print("\nBFCL simple_python, 256 new tokens max", flush=True)
-            table = bfcl(
-                engines, args.limit, args.peer_limit, peers, args.threads, base_url, args.transformers_every
-            )
+            table = bfcl(engines, args.limit, args.peer_limit, peers, args.threads, base_url, args.resume)
             print(table, flush=True)
     for failure in FAILURES:
         print(f"\n{failure}", flush=True)

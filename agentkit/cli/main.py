@@ -5,6 +5,7 @@
     agentkit tools [--tool ...] [--mcp SPEC] [--json]
     agentkit mcp serve module:registry       (when MCP support is installed)
     agentkit batch TASKS.jsonl [--out RESULTS.jsonl] [--engine ray] ...  (see agentkit.cli.batch)
+    agentkit eval CASES.jsonl | --bfcl CATEGORIES [--model M]... [--tool T]...  (see agentkit.cli.eval)
 
 Exit codes are listed in :mod:`agentkit.cli.exit_codes`.
 """
@@ -137,6 +138,10 @@ def build_parser() -> argparse.ArgumentParser:
     from agentkit.cli.batch import add_batch_parser
 
     add_batch_parser(commands, _positive_int)
+
+    from agentkit.cli.eval import add_eval_parser
+
+    add_eval_parser(commands, _positive_int)
     return parser
 
 
@@ -144,6 +149,12 @@ def _batch_command(args: argparse.Namespace) -> int:
     from agentkit.cli.batch import cmd_batch  # the batch package loads only for this command
 
     return cmd_batch(args)
+
+
+def _eval_command(args: argparse.Namespace) -> int:
+    from agentkit.cli.eval import cmd_eval  # the eval package loads only for this command
+
+    return cmd_eval(args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -162,6 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "tools": commands.cmd_tools,
             "mcp": commands.cmd_mcp,
             "batch": _batch_command,
+            "eval": _eval_command,
         }[args.command]
         return handler(args)
     except KeyboardInterrupt:

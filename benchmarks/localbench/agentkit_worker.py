@@ -1,13 +1,12 @@
 """agentkit's side of ``benchmarks/local.py``:
-``python -m benchmarks.localbench.agentkit_worker speed|growth|bfcl --engine E --out FILE``.
+``python -m benchmarks.localbench.agentkit_worker speed|growth --engine E --out FILE``.
 
 Engines: ``transformers`` and ``llama`` (agentkit's in-process engines on the ``local`` model, through
 ``backend.generate_sync``), and ``server`` (llama.cpp's own OpenAI-compatible server, already started
 by ``local.py`` at ``--base-url``, through agentkit's OpenAI backend). ``speed``: prefill and decode
 rates on the same prompt. ``growth``: the 10-step workload, with KV-cache reuse or (``--naive``)
-re-prefilling every prompt. ``bfcl``: BFCL simple_python cases, each function registered with
-``Tool.from_schema`` and set as ``tool_choice``. Prints nothing but writes one JSON document to
-``--out``.
+re-prefilling every prompt. Prints nothing but writes one JSON document to ``--out``. (BFCL runs
+through ``agentkit eval``: see ``benchmarks/local.py``.)
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.localbench import bfcl, workload
+from benchmarks.localbench import workload
 
 
 def _backend(engine: str, threads: int, base_url: str | None, reuse: bool = True) -> Any:
@@ -150,89 +149,20 @@ def growth(engine: str, reuse: bool, threads: int, base_url: str | None) -> dict
     }
 
 
-def _schema_valid(arguments: dict[str, Any], schema: dict[str, Any]) -> bool:
-    import jsonschema
-
-    try:
-        jsonschema.validate(arguments, schema)
-    except jsonschema.ValidationError:
-        return False
-    return True
-
-
-def run_bfcl(
-    engine: str, limit: int | None, threads: int, base_url: str | None, every: int = 1
-) -> dict[str, Any]:
-    from agentkit.backends.base import ModelRequest, ModelSettings
-    from agentkit.errors import AgentkitError
-    from agentkit.messages import Message, SystemMessage, UserMessage
-    from agentkit.tool import Tool
-
-    backend = _backend(engine, threads, base_url)
-    settings = ModelSettings(temperature=0.0, max_tokens=bfcl.MAX_NEW_TOKENS)
-    results: list[dict[str, Any]] = []
-    started = time.perf_counter()
-    for case in bfcl.load_cases(limit)[::every]:
-        function = case.functions[0]
-        name = bfcl.safe_name(function["name"])
-        schema = bfcl.to_json_schema(function["parameters"])
-        tool = Tool.from_schema(name, function.get("description", ""), schema, lambda **_: None)
-        messages: list[Message] = [
-            SystemMessage(content=m["content"])
-            if m["role"] == "system"
-            else UserMessage(content=m["content"])
-            for m in case.messages
-        ]
-        request = ModelRequest(messages=messages, tools=[tool.spec()], tool_choice=name, settings=settings)
-        t0 = time.perf_counter()
-        try:
-            response = _complete(backend, request)
-            produced = response.message.tool_calls
-            calls = [{bfcl.original_name(c.name, function["name"]): c.arguments} for c in produced]
-            valid = (
-                len(produced) == 1
-                and produced[0].name == name
-                and produced[0].arguments_error is None
-                and _schema_valid(produced[0].arguments, schema)
-            )
-            raw, error = response.message.content, None
-        except AgentkitError as exc:
-            calls, raw, error, valid = [], None, f"{type(exc).__name__}: {exc}", False
-        verdict = bfcl.score(calls, case)
-        results.append(
-            {
-                "id": case.id,
-                "correct": verdict.correct,
-                "reason": verdict.reason,
-                "one_valid_call": valid,
-                "calls": calls,
-                "raw": raw,
-                "error": error,
-                "expected": case.ground_truth,
-                "seconds": time.perf_counter() - t0,
-            }
-        )
-    return {"framework": engine, "wall_s": time.perf_counter() - started, "cases": results}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("part", choices=["speed", "growth", "bfcl"])
+    parser.add_argument("part", choices=["speed", "growth"])
     parser.add_argument("--engine", choices=["transformers", "llama", "server"], default="transformers")
     parser.add_argument("--base-url", default=None, help="server: llama.cpp's server, .../v1")
     parser.add_argument("--naive", action="store_true", help="growth: reuse_cache=False")
-    parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=5, help="speed: measured runs")
-    parser.add_argument("--every", type=int, default=1, help="bfcl: every K-th case only (a fixed sample)")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     if args.part == "speed":
         result = speed(args.engine, args.threads, args.base_url, args.repeats)
-    elif args.part == "growth":
-        result = growth(args.engine, not args.naive, args.threads, args.base_url)
     else:
-        result = run_bfcl(args.engine, args.limit, args.threads, args.base_url, args.every)
+        result = growth(args.engine, not args.naive, args.threads, args.base_url)
     args.out.write_text(json.dumps(result, indent=1, default=str))
 
 
