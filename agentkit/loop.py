@@ -15,13 +15,10 @@ exists, so a killed run resumes without re-running finished tools.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import json
-import threading
 import time
 import uuid
-from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -54,13 +51,15 @@ from agentkit.events import (
     ToolCallFinished,
     ToolCallStarted,
 )
-from agentkit.messages import AssistantMessage, Message, SystemMessage, ToolCall, ToolMessage, Usage
+from agentkit.handover import Handover, new_window
+from agentkit.messages import AssistantMessage, Message, ToolCall, ToolMessage, Usage
 from agentkit.output import output_retry_message
 from agentkit.result import RunResult, StopReason
 from agentkit.run_context import RunContext
 from agentkit.run_spec import HandoffTarget, RunSpec
 from agentkit.run_start import StartPlan
 from agentkit.run_tree import RunTree
+from agentkit.side_events import SideEvents
 from agentkit.tool_result import ToolResult
 
 if TYPE_CHECKING:
@@ -111,9 +110,7 @@ class RunLoop:
         self._transfer: ToolCall | None = None
         self._seen: list[Message] | None = None
         """The history as the current agent sees it, after a handoff (else the history itself)."""
-        self._parked: dict[str, tuple[list[Message], ContextWindow | None]] = {}
-        """Per agent that handed the conversation on: what it saw and its window, so that taking the
-        conversation back counts only what is new (a ping-pong of handoffs stays linear)."""
+        self._handover = Handover()
         self.streaming = streaming
         self.run_id = uuid.uuid4().hex
         self.usage = Usage()
@@ -137,12 +134,10 @@ class RunLoop:
         self._semaphore = asyncio.Semaphore(spec.max_parallel_tools)
         # Events that tools hand to the run while they work (progress, a child agent's steps), waiting to
         # be yielded: kept only while someone watches the run.
-        self._side: deque[tuple[ToolCall, AgentEvent]] | None = deque() if streaming else None
-        self._side_ready: asyncio.Event | None = None
-        self._owner: tuple[asyncio.AbstractEventLoop, int] | None = None
+        self._side: SideEvents | None = SideEvents() if streaming else None
         self._contextual = frozenset(tool.name for tool in spec.registry if tool.takes_context)
         """Tools that get a context of their own per call (and may hand events to the run)."""
-        self._window: ContextWindow | None = self._new_window(spec)
+        self._window: ContextWindow | None = new_window(spec)
         self._call_ids = {
             c.id for m in self.messages if isinstance(m, AssistantMessage) for c in m.tool_calls
         }
@@ -157,8 +152,7 @@ class RunLoop:
         """Run to the end, yielding events; raise the run's error after yielding ``RunFailed``."""
         deadline = self._arm_cancellation()
         if self._side is not None:
-            self._owner = (asyncio.get_running_loop(), threading.get_ident())
-            self._side_ready = asyncio.Event()
+            self._side.open()
         parent_run, parent_call = self._parent or ("", "")
         backend = self.spec.backend
         yield RunStarted(
@@ -401,10 +395,11 @@ class RunLoop:
                 watched = {id(call) for call in todo if self._watched(call)}
                 try:
                     for next_done in asyncio.as_completed(tasks):
-                        if watched:  # yield what the running tools report while waiting for the next
+                        if watched and self._side is not None:  # what running tools report meanwhile
                             waiting = asyncio.ensure_future(next_done)
+                            side = self._side.until(waiting, watched, self._guard, self.cancel)
                             try:
-                                async for event in self._side_events_until(waiting, watched):
+                                async for event in side:
                                     yield event
                             finally:
                                 waiting.cancel()  # only when the run stops early; else it is done
@@ -436,7 +431,7 @@ class RunLoop:
             context = dataclasses.replace(
                 context,
                 call=call,
-                emit=self._sink(call) if self._side is not None else None,
+                emit=self._side.sink(call) if self._side is not None else None,
                 cancel=self.cancel,
             )
         execution = spec.registry.execute(
@@ -459,51 +454,6 @@ class RunLoop:
         """Whether ``call`` may hand events to the run while it works, and someone watches: its tool
         takes the run context, and the run is streamed."""
         return self._side is not None and call.name in self._contextual
-
-    def _sink(self, call: ToolCall) -> Any:
-        """``RunContext.emit`` for one call: its events are queued for :meth:`_side_events_until`, through
-        the event loop when they come from a sync tool's thread."""
-
-        def emit(event: AgentEvent) -> None:
-            owner = self._owner
-            if owner is None:
-                return
-            loop, thread = owner
-            if threading.get_ident() == thread:
-                self._queue(call, event)
-            else:
-                with contextlib.suppress(RuntimeError):  # the run's loop is closed: an abandoned tool
-                    loop.call_soon_threadsafe(self._queue, call, event)
-
-        return emit
-
-    def _queue(self, call: ToolCall, event: AgentEvent) -> None:
-        if self._side is not None and self._side_ready is not None:
-            self._side.append((call, event))
-            self._side_ready.set()
-
-    async def _side_events_until(
-        self, waiting: asyncio.Future[Any], watched: set[int]
-    ) -> AsyncIterator[AgentEvent]:
-        """Yield the events of the calls in ``watched`` (by id) until ``waiting`` is done; events of calls
-        no longer running (a tool abandoned at its timeout) are dropped."""
-        queue, ready = self._side, self._side_ready
-        assert queue is not None and ready is not None
-        while True:
-            while queue:
-                call, event = queue.popleft()
-                if id(call) in watched:
-                    yield event
-            if waiting.done():
-                return
-            if self.cancel is not None:
-                self.cancel.check()  # before the wait below, which a fired token would leave unawaited
-            ready.clear()
-            wakeup = asyncio.ensure_future(ready.wait())
-            try:
-                await self._guard(asyncio.wait((waiting, wakeup), return_when=asyncio.FIRST_COMPLETED))
-            finally:
-                wakeup.cancel()
 
     def _count_failure(self, result: ToolResult) -> ToolResult:
         key = _fingerprint(result.call)
@@ -595,38 +545,17 @@ class RunLoop:
         )
 
     def _usage_report(self) -> tuple[Usage, dict[str, Usage]]:
-        """The usage of this run and every run it started (children, earlier agents of a handoff), and
-        per agent. A run that started none reports its own usage as it is."""
-        current = self.usage - self._usage_mark
-        by_agent = self.tree.usage_by_agent()
-        by_agent[self.path] = by_agent[self.path] + current if self.path in by_agent else current
-        if len(by_agent) == 1:
-            return self.usage, by_agent
-        mine = [(p, p + "/") for p in self._paths]
-        total = Usage()
-        for key, usage in by_agent.items():
-            if any(key == p or key.startswith(below) for p, below in mine):
-                total = total + usage
-        return total, by_agent
+        """The usage of this run and every run it started, in total and per agent."""
+        return self.tree.report(self.usage, self.usage - self._usage_mark, self.path, self._paths)
 
     # -- several agents --------------------------------------------------------------------------
 
     def _check_budget(self) -> None:
         """Stop when the tree's shared budget (over this run and every agent it involved) is spent."""
-        budget, tree = self.tree.budget, self.tree
-        assert budget is not None
-        if budget.max_steps is not None and tree.steps >= budget.max_steps:
-            raise MaxStepsExceeded(
-                f"the agents of this run made {tree.steps} model calls, reaching the budget's "
-                f"max_steps={budget.max_steps}",
-                self._result("max_steps"),
-            )
-        if budget.max_total_tokens is not None and tree.tokens >= budget.max_total_tokens:
-            raise UsageLimitExceeded(
-                f"the agents of this run used {tree.tokens} tokens, reaching the budget's "
-                f"max_total_tokens={budget.max_total_tokens}",
-                self._result("usage_limit"),
-            )
+        spent = self.tree.spent()
+        if spent is not None:
+            error = MaxStepsExceeded if spent == "max_steps" else UsageLimitExceeded
+            raise error(self.tree.spent_message(spent), self._result(spent))
 
     def _claim_transfer(self, call: ToolCall) -> bool:
         """The first transfer call of a step hands the conversation over; a second one is refused."""
@@ -656,42 +585,14 @@ class RunLoop:
         return HandedOff(self.step, source, self.path, self.path, backend.model, backend.provider)
 
     def _take_over(self, target: HandoffTarget, upto: int) -> None:
-        """Make ``target`` the running agent: its spec, its system prompt first in what it sees, and
-        the history up to ``upto`` through its input filter (what comes after it sees whole)."""
+        """Make ``target`` the running agent: its spec, and what it sees (see :mod:`agentkit.handover`)."""
         spec = target.spec()
         self.spec = spec
-        self._parked[self.path] = (self.messages if self._seen is None else self._seen, self._window)
+        source = (self.path, self.messages if self._seen is None else self._seen, self._window)
         parent = self.path.rpartition("/")[0]
         self.path = f"{parent}/{target.name}" if parent else target.name
         self._paths.append(self.path)
         self.context.path = self.path
-        before = self.messages[1:upto]
-        if target.input_filter is not None:
-            before = list(target.input_filter(before))
-        seen_before, window = self._parked.pop(self.path, (None, None))
-        system = SystemMessage(content=target.system_prompt)
-        if seen_before and seen_before[0] == system:
-            system = seen_before[0]  # the same object, so the window's first view still matches
-        self._seen = [system, *before, *self.messages[upto:]]
+        self._seen, self._window = self._handover.switch(source, target, self.path, spec, self.messages, upto)
         self._contextual = frozenset(tool.name for tool in spec.registry if tool.takes_context)
         self._semaphore = asyncio.Semaphore(spec.max_parallel_tools)
-        if window is None or seen_before is None or not _extends(self._seen, seen_before, window):
-            window = self._new_window(spec)
-        self._window = window
-
-    @staticmethod
-    def _new_window(spec: RunSpec) -> ContextWindow | None:
-        if spec.context is None:
-            return None
-        from agentkit.context.manager import ContextWindow
-
-        return ContextWindow(spec.context, spec.backend, spec.registry.specs(), spec.settings)
-
-
-def _extends(seen: list[Message], before: list[Message], window: ContextWindow) -> bool:
-    """Whether ``seen`` starts with what ``window`` has already taken in of ``before`` (the very same
-    message objects): only then may the window go on from where it was instead of counting anew."""
-    taken = window.taken
-    if len(seen) < taken or len(before) < taken:
-        return False
-    return all(seen[i] is before[i] for i in range(taken))

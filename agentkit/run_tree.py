@@ -9,7 +9,9 @@ use each other as tools).
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from agentkit.errors import ConfigurationError
 from agentkit.messages import Usage
@@ -64,6 +66,48 @@ class RunTree:
         with self._lock:
             found = self._usage.get(path)
             self._usage[path] = usage if found is None else found + usage
+
+    def spent(self) -> Literal["max_steps", "usage_limit"] | None:
+        """Which of the budget's limits the tree has reached, if any."""
+        budget = self.budget
+        if budget is None:
+            return None
+        if budget.max_steps is not None and self.steps >= budget.max_steps:
+            return "max_steps"
+        if budget.max_total_tokens is not None and self.tokens >= budget.max_total_tokens:
+            return "usage_limit"
+        return None
+
+    def spent_message(self, spent: Literal["max_steps", "usage_limit"]) -> str:
+        budget = self.budget
+        assert budget is not None
+        if spent == "max_steps":
+            return (
+                f"the agents of this run made {self.steps} model calls, reaching the budget's "
+                f"max_steps={budget.max_steps}"
+            )
+        return (
+            f"the agents of this run used {self.tokens} tokens, reaching the budget's "
+            f"max_total_tokens={budget.max_total_tokens}"
+        )
+
+    def report(
+        self, own: Usage, current: Usage, path: str, paths: Sequence[str]
+    ) -> tuple[Usage, dict[str, Usage]]:
+        """A run's usage report: its total over itself and every run it started (children, earlier
+        agents of a handoff: all the agents it was, ``paths``), and per agent. ``own`` is the run's
+        whole usage; ``current`` what the agent now at ``path`` used since it took over. A run that
+        started none reports ``own`` as it is."""
+        by_agent = self.usage_by_agent()
+        by_agent[path] = by_agent[path] + current if path in by_agent else current
+        if len(by_agent) == 1:
+            return own, by_agent
+        mine = [(p, p + "/") for p in paths]
+        total = Usage()
+        for key, usage in by_agent.items():
+            if any(key == p or key.startswith(below) for p, below in mine):
+                total = total + usage
+        return total, by_agent
 
     def usage_by_agent(self) -> dict[str, Usage]:
         with self._lock:
