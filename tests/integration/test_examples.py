@@ -275,3 +275,31 @@ def test_openai_compatible_against_a_local_server(
     assert tool_messages(result.messages)[0].content == "70.7"
     assert ChatServer.requests[0]["model"] == "local-model"
     assert ChatServer.requests[0]["tools"][0]["function"]["name"] == "convert_temperature"
+
+
+def test_eval_my_tools_scores_each_case_with_a_reason(tmp_path: Path) -> None:
+    example = load_example("eval_my_tools")
+
+    def model(request: Any) -> Any:
+        prompt = str(request.messages[-1].content)
+        if "Lyon" in prompt:
+            return call("weather", city="lyon", day="2026-06-12")  # unit left out: it is optional
+        if "Boston" in prompt:
+            return call("weather", city="Boston", day="2026-01-03")  # the unit asked for is missing
+        if "250 EUR" in prompt:
+            return call("convert_currency", amount=250, source="EUR", target="USD")
+        if "yen" in prompt:
+            return call("convert_currency", amount=19.99, source="USD", target="JPY")
+        return "Hello!" if "Hello" in prompt else call("weather", city="Sea", day="2026-01-01")
+
+    report = example.main([ScriptedBackend(model)], out_dir=tmp_path)
+    assert report.accuracy("scripted", "weather") == 0.5
+    assert report.accuracy("scripted", "money") == 1.0
+    assert report.accuracy("scripted", "no tool") == 0.5
+    reasons = {r.case_id: r.reason for r in report.failures()}
+    assert reasons == {
+        "weather-fahrenheit": "missing argument 'unit': expected one of ['fahrenheit']",
+        "chat-poem": "called weather(city='Sea', day='2026-01-01'); expected no tool call",
+    }
+    assert (tmp_path / "report.html").exists()
+    assert len((tmp_path / "cases.jsonl").read_text().splitlines()) == 6

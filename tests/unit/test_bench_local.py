@@ -1,85 +1,10 @@
-"""benchmarks/local.py's pieces that decide its figures: BFCL's scoring rules, the schema conversion
-and the unique-token count the prefill ratio is taken against. No model and no bfcl-eval data here."""
+"""benchmarks/local.py's pieces that decide its figures: the unique-token count the prefill ratio is
+taken against, and the growth workload's pages. (Its BFCL figures come from ``agentkit eval``, whose
+scorer is tested in tests/unit/test_eval_*.py.)"""
 
 from __future__ import annotations
 
-from typing import Any
-
-from benchmarks.localbench import bfcl, workload
-
-FUNCTION: dict[str, Any] = {
-    "name": "geo.area",
-    "description": "Area of a shape.",
-    "parameters": {
-        "type": "dict",
-        "properties": {
-            "base": {"type": "float", "description": "base"},
-            "unit": {"type": "string", "description": "unit"},
-            "sides": {"type": "tuple", "items": {"type": "integer"}, "description": "sides"},
-            "meta": {"type": "dict", "properties": {"tag": {"type": "string"}}, "description": "meta"},
-            "anything": {"type": "any", "description": "whatever"},
-        },
-        "required": ["base"],
-    },
-}
-CASE = bfcl.Case(
-    "simple_python_x",
-    [{"role": "user", "content": "area?"}],
-    [FUNCTION],
-    [{"geo.area": {"base": [10.0], "unit": ["square meters", ""], "sides": [[3, 4], ""], "meta": [""]}}],
-)
-
-
-def _verdict(arguments: dict[str, Any], name: str = "geo.area") -> bfcl.Verdict:
-    return bfcl.score([{name: arguments}], CASE)
-
-
-def test_schema_conversion_maps_python_type_names_to_json_schema() -> None:
-    schema = bfcl.to_json_schema(FUNCTION["parameters"])
-    assert schema["type"] == "object"
-    props = schema["properties"]
-    assert props["base"]["type"] == "number"
-    assert props["sides"] == {"type": "array", "items": {"type": "integer"}, "description": "sides"}
-    assert props["meta"]["type"] == "object"
-    assert "type" not in props["anything"]
-    assert schema["required"] == ["base"]
-
-
-def test_tool_names_with_dots_round_trip() -> None:
-    assert bfcl.safe_name("geo.area") == "geo_area"
-    assert bfcl.original_name("geo_area", "geo.area") == "geo.area"
-    assert bfcl.original_name("other", "geo.area") == "other"
-
-
-def test_correct_calls_pass_with_bfcl_leniency() -> None:
-    assert _verdict({"base": 10.0}).correct  # optional args with "" may be left out
-    assert _verdict({"base": 10}).correct  # an integer is accepted for a float
-    assert _verdict({"base": 10.0, "unit": "Square-Meters"}).correct  # case, spaces, "-" ignored
-    assert _verdict({"base": 10.0, "sides": [3, 4]}).correct
-
-
-def test_wrong_calls_fail_with_a_reason() -> None:
-    wrong = [
-        ({"base": 11.0}, "base"),
-        ({"unit": "square meters"}, "missing required 'base'"),
-        ({"base": 10.0, "unit": "feet"}, "unit"),
-        ({"base": 10.0, "colour": "red"}, "unexpected argument 'colour'"),
-        ({"base": "10"}, "type str"),
-        ({"base": 10.0, "sides": [4, 3]}, "sides"),
-    ]
-    for arguments, reason in wrong:
-        verdict = _verdict(arguments)
-        assert not verdict.correct, arguments
-        assert reason in verdict.reason
-    assert "expected 'geo.area'" in _verdict({"base": 10.0}, name="geo_area").reason
-    assert bfcl.score([], CASE).reason == "0 calls, expected 1"
-    two = [{"geo.area": {"base": 10.0}}, {"geo.area": {"base": 10.0}}]
-    assert not bfcl.score(two, CASE).correct
-
-
-def test_a_required_answer_without_empty_option_must_be_given() -> None:
-    case = bfcl.Case("c", [], [FUNCTION], [{"geo.area": {"base": [10.0], "unit": ["meters"]}}])
-    assert bfcl.score([{"geo.area": {"base": 10.0}}], case).reason == "missing 'unit'"
+from benchmarks.localbench import workload
 
 
 def test_unique_tokens_counts_the_prefix_tree_of_all_prompts() -> None:
