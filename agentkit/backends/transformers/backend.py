@@ -22,6 +22,7 @@ from agentkit.backends.transformers.constraints import (
     ll_tokenizer,
     tool_names,
 )
+from agentkit.backends.transformers.decision import DEFAULT_CALL_THRESHOLD
 from agentkit.backends.transformers.kv_cache import CacheStats, PrefixCache
 from agentkit.backends.transformers.loading import LoadedModel, ModelSource, load
 from agentkit.errors import BackendError, ConfigurationError
@@ -63,6 +64,14 @@ def visible_prefix(text: str, markers: Sequence[str]) -> int:
     return end
 
 
+def _last_user_text(messages: Sequence[Message]) -> str:
+    """The last user message's text: what the request is about, and where argument values come from."""
+    for message in reversed(messages):
+        if isinstance(message, UserMessage):
+            return message.content
+    return ""
+
+
 class TransformersBackend(BaseBackend):
     """A local transformers model (hub id or directory, GGUF file, or the embedded SmolLM2).
 
@@ -79,7 +88,19 @@ class TransformersBackend(BaseBackend):
             another call). Tiny models almost never start a call on their own (SmolLM2-135M puts about
             0.01% on it) and, once they have, repeat calls forever; ``local`` turns this on. Needs
             ``constrained``.
-        parallel_calls: admit several calls in one reply (``local`` turns it off).
+        decide_calls: with ``tool_choice="auto"``, the first reply after a user message is a call or an
+            answer as :mod:`~agentkit.backends.transformers.decision` decides (the request shares a word
+            with a tool, and the model's first-token log-odds of a call exceed ``call_threshold``); after
+            successful results the reply answers, after a failed call it calls again. ``local`` turns
+            this on. Needs ``constrained``; ``call_then_answer`` wins when both are on.
+        call_threshold: the first-token log-odds above which ``decide_calls`` lets a call through.
+        parallel_calls: admit several calls in one reply.
+        max_calls: at most this many calls in one reply (``None``: no bound); ignored without
+            ``parallel_calls``.
+        values_from_request: a string argument whose schema does not pin its form (no enum, const,
+            pattern or format) must be a span of the last user message
+            (:mod:`~agentkit.backends.transformers.request_values`), and an array of numbers holds
+            at most as many items as the request writes numbers; ``local`` turns this on.
         max_tokens: reply length when the request's settings do not say.
         context_window: override the model config's context length.
     """
@@ -96,17 +117,29 @@ class TransformersBackend(BaseBackend):
         gguf_cache: bool = True,
         native_tools: bool | None = None,
         call_then_answer: bool = False,
+        decide_calls: bool = False,
+        call_threshold: float = DEFAULT_CALL_THRESHOLD,
         parallel_calls: bool = True,
+        max_calls: int | None = None,
+        values_from_request: bool = False,
         max_tokens: int = DEFAULT_MAX_TOKENS,
         context_window: int | None = None,
         name: str | None = None,
     ) -> None:
         if threads is not None and threads < 1:
             raise ConfigurationError(f"threads must be >= 1, got {threads}")
+        if max_calls is not None and max_calls < 1:
+            raise ConfigurationError(f"max_calls must be >= 1 or None, got {max_calls}")
         self.source = source
         self.constrained = constrained
         self.call_then_answer = call_then_answer
+        self.decide_calls = decide_calls
+        self.call_threshold = call_threshold
         self.parallel_calls = parallel_calls
+        self.max_calls = max_calls
+        self.values_from_request = values_from_request
+        self.last_decision: dict[str, Any] | None = None
+        """How the decision step chose the last request's first reply (``None`` when it did not run)."""
         self.max_tokens = max_tokens
         self.stats = CacheStats()
         self.last_ids: list[int] = []
@@ -241,10 +274,10 @@ class TransformersBackend(BaseBackend):
         return list(self._renderer.encode(request.messages, request.tools))
 
     def tool_choice(self, request: ModelRequest) -> str:
-        """The request's tool choice, adjusted where ``call_then_answer`` applies."""
-        if not (
-            self.call_then_answer and self.constrained and request.tools and request.tool_choice == "auto"
-        ):
+        """The request's tool choice, adjusted where ``call_then_answer`` or ``decide_calls`` applies:
+        ``"decide"`` means the decision step chooses (see :meth:`decide`)."""
+        policy = self.call_then_answer or self.decide_calls
+        if not (policy and self.constrained and request.tools and request.tool_choice == "auto"):
             return request.tool_choice
         failed = False
         for message in reversed(request.messages):
@@ -253,24 +286,70 @@ class TransformersBackend(BaseBackend):
             elif isinstance(message, AssistantMessage) and message.tool_calls:
                 return "required" if failed else "none"
             elif isinstance(message, UserMessage):
-                return "required"
+                return "required" if self.call_then_answer else "decide"
         return "auto"
+
+    def decide(self, request: ModelRequest) -> str:
+        """The tool choice this request's reply is decoded under, running the decision step when
+        :meth:`tool_choice` says ``"decide"`` (its record is kept in ``last_decision``)."""
+        from agentkit.backends.transformers import decision
+
+        choice = self.tool_choice(request)
+        self.last_decision = None
+        if choice != "decide":
+            return choice
+        question = _last_user_text(request.messages)
+        log_odds = None
+        if decision.needs_model(question, request.tools):
+            log_odds = self._call_log_odds(request)
+        made = decision.decide(question, request.tools, log_odds, self.call_threshold)
+        self.last_decision = made.to_json()
+        return made.choice
+
+    def _call_log_odds(self, request: ModelRequest) -> float:
+        """The first token's log-odds of a call against an answer, under the reply grammar. The prompt's
+        cache is kept, so decoding the reply afterwards prefills one token."""
+        from agentkit.backends.transformers import decision
+        from agentkit.backends.transformers.constraints import start_tokens
+        from agentkit.backends.transformers.generation import prefill
+
+        prompt = self.prompt_ids(request)
+        grammars = self._grammar_cache()
+        masks = []
+        for choice in ("required", "none"):
+            grammar = build_grammar(request.tools, tool_choice=choice, output_schema=request.output_schema)
+            masks.append(start_tokens(grammars.matcher(grammar or ""), self._vocab_size()))
+        with self._run_lock:
+            cache, reused = self._prefix.take(prompt)
+            try:
+                logprobs, cache = prefill(self.loaded.model, prompt, cache=cache, reused=reused)
+            except Exception:
+                self._prefix.clear()
+                raise
+            self._prefix.store(prompt, cache)
+            self.stats.record_prefill(len(prompt) - reused)
+        return decision.call_log_odds(logprobs.cpu().numpy(), masks[0], masks[1])
+
+    def _vocab_size(self) -> int:
+        return int(self.loaded.model.get_output_embeddings().weight.shape[0])
 
     def _grammar(self, request: ModelRequest, choice: str) -> str | None:
         if not self.constrained:
             return None
         if request.tools and self._call_format != "hermes":
             return None  # no grammar for this model's call syntax: leave calls and answers free
+        most = self.max_calls if self.parallel_calls else 1
         return build_grammar(
             request.tools,
             tool_choice=choice,
             output_schema=request.output_schema,
-            parallel_calls=self.parallel_calls,
+            calls=(1, most),
+            request_text=_last_user_text(request.messages) if self.values_from_request else None,
         )
 
     def _markers(self, request: ModelRequest) -> list[str]:
         markers = list(request.settings.stop)
-        if request.tools and self.tool_choice(request) != "none":
+        if request.tools and self.tool_choice(request) != "none":  # "decide" may still call
             markers.append(CALL_OPEN.strip())
         return markers
 
@@ -294,7 +373,7 @@ class TransformersBackend(BaseBackend):
                 "shorten the conversation"
             )
         max_new = min(settings.max_tokens or self.max_tokens, window - len(prompt))
-        choice = self.tool_choice(request)
+        choice = self.decide(request)
         grammar = self._grammar(request, choice)
         matcher = self._grammar_cache().matcher(grammar) if grammar is not None else None
         sampling = Sampling(settings.temperature, settings.top_k, settings.top_p, settings.seed)

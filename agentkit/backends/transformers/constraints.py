@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from agentkit.backends.transformers.request_values import RequestValues
 from agentkit.errors import ConfigurationError
 from agentkit.tool_spec import ToolSpec
 
@@ -49,9 +50,11 @@ _SUBSCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
 _SUBSCHEMA_MAPS = ("properties", "$defs", "definitions", "patternProperties")
 
 
-def _tighten(schema: Any) -> None:
+def _tighten(schema: Any, values: RequestValues | None = None) -> None:
     """In place, at every depth: objects that declare properties take no other keys, and a required
-    string or array is not empty unless the schema says how long it may be.
+    string or array is not empty unless the schema says how long it may be. With ``values``, free-form
+    strings are spans of the request and arrays get a repetition bound
+    (:meth:`~agentkit.backends.transformers.request_values.RequestValues.constrain`).
 
     Small models copy the parameter schema itself into an argument object (``{"type": "object",
     "properties": ...}``) when extra keys are allowed, and close a required string right after its
@@ -59,10 +62,12 @@ def _tighten(schema: Any) -> None:
     """
     if isinstance(schema, list):
         for item in schema:
-            _tighten(item)
+            _tighten(item, values)
         return
     if not isinstance(schema, dict):
         return
+    if values is not None:
+        values.constrain(schema)
     properties = schema.get("properties")
     if isinstance(properties, dict) and properties:
         schema.setdefault("additionalProperties", False)
@@ -77,12 +82,12 @@ def _tighten(schema: Any) -> None:
     for key, value in schema.items():
         if key in _SUBSCHEMA_MAPS and isinstance(value, dict):
             for sub in value.values():
-                _tighten(sub)
+                _tighten(sub, values)
         elif key in _SUBSCHEMA_LISTS or key in ("items", "additionalProperties"):
-            _tighten(value)
+            _tighten(value, values)
 
 
-def _closed(schema: dict[str, Any]) -> dict[str, Any]:
+def _closed(schema: dict[str, Any], values: RequestValues | None = None) -> dict[str, Any]:
     """An object schema with no extra keys unless it asks for them (small models otherwise invent keys
     until the token limit cuts the JSON in half), tightened at every depth by :func:`_tighten`."""
     schema = copy.deepcopy(schema) if schema else {"type": "object", "properties": {}}
@@ -90,12 +95,25 @@ def _closed(schema: dict[str, Any]) -> dict[str, Any]:
         schema.setdefault("type", "object")
         schema.setdefault("properties", {})
         schema.setdefault("additionalProperties", False)
-    _tighten(schema)
+    _tighten(schema, values)
     return schema
 
 
 def _json_rule(schema: dict[str, Any]) -> str:
     return "%json " + json.dumps({**schema, "x-guidance": _JSON_OPTIONS}, ensure_ascii=False)
+
+
+def _repeat(bounds: tuple[int, int | None]) -> str:
+    """``call`` repeated ``least`` to ``most`` times, separated by newlines."""
+    least, most = bounds
+    if least < 1 or (most is not None and most < least):
+        raise ConfigurationError(f"calls must be 1 <= least <= most, got {bounds}")
+    if most == 1:
+        return "call"
+    if least == 1 and most is None:
+        return 'call ("\\n" call)*'
+    upper = "" if most is None else str(most - 1)
+    return f'call ("\\n" call){{{least - 1},{upper}}}'
 
 
 def tool_names(tools: Sequence[ToolSpec]) -> list[str]:
@@ -108,6 +126,8 @@ def build_grammar(
     tool_choice: str = "auto",
     output_schema: dict[str, Any] | None = None,
     parallel_calls: bool = True,
+    calls: tuple[int, int | None] | None = None,
+    request_text: str | None = None,
 ) -> str | None:
     """A Lark grammar (llguidance dialect) for the reply, or ``None`` when nothing needs constraining.
 
@@ -115,7 +135,10 @@ def build_grammar(
     that tool only; ``none`` an answer only. An answer is free text that does not start with ``<``
     (so a call can only be written through the call rule), or JSON under ``output_schema``.
     ``parallel_calls=False`` admits one call per reply (small models otherwise repeat calls until
-    the token limit cuts the last one in half).
+    the token limit cuts the last one in half); ``calls=(least, most)`` bounds how many a reply
+    holds (``most`` ``None``: no bound), overriding ``parallel_calls``. ``request_text``: the request's
+    text; a string argument whose schema does not pin its form must then be one of its spans,
+    and arrays get a repetition bound (:mod:`agentkit.backends.transformers.request_values`).
     """
     specs = list(tools)
     if tool_choice not in ("auto", "none", "required"):
@@ -128,9 +151,10 @@ def build_grammar(
         return None
     lines = []
     alternatives = []
+    values = RequestValues(request_text) if request_text else None
     if allow_calls:
         alternatives.append("calls")
-        lines.append('calls: call ("\\n" call)*' if parallel_calls else "calls: call")
+        lines.append(f"calls: {_repeat(calls if calls is not None else (1, None if parallel_calls else 1))}")
         lines.append(f"call: {json.dumps(CALL_OPEN)} body {json.dumps(CALL_CLOSE)}")
         lines.append("body: " + " | ".join(f"tool{i}" for i in range(len(specs))))
         for i, spec in enumerate(specs):
@@ -138,7 +162,7 @@ def build_grammar(
                 "type": "object",
                 "properties": {
                     "name": {"const": spec.name},
-                    "arguments": _closed(dict(spec.parameters)),
+                    "arguments": _closed(dict(spec.parameters), values),
                 },
                 "required": ["name", "arguments"],
                 "additionalProperties": False,
@@ -188,6 +212,18 @@ class GrammarCache:
                 entry = self._entries[grammar] = CompiledGrammar(grammar, matcher)
                 self.compiled += 1
             return entry.matcher.deep_copy()
+
+
+def start_tokens(matcher: Any, vocab_size: int) -> Any:
+    """A numpy bool mask of the tokens ``matcher`` admits first (tokens past the tokenizer's vocabulary,
+    padding rows of an embedding matrix, never are)."""
+    import numpy as np
+
+    bits = np.unpackbits(np.frombuffer(matcher.compute_bitmask(), dtype=np.uint8), bitorder="little")
+    mask = np.zeros(vocab_size, dtype=bool)
+    n = min(vocab_size, bits.size)
+    mask[:n] = bits[:n].astype(bool)
+    return mask
 
 
 def ll_tokenizer(hf_tokenizer: Any, eos_token_id: int) -> Any:

@@ -36,6 +36,10 @@ class CacheStats:
     last_prefilled: int = 0
     last_reused: int = 0
 
+    def record_prefill(self, prefilled: int) -> None:
+        """Prompt tokens run through the model ahead of a request (the decision step's first token)."""
+        self.tokens_prefilled += prefilled
+
     def record(self, prefilled: int, reused: int, generated: int) -> None:
         self.requests += 1
         self.tokens_prefilled += prefilled

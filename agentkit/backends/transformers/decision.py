@@ -1,0 +1,135 @@
+"""Whether the first reply to a user message calls a tool or answers: the decision step for small models.
+
+A 135M model asked freely almost never starts a call (SmolLM2-135M puts about 0.01% on ``<tool_call>``),
+and forced to call, it calls on every question, also when no tool fits. Neither its greedy choice nor a
+yes/no question put to it separates the two (measured on BFCL, below). Two signals together do:
+
+- **word overlap**: whether the request shares a content word with some tool's name, description or
+  parameters (function words and generic request verbs left out, crude suffixes stripped). A request
+  that shares no word with any tool is about something else;
+- **the model's own first token**: the log-odds, under the tool prompt and the reply grammar, of
+  starting a call against starting an answer. It is always far below zero for this model, but it is
+  less so when a tool fits; a threshold turns it into a decision.
+
+The reply calls when both agree (overlap of at least :data:`MIN_OVERLAP` words, log-odds above the
+threshold), and answers otherwise. Measured on the fixed development sample of BFCL (every 5th case of
+simple_python, parallel and irrelevance: 80, 40 and 48 cases; calls let through on the first two,
+irrelevant requests declined on the third): the model's greedy choice 0, 0, 48; log-odds above -7.5
+alone 80, 39, 21; overlap alone 78, 40, 29; both 78, 39, 36. Dropped: a yes/no relevance question put
+to the model (AUC 0.70; 74, 40, 16 at its best threshold) and the pointwise mutual information of the
+request and the tool list (AUC 0.90, but 75, 39, 24, nothing on top of the two above, and a second
+forward pass). Details in benchmarks/README.md.
+
+Everything here is engine-neutral: the engine supplies the first token's log-probabilities; the masks
+of call and answer tokens come from the reply grammar's matcher.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from agentkit.tool_spec import ToolSpec
+
+MIN_OVERLAP = 1
+"""Content words the request must share with some tool for a call."""
+
+DEFAULT_CALL_THRESHOLD = -7.5
+"""First-token log-odds of a call against an answer above which the reply calls. Calibrated for
+SmolLM2-135M-Instruct with agentkit's tool prompt (the call mass there is always tiny; where a tool
+fits it is larger)."""
+
+_STOP_WORDS = frozenset(
+    re.split(
+        r"\s+",
+        """a an the of to in on for and or with by from at as is are be what whats how much many find get
+    calculate compute give me my i you it its this that which can could would please about given if
+    into per than then there their them these those was were will do does did have has had not no yes
+    also using use based value values number""",
+    )
+)
+"""Function words and the generic verbs of requests ("calculate", "find"): they say nothing of topic."""
+
+_SUFFIXES = ("ations", "ation", "ings", "ing", "ies", "es", "s", "ed", "ly")
+_WORD = re.compile(r"[a-z0-9]+")
+_CAMEL = re.compile(r"([a-z])([A-Z])")
+
+
+def _stem(word: str) -> str:
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def content_words(text: str) -> set[str]:
+    """Stemmed content words of ``text`` (camelCase and snake_case names split into words)."""
+    words = _WORD.findall(_CAMEL.sub(r"\1 \2", text).lower())
+    return {_stem(w) for w in words if w not in _STOP_WORDS and not w.isdigit() and len(w) > 1}
+
+
+def tool_text(spec: ToolSpec) -> str:
+    """What a request is compared with: the tool's name, description, parameter names and their
+    descriptions."""
+    parts = [spec.name, spec.description or ""]
+    properties = spec.parameters.get("properties") if isinstance(spec.parameters, dict) else None
+    if isinstance(properties, dict):
+        for key, schema in properties.items():
+            parts.append(str(key))
+            if isinstance(schema, dict):
+                parts.append(str(schema.get("description") or ""))
+    return " ".join(parts)
+
+
+def overlap(request: str, tools: Sequence[ToolSpec]) -> int:
+    """The most content words ``request`` shares with any one tool."""
+    words = content_words(request)
+    return max((len(words & content_words(tool_text(spec))) for spec in tools), default=0)
+
+
+def call_log_odds(logprobs: Any, call_tokens: Any, answer_tokens: Any) -> float:
+    """log P(the reply starts a call) - log P(it starts an answer), from the first token's
+    log-probabilities and boolean masks of the tokens that start each (numpy arrays)."""
+    import numpy as np
+
+    values = np.asarray(logprobs, dtype=np.float64)
+
+    def mass(mask: Any) -> float:
+        picked = values[np.asarray(mask, dtype=bool)[: values.shape[0]]]
+        if picked.size == 0:
+            return float("-inf")
+        top = float(picked.max())
+        return top + float(np.log(np.exp(picked - top).sum())) if np.isfinite(top) else top
+
+    return mass(call_tokens) - mass(answer_tokens)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What the first reply may be, and why (kept on the backend as ``last_decision``)."""
+
+    choice: Literal["required", "none"]
+    overlap: int
+    call_log_odds: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"choice": self.choice, "overlap": self.overlap, "call_log_odds": self.call_log_odds}
+
+
+def needs_model(request: str, tools: Sequence[ToolSpec]) -> bool:
+    """Whether the first-token log-odds are needed: not when no word is shared (the answer is known)."""
+    return overlap(request, tools) >= MIN_OVERLAP
+
+
+def decide(
+    request: str,
+    tools: Sequence[ToolSpec],
+    log_odds: float | None,
+    threshold: float = DEFAULT_CALL_THRESHOLD,
+) -> Decision:
+    """Call when the request shares a word with a tool and the model leans far enough towards a call."""
+    shared = overlap(request, tools)
+    calls = shared >= MIN_OVERLAP and (log_odds is None or log_odds > threshold)
+    return Decision("required" if calls else "none", shared, log_odds)

@@ -1,0 +1,339 @@
+"""How the local backend decides (no model loaded): the decision step's word overlap and log-odds, the
+call-count bounds and question spans of the reply grammar, the tool-choice policy, and a property
+test that every call the grammar admits is valid under its tool's schema."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from typing import Any
+
+import jsonschema
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from agentkit import ToolSpec
+from agentkit.backends import ModelRequest
+from agentkit.backends.transformers import ModelSource, TransformersBackend
+from agentkit.backends.transformers.constraints import CALL_CLOSE, CALL_OPEN, build_grammar, start_tokens
+from agentkit.backends.transformers.decision import (
+    call_log_odds,
+    content_words,
+    decide,
+    needs_model,
+    overlap,
+)
+from agentkit.backends.transformers.request_values import span_pattern
+from agentkit.errors import ConfigurationError
+from agentkit.messages import AssistantMessage, ToolCall, ToolMessage, UserMessage
+from agentkit.parsing import parse_tool_calls
+
+BMI = ToolSpec(
+    "determine_body_mass_index",
+    "Calculate body mass index given weight and height.",
+    {
+        "type": "object",
+        "properties": {
+            "weight": {"type": "number", "description": "Weight of the individual in kilograms."},
+            "height": {"type": "number", "description": "Height of the individual in meters."},
+        },
+        "required": ["weight", "height"],
+    },
+)
+WEATHER = ToolSpec(
+    "get_weather",
+    "Current weather in a city.",
+    {
+        "type": "object",
+        "properties": {
+            "city": {"type": "string", "description": "The city and state, e.g. San Francisco, CA"},
+            "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
+        },
+        "required": ["city"],
+    },
+)
+
+
+# -- byte-level matcher helpers --------------------------------------------------------------------
+
+
+def _byte_tokenizer() -> Any:
+    import llguidance
+
+    return llguidance.LLTokenizer.from_tiktoken(
+        encoder={bytes([i]): i for i in range(256)},
+        special_tokens={"<eos>": 256},
+        pattern=r"[\s\S]",
+        eos_token=256,
+        n_vocab=257,
+        slices=[],
+    )
+
+
+_TOKENIZER = _byte_tokenizer()
+
+
+def _matcher(grammar: str) -> Any:
+    import llguidance
+
+    matcher = llguidance.LLMatcher(_TOKENIZER, llguidance.LLMatcher.grammar_from_lark(grammar), log_level=0)
+    assert not matcher.is_error(), matcher.get_error()
+    return matcher
+
+
+def _complete(grammar: str, text: str) -> bool:
+    """Whether ``grammar`` admits ``text`` as a whole reply (the end token may follow it)."""
+    matcher = _matcher(grammar)
+    ok = matcher.consume_tokens(_TOKENIZER.tokenize_str(text))
+    return bool(ok) and not matcher.is_error() and (matcher.is_accepting() or matcher.is_stopped())
+
+
+def _prefix(grammar: str, text: str) -> bool:
+    matcher = _matcher(grammar)
+    return bool(matcher.consume_tokens(_TOKENIZER.tokenize_str(text))) and not matcher.is_error()
+
+
+def _call(name: str, arguments: dict[str, Any]) -> str:
+    return CALL_OPEN + json.dumps({"name": name, "arguments": arguments}, ensure_ascii=False) + CALL_CLOSE
+
+
+# -- spans -----------------------------------------------------------------------------------------
+
+
+def test_span_pattern_matches_whole_word_spans_and_nothing_else() -> None:
+    question = 'Play "Taylor Swift" and Maroon 5, for $30.45 on Spotify. Then x^2+1'
+    pattern = span_pattern(question)
+    assert pattern is not None and pattern.startswith("^(?:") and pattern.endswith(")$")
+    inner = pattern[1:-1]
+    for value in ["Taylor Swift", "Maroon 5", "Spotify", "$30.45", "30.45", "x^2+1", 'Play "Taylor Swift']:
+        assert re.fullmatch(inner, value), value
+    for value in ["Maroon 5,", "Spotify.", " Spotify", "Taylor Swi", "San Francisco, CA", "", "Swift and"]:
+        assert not re.fullmatch(inner, value), value
+    assert span_pattern("  ... ") is None
+
+
+def test_span_pattern_stays_linear_in_the_text() -> None:
+    short = span_pattern(" ".join(f"w{i}" for i in range(50)))
+    long = span_pattern(" ".join(f"w{i}" for i in range(500)))
+    assert short is not None and long is not None
+    assert len(long) < 12 * len(short)  # ten times the words, about ten times the regex
+
+
+def test_grammar_takes_string_values_from_the_request_where_the_schema_allows() -> None:
+    question = "What is the weather in Oslo, Norway today?"
+    grammar = build_grammar([WEATHER], tool_choice="required", request_text=question)
+    assert grammar is not None
+    assert _complete(grammar, _call("get_weather", {"city": "Oslo, Norway"}))
+    assert _complete(grammar, _call("get_weather", {"city": "Oslo", "unit": "celsius"}))  # enum untouched
+    assert not _prefix(grammar, CALL_OPEN + '{"name": "get_weather", "arguments": {"city": "San')
+    free = build_grammar([WEATHER], tool_choice="required")
+    assert free is not None and _complete(free, _call("get_weather", {"city": "San Francisco, CA"}))
+
+
+def test_arrays_of_numbers_or_allowed_values_hold_no_more_items_than_the_request_offers() -> None:
+    histogram = ToolSpec(
+        "histogram",
+        "",
+        {
+            "type": "object",
+            "properties": {
+                "data": {"type": "array", "items": {"type": "integer"}},
+                "diets": {"type": "array", "items": {"type": "string", "enum": ["vegan", "halal"]}},
+                "labels": {"type": "array", "items": {"type": "string"}},
+            },
+            "required": ["data"],
+        },
+    )
+    grammar = build_grammar([histogram], tool_choice="required", request_text="Histogram of 85, 90 and 91")
+    assert grammar is not None
+    assert _complete(grammar, _call("histogram", {"data": [85, 90, 91], "diets": ["vegan", "halal"]}))
+    assert not _prefix(grammar, CALL_OPEN + '{"name": "histogram", "arguments": {"data": [85, 90, 91, 91')
+    assert not _prefix(
+        grammar, CALL_OPEN + '{"name": "histogram", "arguments": {"data": [1], "diets": ["vegan", "vegan", "v'
+    )
+    assert _complete(
+        grammar, _call("histogram", {"data": [1], "labels": ["Histogram", "85", "90", "91", "and"]})
+    )
+    free = build_grammar([histogram], tool_choice="required")
+    assert free is not None and _complete(free, _call("histogram", {"data": [91] * 6}))
+
+
+# -- call counts -----------------------------------------------------------------------------------
+
+
+def test_grammar_bounds_the_number_of_calls() -> None:
+    one = _call("get_weather", {"city": "Oslo"})
+    two = one + "\n" + _call("get_weather", {"city": "Rome"})
+    three = two + "\n" + _call("get_weather", {"city": "Bonn"})
+    bounded = build_grammar([WEATHER], tool_choice="required", calls=(1, 2))
+    assert bounded is not None
+    assert _complete(bounded, one) and _complete(bounded, two)
+    assert not _prefix(bounded, two + "\n")  # a third call cannot start
+    exactly_two = build_grammar([WEATHER], tool_choice="required", calls=(2, 2))
+    assert exactly_two is not None
+    assert not _complete(exactly_two, one) and _complete(exactly_two, two)
+    unbounded = build_grammar([WEATHER], tool_choice="required", calls=(1, None))
+    assert unbounded is not None and _complete(unbounded, three)
+    single = build_grammar([WEATHER], tool_choice="required", parallel_calls=False)
+    assert single is not None and not _prefix(single, one + "\n")
+    with pytest.raises(ConfigurationError, match="least"):
+        build_grammar([WEATHER], calls=(3, 2))
+
+
+def test_two_calls_parse_from_one_reply() -> None:
+    text = _call("get_weather", {"city": "Oslo"}) + "\n" + _call("get_weather", {"city": "Rome"})
+    parsed = parse_tool_calls(text, formats=["hermes"], tool_names=["get_weather"])
+    assert [c.arguments["city"] for c in parsed.tool_calls] == ["Oslo", "Rome"]
+    assert len({c.id for c in parsed.tool_calls}) == 2
+
+
+# -- the decision step -----------------------------------------------------------------------------
+
+
+def test_content_words_drop_function_words_and_stem() -> None:
+    assert content_words("Calculate the BodyMassIndex of the persons") == {"body", "mas", "index", "person"}
+    assert content_words("what is 42 of it") == set()
+
+
+def test_overlap_counts_shared_content_words_with_the_best_tool() -> None:
+    assert overlap("What is the body mass index of a man 80 kg and 1.8 m tall?", [WEATHER, BMI]) >= 3
+    assert overlap("Calculate the area of a triangle with base 10", [WEATHER, BMI]) == 0
+    assert overlap("Is it raining in Oslo? What weather?", [WEATHER]) >= 1
+    assert overlap("anything", []) == 0
+
+
+def test_call_log_odds_compare_the_two_masses() -> None:
+    logprobs = np.log(np.array([0.01, 0.09, 0.3, 0.6]))
+    call = np.array([True, False, False, False])
+    answer = np.array([False, True, True, True])
+    assert call_log_odds(logprobs, call, answer) == pytest.approx(np.log(0.01 / 0.99))
+    assert call_log_odds(logprobs, np.zeros(4, dtype=bool), answer) == float("-inf")
+
+
+def test_decide_needs_a_shared_word_and_enough_lean_towards_a_call() -> None:
+    question = "What is the body mass index of someone 80 kg and 1.8 m tall?"
+    assert decide(question, [BMI], -5.0, threshold=-7.5).choice == "required"
+    assert decide(question, [BMI], -9.0, threshold=-7.5).choice == "none"
+    unrelated = "Calculate the area of a triangle with base 10."
+    assert not needs_model(unrelated, [BMI])
+    made = decide(unrelated, [BMI], None)
+    assert made.choice == "none" and made.overlap == 0
+    assert made.to_json() == {"choice": "none", "overlap": 0, "call_log_odds": None}
+
+
+def test_start_tokens_split_calls_from_answers() -> None:
+    required = build_grammar([WEATHER], tool_choice="required")
+    none = build_grammar([WEATHER], tool_choice="none")
+    assert required is not None and none is not None
+    call_mask = start_tokens(_matcher(required), 300)
+    answer_mask = start_tokens(_matcher(none), 300)
+    assert call_mask.shape == (300,) and call_mask[ord("<")] and call_mask.sum() == 1
+    assert not answer_mask[ord("<")] and answer_mask[ord("H")] and not answer_mask[256:].any()
+
+
+def _request(*messages: Any) -> ModelRequest:
+    return ModelRequest(messages=messages, tools=[WEATHER])
+
+
+def test_decide_calls_policy_decides_first_then_answers_after_results() -> None:
+    backend = TransformersBackend(ModelSource("gguf", "unused.gguf"), decide_calls=True)
+    user = UserMessage(content="Weather in Oslo?")
+    asked = AssistantMessage(tool_calls=[ToolCall(id="c1", name="get_weather", arguments={"city": "Oslo"})])
+    assert backend.tool_choice(_request(user)) == "decide"
+    ok = ToolMessage(tool_call_id="c1", name="get_weather", content="sunny")
+    assert backend.tool_choice(_request(user, asked, ok)) == "none"
+    failed = ToolMessage(tool_call_id="c1", name="get_weather", content="bad", is_error=True)
+    assert backend.tool_choice(_request(user, asked, failed)) == "required"
+    # no shared word: decided without the model (nothing is loaded here)
+    assert backend.decide(_request(UserMessage(content="Tell me a joke about cats"))) == "none"
+    assert backend.last_decision == {"choice": "none", "overlap": 0, "call_log_odds": None}
+    forced = TransformersBackend(ModelSource("gguf", "unused.gguf"), call_then_answer=True, decide_calls=True)
+    assert forced.tool_choice(_request(user)) == "required"  # the explicit option wins
+    with pytest.raises(ConfigurationError, match="max_calls"):
+        TransformersBackend(ModelSource("gguf", "unused.gguf"), max_calls=0)
+
+
+# -- property: whatever the grammar lets through is a schema-valid call ------------------------------
+
+_LEAVES = st.sampled_from(
+    [
+        {"type": "string"},
+        {"type": "integer"},
+        {"type": "number"},
+        {"type": "boolean"},
+        {"type": "string", "enum": ["a", "b c"]},
+        {"type": "integer", "enum": [1, 2, 3]},
+        {"type": "array", "items": {"type": "integer"}},
+        {"type": "array", "items": {"type": "string"}},
+    ]
+)
+
+
+def _objects(children: st.SearchStrategy[dict[str, Any]]) -> st.SearchStrategy[dict[str, Any]]:
+    names = st.sampled_from(["a", "b", "city", "n", "items", "x_y"])
+    return st.dictionaries(names, children, max_size=4).flatmap(
+        lambda props: st.sets(st.sampled_from(sorted(props)) if props else st.nothing()).map(
+            lambda required: {"type": "object", "properties": props, "required": sorted(required)}
+        )
+    )
+
+
+_SCHEMAS = _objects(st.recursive(_LEAVES, _objects, max_leaves=6))
+_CLOSERS = [ord(c) for c in '"}]\n>'] + [256]
+
+
+def _random_reply(grammar: str, rng: random.Random) -> str:
+    """Decode under ``grammar`` with random byte choices, leaning towards closing what is open."""
+    matcher = _matcher(grammar)
+    out = bytearray()
+    for _ in range(5000):
+        allowed = np.flatnonzero(start_tokens(matcher, 257))
+        assert allowed.size, matcher.get_error()
+        closing = [t for t in _CLOSERS if t in set(allowed.tolist())]
+        token = rng.choice(closing) if closing and rng.random() < 0.6 else int(rng.choice(allowed.tolist()))
+        if token == 256:
+            break
+        assert matcher.consume_token(token), matcher.get_error()
+        out.append(token)
+        if matcher.is_stopped():
+            break
+    else:
+        raise AssertionError("the random walk did not finish")
+    return out.decode("utf-8")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(schema=_SCHEMAS, seed=st.integers(0, 2**32 - 1), spans=st.booleans(), most=st.integers(1, 3))
+def test_every_call_the_grammar_admits_is_valid_under_the_schema(
+    schema: dict[str, Any], seed: int, spans: bool, most: int
+) -> None:
+    question = "Find 3 items in Oslo, Norway or b c"
+    spec = ToolSpec("tool", "", schema)
+    grammar = build_grammar(
+        [spec], tool_choice="required", calls=(1, most), request_text=question if spans else None
+    )
+    assert grammar is not None
+    reply = _random_reply(grammar, random.Random(seed))
+    parsed = parse_tool_calls(reply, formats=["hermes"], tool_names=["tool"])
+    assert 1 <= len(parsed.tool_calls) <= most, reply
+    for call in parsed.tool_calls:
+        assert call.arguments_error is None, reply
+        jsonschema.validate(call.arguments, schema)
+        if spans:
+            for value in _free_strings(call.arguments, schema):
+                assert value in question, (value, reply)
+
+
+def _free_strings(value: Any, schema: dict[str, Any]) -> list[str]:
+    """String values whose schema does not pin their form (the ones taken from the question)."""
+    if schema.get("type") == "string" and "enum" not in schema:
+        return [value] if isinstance(value, str) else []
+    if isinstance(value, dict):
+        props = schema.get("properties", {})
+        return [s for k, v in value.items() for s in _free_strings(v, props.get(k, {}))]
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [s for v in value for s in _free_strings(v, schema["items"])]
+    return []
