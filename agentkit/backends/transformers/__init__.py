@@ -50,7 +50,8 @@ def local_backend(rest: str = "", **options: Any) -> TransformersBackend:
     require_local_extras()
     options.setdefault("call_then_answer", True)
     options.setdefault("parallel_calls", False)
-    return TransformersBackend(ModelSource("gguf", str(embedded_gguf())), name="local", **options)
+    options.setdefault("name", "local")
+    return TransformersBackend(ModelSource("gguf", str(embedded_gguf())), **options)
 
 
 __all__ = ["ModelSource", "TransformersBackend", "gguf_backend", "hf_backend", "local_backend"]

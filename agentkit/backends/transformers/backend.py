@@ -65,11 +65,42 @@ def visible_prefix(text: str, markers: Sequence[str]) -> int:
 
 
 def _last_user_text(messages: Sequence[Message]) -> str:
-    """The last user message's text: what the request is about, and where argument values come from."""
+    """The last user message's text: what the request is about."""
     for message in reversed(messages):
         if isinstance(message, UserMessage):
             return message.content
     return ""
+
+
+def _content_free(request: ModelRequest) -> ModelRequest:
+    """The request with its last user message replaced by a content-free one (the decision step's
+    reference point)."""
+    from agentkit.backends.transformers.decision import CONTENT_FREE
+
+    messages = list(request.messages)
+    for index in range(len(messages) - 1, -1, -1):
+        if isinstance(messages[index], UserMessage):
+            messages[index] = UserMessage(content=CONTENT_FREE)
+            break
+    return ModelRequest(
+        messages=messages,
+        tools=request.tools,
+        tool_choice=request.tool_choice,
+        output_schema=request.output_schema,
+        settings=request.settings,
+    )
+
+
+def _value_source(messages: Sequence[Message]) -> str:
+    """Where argument values may come from: the last user message and the tool results since."""
+    parts: list[str] = []
+    for message in reversed(messages):
+        if isinstance(message, ToolMessage):
+            parts.append(message.content)
+        elif isinstance(message, UserMessage):
+            parts.append(message.content)
+            break
+    return "\n".join(reversed(parts))
 
 
 class TransformersBackend(BaseBackend):
@@ -98,9 +129,9 @@ class TransformersBackend(BaseBackend):
         max_calls: at most this many calls in one reply (``None``: no bound); ignored without
             ``parallel_calls``.
         values_from_request: a string argument whose schema does not pin its form (no enum, const,
-            pattern or format) must be a span of the last user message
+            pattern or format) must be a span of the last user message or of a tool result since
             (:mod:`~agentkit.backends.transformers.request_values`), and an array of numbers holds
-            at most as many items as the request writes numbers; ``local`` turns this on.
+            at most as many items as those write numbers; ``local`` turns this on.
         max_tokens: reply length when the request's settings do not say.
         context_window: override the model config's context length.
     """
@@ -301,24 +332,35 @@ class TransformersBackend(BaseBackend):
         question = _last_user_text(request.messages)
         log_odds = None
         if decision.needs_model(question, request.tools):
+            self.loaded  # noqa: B018 - the call syntax is known once the model is
+            if self._grammar(request, "required") is None:
+                return "auto"  # no grammar for this model's call syntax: nothing to decide with
             log_odds = self._call_log_odds(request)
         made = decision.decide(question, request.tools, log_odds, self.call_threshold)
         self.last_decision = made.to_json()
         return made.choice
 
     def _call_log_odds(self, request: ModelRequest) -> float:
-        """The first token's log-odds of a call against an answer, under the reply grammar. The prompt's
-        cache is kept, so decoding the reply afterwards prefills one token."""
-        from agentkit.backends.transformers import decision
+        """The first token's log-odds of a call against an answer, under the reply grammar, minus the
+        same for a content-free request (the conversation with the last user message replaced by
+        :data:`~agentkit.backends.transformers.decision.CONTENT_FREE`): what the request itself adds,
+        whatever the system prompt and tools push towards. The request's prompt is run last and its
+        cache kept, so decoding the reply afterwards prefills one token."""
         from agentkit.backends.transformers.constraints import start_tokens
-        from agentkit.backends.transformers.generation import prefill
 
-        prompt = self.prompt_ids(request)
         grammars = self._grammar_cache()
         masks = []
         for choice in ("required", "none"):
             grammar = build_grammar(request.tools, tool_choice=choice, output_schema=request.output_schema)
             masks.append(start_tokens(grammars.matcher(grammar or ""), self._vocab_size()))
+        reference = self._first_token_log_odds(_content_free(request), *masks)
+        return self._first_token_log_odds(request, *masks) - reference
+
+    def _first_token_log_odds(self, request: ModelRequest, call_mask: Any, answer_mask: Any) -> float:
+        from agentkit.backends.transformers import decision
+        from agentkit.backends.transformers.generation import prefill
+
+        prompt = self.prompt_ids(request)
         with self._run_lock:
             cache, reused = self._prefix.take(prompt)
             try:
@@ -328,7 +370,7 @@ class TransformersBackend(BaseBackend):
                 raise
             self._prefix.store(prompt, cache)
             self.stats.record_prefill(len(prompt) - reused)
-        return decision.call_log_odds(logprobs.cpu().numpy(), masks[0], masks[1])
+        return decision.call_log_odds(logprobs.cpu().numpy(), call_mask, answer_mask)
 
     def _vocab_size(self) -> int:
         return int(self.loaded.model.get_output_embeddings().weight.shape[0])
@@ -344,7 +386,7 @@ class TransformersBackend(BaseBackend):
             tool_choice=choice,
             output_schema=request.output_schema,
             calls=(1, most),
-            request_text=_last_user_text(request.messages) if self.values_from_request else None,
+            request_text=_value_source(request.messages) if self.values_from_request else None,
         )
 
     def _markers(self, request: ModelRequest) -> list[str]:

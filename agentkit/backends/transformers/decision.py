@@ -5,20 +5,27 @@ and forced to call, it calls on every question, also when no tool fits. Neither 
 yes/no question put to it separates the two (measured on BFCL, below). Two signals together do:
 
 - **word overlap**: whether the request shares a content word with some tool's name, description or
-  parameters (function words and generic request verbs left out, crude suffixes stripped). A request
-  that shares no word with any tool is about something else;
+  parameters (function words and generic request verbs left out, words reduced to their stems by the
+  Snowball stemmer, so "multiplied" meets "multiply"). A request that shares no word with any tool is
+  about something else;
 - **the model's own first token**: the log-odds, under the tool prompt and the reply grammar, of
-  starting a call against starting an answer. It is always far below zero for this model, but it is
-  less so when a tool fits; a threshold turns it into a decision.
+  starting a call against starting an answer, minus the same log-odds for a content-free request
+  (:data:`CONTENT_FREE` in place of the user's message; "contextual calibration", Zhao et al. 2021,
+  "Calibrate Before Use"). The raw log-odds are always far below zero for this model and shift with the
+  system prompt and the tools; what the request adds to them is larger when a tool fits.
 
-The reply calls when both agree (overlap of at least :data:`MIN_OVERLAP` words, log-odds above the
-threshold), and answers otherwise. Measured on the fixed development sample of BFCL (every 5th case of
-simple_python, parallel and irrelevance: 80, 40 and 48 cases; calls let through on the first two,
-irrelevant requests declined on the third): the model's greedy choice 0, 0, 48; log-odds above -7.5
-alone 80, 39, 21; overlap alone 78, 40, 29; both 78, 39, 36. Dropped: a yes/no relevance question put
-to the model (AUC 0.70; 74, 40, 16 at its best threshold) and the pointwise mutual information of the
-request and the tool list (AUC 0.90, but 75, 39, 24, nothing on top of the two above, and a second
-forward pass). Details in benchmarks/README.md.
+The reply calls when both agree (overlap of at least :data:`MIN_OVERLAP` words, calibrated log-odds
+above the threshold), and answers otherwise. Measured on the fixed development sample of BFCL (every
+5th case of simple_python, parallel and irrelevance: 80, 40 and 48 cases; calls let through on the
+first two, irrelevant requests declined on the third): the model's greedy choice 0, 0, 48; overlap
+alone 78, 40, 28; raw log-odds above -7.5 alone 80, 39, 21, with overlap 78, 39, 35; calibrated
+log-odds above -3 with overlap 78, 39, 35, and with a generic system prompt added 78, 39, 36 at the
+same threshold (the raw threshold falls to 75, 36, 36 there: a system prompt moves the raw log-odds by
+a point or more). A cruder suffix-stripping stemmer gave one more declined, and failed "multiplied"
+against "multiply". Dropped: a yes/no relevance question put to the model (AUC 0.70; 74, 40, 16 at its
+best threshold) and the pointwise mutual information of the request and the tool list (AUC 0.90, but
+75, 39, 24, nothing on top of the two above, and a second full forward pass). Details in
+benchmarks/README.md.
 
 Everything here is engine-neutral: the engine supplies the first token's log-probabilities; the masks
 of call and answer tokens come from the reply grammar's matcher.
@@ -26,6 +33,7 @@ of call and answer tokens come from the reply grammar's matcher.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,10 +44,13 @@ from agentkit.tool_spec import ToolSpec
 MIN_OVERLAP = 1
 """Content words the request must share with some tool for a call."""
 
-DEFAULT_CALL_THRESHOLD = -7.5
-"""First-token log-odds of a call against an answer above which the reply calls. Calibrated for
-SmolLM2-135M-Instruct with agentkit's tool prompt (the call mass there is always tiny; where a tool
-fits it is larger)."""
+DEFAULT_CALL_THRESHOLD = -3.0
+"""Calibrated first-token log-odds of a call (the request's minus the content-free request's) above
+which the reply calls; chosen on the development sample for SmolLM2-135M-Instruct with agentkit's tool
+prompt."""
+
+CONTENT_FREE = "N/A"
+"""The user message of the reference request the log-odds are calibrated against."""
 
 _STOP_WORDS = frozenset(
     re.split(
@@ -52,22 +63,22 @@ _STOP_WORDS = frozenset(
 )
 """Function words and the generic verbs of requests ("calculate", "find"): they say nothing of topic."""
 
-_SUFFIXES = ("ations", "ation", "ings", "ing", "ies", "es", "s", "ed", "ly")
 _WORD = re.compile(r"[a-z0-9]+")
 _CAMEL = re.compile(r"([a-z])([A-Z])")
 
 
-def _stem(word: str) -> str:
-    for suffix in _SUFFIXES:
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)]
-    return word
+@functools.cache
+def _stemmer() -> Any:
+    import snowballstemmer
+
+    return snowballstemmer.stemmer("english")
 
 
 def content_words(text: str) -> set[str]:
     """Stemmed content words of ``text`` (camelCase and snake_case names split into words)."""
     words = _WORD.findall(_CAMEL.sub(r"\1 \2", text).lower())
-    return {_stem(w) for w in words if w not in _STOP_WORDS and not w.isdigit() and len(w) > 1}
+    kept = [w for w in words if w not in _STOP_WORDS and not w.isdigit() and len(w) > 1]
+    return set(_stemmer().stemWords(kept))
 
 
 def tool_text(spec: ToolSpec) -> str:
