@@ -73,6 +73,7 @@ def run(options: dict[str, Any], every: int, threads: int, skip_answers: bool, o
                 "calls": [c.to_json() for c in calls],
                 "text": response.message.content,
                 "decision": backend.last_decision,
+                "call_loop": backend.last_calls,
                 "seconds": round(elapsed, 3),
             }
             sink.write(json.dumps(row, default=str) + "\n")

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from agentkit import ToolSpec
 from agentkit.backends import ModelRequest
 from agentkit.backends.transformers import ModelSource, TransformersBackend
+from agentkit.backends.transformers.call_loop import decode_calls
 from agentkit.backends.transformers.constraints import CALL_CLOSE, CALL_OPEN, build_grammar, start_tokens
 from agentkit.backends.transformers.decision import (
     call_log_odds,
@@ -26,7 +27,7 @@ from agentkit.backends.transformers.decision import (
     needs_model,
     overlap,
 )
-from agentkit.backends.transformers.request_values import span_pattern
+from agentkit.backends.transformers.request_values import numbers_in, span_pattern
 from agentkit.errors import ConfigurationError
 from agentkit.messages import AssistantMessage, ToolCall, ToolMessage, UserMessage
 from agentkit.parsing import parse_tool_calls
@@ -152,10 +153,11 @@ def test_arrays_of_numbers_or_allowed_values_hold_no_more_items_than_the_request
     assert _complete(grammar, _call("histogram", {"data": [85, 90, 91], "diets": ["vegan", "halal"]}))
     assert not _prefix(grammar, CALL_OPEN + '{"name": "histogram", "arguments": {"data": [85, 90, 91, 91')
     assert not _prefix(
-        grammar, CALL_OPEN + '{"name": "histogram", "arguments": {"data": [1], "diets": ["vegan", "vegan", "v'
+        grammar,
+        CALL_OPEN + '{"name": "histogram", "arguments": {"data": [85], "diets": ["vegan", "vegan", "v',
     )
     assert _complete(
-        grammar, _call("histogram", {"data": [1], "labels": ["Histogram", "85", "90", "91", "and"]})
+        grammar, _call("histogram", {"data": [85], "labels": ["Histogram", "85", "90", "91", "and"]})
     )
     free = build_grammar([histogram], tool_choice="required")
     assert free is not None and _complete(free, _call("histogram", {"data": [91] * 6}))
@@ -338,3 +340,120 @@ def _free_strings(value: Any, schema: dict[str, Any]) -> list[str]:
     if isinstance(value, list) and isinstance(schema.get("items"), dict):
         return [s for v in value for s in _free_strings(v, schema["items"])]
     return []
+
+
+# -- numbers and later calls -------------------------------------------------------------------------
+
+
+def test_numbers_in_the_request_with_thousands_signs_percents_and_words() -> None:
+    found = [value for _, value in numbers_in("Pay $1,000 at 5% for two years, then -3, 1.5 and v2")]
+    assert found == [1000.0, 0.05, 5.0, 2.0, -3.0, 1.5]  # "v2" is a name, not a number
+
+
+def test_grammar_takes_numbers_from_the_request_where_the_schema_allows() -> None:
+    spec = ToolSpec(
+        "factors",
+        "",
+        {
+            "type": "object",
+            "properties": {
+                "number": {"type": "integer"},
+                "ratio": {"type": "number"},
+                "level": {"type": "integer", "minimum": 0, "maximum": 5},
+                "tries": {"type": "integer", "enum": [7, 8]},
+            },
+            "required": ["number"],
+        },
+    )
+    question = "Prime factors of 45 and 150, at a ratio of 2.5"
+    grammar = build_grammar([spec], tool_choice="required", request_text=question)
+    assert grammar is not None
+    assert _complete(grammar, _call("factors", {"number": 150, "ratio": 2.5, "level": 2, "tries": 8}))
+    assert not _complete(grammar, _call("factors", {"number": 15}))  # a prefix of 150 is no number of it
+    assert not _complete(grammar, _call("factors", {"number": 2.5}))  # not an integer
+    assert not _complete(grammar, _call("factors", {"number": 45, "level": 45}))  # out of its bounds
+    free = build_grammar([spec], tool_choice="required", request_text="no numbers here")
+    assert free is not None and _complete(free, _call("factors", {"number": 15}))
+
+
+def test_a_later_call_moves_forward_through_the_request() -> None:
+    spec = ToolSpec(
+        "play",
+        "",
+        {
+            "type": "object",
+            "properties": {"artist": {"type": "string"}, "minutes": {"type": "integer"}},
+            "required": ["artist", "minutes"],
+        },
+    )
+    question = "Play Taylor Swift and Maroon 5 for 20 and 15 minutes"
+    first = ("play", {"artist": "Taylor Swift", "minutes": 20})
+    grammar = build_grammar(
+        [spec], tool_choice="required", calls=(1, 1), request_text=question, previous_calls=[first]
+    )
+    assert grammar is not None
+    assert _complete(grammar, _call("play", {"artist": "Maroon 5", "minutes": 15}))
+    assert _complete(grammar, _call("play", {"artist": "Taylor Swift", "minutes": 15}))  # kept
+    assert not _complete(grammar, _call("play", {"artist": "Play", "minutes": 15}))  # written before
+    assert not _complete(grammar, _call("play", {"artist": "Maroon 5", "minutes": 5}))  # "5" precedes 20
+    other = build_grammar([spec], tool_choice="required", calls=(1, 1), request_text=question)
+    assert other is not None and _complete(other, _call("play", {"artist": "Play", "minutes": 5}))
+
+
+class _Segment:
+    def __init__(self, text: str) -> None:
+        self.ids = [ord(c) for c in text]
+        self.text = text
+        self.finish_reason = "stop" if text.endswith(CALL_CLOSE) else "length"
+
+
+def _loop(replies: list[str], stop_after: list[float], **options: Any) -> tuple[Any, list[Any]]:
+    """decode_calls over scripted segments; ``stop_after[i]``: log-odds of ending after call i+1."""
+    seen: list[Any] = []
+    stops = iter(stop_after)
+
+    def decode(ids: list[int], matcher: Any, budget: int) -> _Segment:
+        seen.append(matcher)
+        return _Segment(replies[len(seen) - 1])
+
+    def next_logprobs(ids: list[int]) -> Any:
+        stop = next(stops)
+        logprobs = np.full(300, -50.0)
+        logprobs[10], logprobs[256] = 0.0, stop  # the newline, the end token
+        return logprobs
+
+    def parse(text: str) -> tuple[str, dict[str, Any]] | None:
+        calls = parse_tool_calls(text, formats=["hermes"], tool_names=["get_weather"]).tool_calls
+        return (calls[0].name, dict(calls[0].arguments)) if len(calls) == 1 else None
+
+    out = decode_calls(
+        prompt=[1, 2, 3],
+        decode=decode,
+        next_logprobs=next_logprobs,
+        matcher_for=lambda previous: list(previous),
+        parse=parse,
+        separator=[10],
+        stop_ids=[256],
+        max_new_tokens=10_000,
+        **{"max_calls": 4, **options},
+    )
+    return out, seen
+
+
+def test_calls_are_decoded_one_by_one_until_the_model_would_end() -> None:
+    oslo, rome, bonn = (_call("get_weather", {"city": c}) for c in ("Oslo", "Rome", "Bonn"))
+    out, seen = _loop([oslo, rome, bonn], [-3.0, 1.0])
+    assert out.text == oslo + "\n" + rome and out.stop_log_odds == [-3.0, 1.0]
+    assert seen == [[], [("get_weather", {"city": "Oslo"})]]  # each grammar knows the calls before it
+    lower, _ = _loop([oslo, rome, bonn], [-3.0, 1.0], stop_threshold=-4.0)
+    assert lower.text == oslo  # a lower threshold stops sooner
+    capped, _ = _loop([oslo, rome, bonn], [-9.0, -9.0, -9.0], max_calls=2)
+    assert capped.text == oslo + "\n" + rome
+
+
+def test_a_repeated_call_ends_the_reply_and_is_dropped() -> None:
+    oslo = _call("get_weather", {"city": "Oslo"})
+    out, _ = _loop([oslo, oslo], [-5.0])
+    assert out.text == oslo and out.dropped_repeat and out.finish_reason == "stop"
+    cut, _ = _loop([oslo, oslo[:20]], [-5.0])  # the token limit cut the second call
+    assert cut.finish_reason == "length" and cut.text == oslo + "\n" + oslo[:20]

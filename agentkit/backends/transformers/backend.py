@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from agentkit.backends.base import BaseBackend, ModelRequest, ModelResponse, StreamChunk, TextDelta
@@ -62,6 +63,16 @@ def visible_prefix(text: str, markers: Sequence[str]) -> int:
     while end > 0 and text[end - 1] == "\ufffd":
         end -= 1
     return end
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """How one request decodes, whatever the grammar."""
+
+    sampling: Any
+    stop: tuple[str, ...]
+    on_text: Any
+    cancel: threading.Event | None
 
 
 def _last_user_text(messages: Sequence[Message]) -> str:
@@ -127,7 +138,10 @@ class TransformersBackend(BaseBackend):
         call_threshold: the first-token log-odds above which ``decide_calls`` lets a call through.
         parallel_calls: admit several calls in one reply.
         max_calls: at most this many calls in one reply (``None``: no bound); ignored without
-            ``parallel_calls``.
+            ``parallel_calls``. When a reply must call and may hold several calls, they are decoded
+            one at a time (:mod:`~agentkit.backends.transformers.call_loop`): a repeated call ends
+            the reply, and another call follows only while the model's log-odds of ending the
+            reply stay at most ``stop_threshold``.
         values_from_request: a string argument whose schema does not pin its form (no enum, const,
             pattern or format) must be a span of the last user message or of a tool result since
             (:mod:`~agentkit.backends.transformers.request_values`), and an array of numbers holds
@@ -152,6 +166,7 @@ class TransformersBackend(BaseBackend):
         call_threshold: float = DEFAULT_CALL_THRESHOLD,
         parallel_calls: bool = True,
         max_calls: int | None = None,
+        stop_threshold: float = 0.0,
         values_from_request: bool = False,
         max_tokens: int = DEFAULT_MAX_TOKENS,
         context_window: int | None = None,
@@ -168,6 +183,9 @@ class TransformersBackend(BaseBackend):
         self.call_threshold = call_threshold
         self.parallel_calls = parallel_calls
         self.max_calls = max_calls
+        self.stop_threshold = stop_threshold
+        self.last_calls: dict[str, Any] | None = None
+        """How the last call-by-call reply ended (log-odds of stopping after each call, a dropped repeat)."""
         self.values_from_request = values_from_request
         self.last_decision: dict[str, Any] | None = None
         """How the decision step chose the last request's first reply (``None`` when it did not run)."""
@@ -358,9 +376,14 @@ class TransformersBackend(BaseBackend):
 
     def _first_token_log_odds(self, request: ModelRequest, call_mask: Any, answer_mask: Any) -> float:
         from agentkit.backends.transformers import decision
+
+        logprobs = self._next_logprobs(self.prompt_ids(request))
+        return decision.call_log_odds(logprobs, call_mask, answer_mask)
+
+    def _next_logprobs(self, prompt: list[int]) -> Any:
+        """The next token's log-probabilities after ``prompt`` (numpy), reusing and keeping the cache."""
         from agentkit.backends.transformers.generation import prefill
 
-        prompt = self.prompt_ids(request)
         with self._run_lock:
             cache, reused = self._prefix.take(prompt)
             try:
@@ -370,7 +393,7 @@ class TransformersBackend(BaseBackend):
                 raise
             self._prefix.store(prompt, cache)
             self.stats.record_prefill(len(prompt) - reused)
-        return decision.call_log_odds(logprobs.cpu().numpy(), call_mask, answer_mask)
+        return logprobs.cpu().numpy()
 
     def _vocab_size(self) -> int:
         return int(self.loaded.model.get_output_embeddings().weight.shape[0])
@@ -402,10 +425,9 @@ class TransformersBackend(BaseBackend):
         cancel: threading.Event | None = None,
     ) -> ModelResponse:
         """One request, blocking (``complete``/``stream`` run this on a worker thread)."""
-        from agentkit.backends.transformers.generation import Sampling, generate
+        from agentkit.backends.transformers.generation import Sampling
         from agentkit.parsing import parse_tool_calls
 
-        loaded = self.loaded
         settings = request.settings
         prompt = self.prompt_ids(request)
         window = self.context_window
@@ -415,10 +437,41 @@ class TransformersBackend(BaseBackend):
                 "shorten the conversation"
             )
         max_new = min(settings.max_tokens or self.max_tokens, window - len(prompt))
+        self.last_calls = None
         choice = self.decide(request)
         grammar = self._grammar(request, choice)
-        matcher = self._grammar_cache().matcher(grammar) if grammar is not None else None
         sampling = Sampling(settings.temperature, settings.top_k, settings.top_p, settings.seed)
+        job = _Job(sampling, tuple(settings.stop), on_text, cancel)
+        if grammar is not None and self._call_by_call(choice):
+            ids, text, finish = self._decode_calls(request, choice, prompt, max_new, job)
+        else:
+            matcher = self._grammar_cache().matcher(grammar) if grammar is not None else None
+            out = self._decode(prompt, matcher, max_new, job, first=True)
+            ids, text, finish = out.ids, out.text, out.finish_reason
+        self.last_ids = list(ids)
+        calls = []
+        content: str | None = text.strip() or None
+        if request.tools and choice != "none":
+            formats = [self._call_format] if self._call_format and grammar is not None else None
+            parsed = parse_tool_calls(text, formats=formats, tool_names=tool_names(request.tools))
+            content, calls = parsed.content, parsed.tool_calls
+            if finish == "length" and len(calls) > 1 and calls[-1].arguments_error is not None:
+                # The token limit cut a further call in half; the complete ones before it stand.
+                calls = calls[:-1]
+        finish = "tool_calls" if calls else finish
+        return ModelResponse(
+            message=AssistantMessage(content=content, tool_calls=calls),
+            usage=Usage(input_tokens=len(prompt), output_tokens=len(ids), requests=1),
+            finish_reason=finish,
+            model=self.name,
+        )
+
+    def _decode(self, prompt: list[int], matcher: Any, max_new: int, job: _Job, *, first: bool) -> Any:
+        """The engine's decode loop on ``prompt``, reusing and keeping the KV cache. ``first``: this
+        is the request's prompt (counted as a request in ``stats``), not a continuation of its reply."""
+        from agentkit.backends.transformers.generation import generate
+
+        loaded = self.loaded
         with self._run_lock:
             cache, reused = self._prefix.take(prompt)
             try:
@@ -429,36 +482,74 @@ class TransformersBackend(BaseBackend):
                     cache=cache,
                     reused=reused,
                     max_new_tokens=max_new,
-                    sampling=sampling,
+                    sampling=job.sampling,
                     stop_ids=self._stop_ids,
-                    stop_strings=settings.stop,
+                    stop_strings=job.stop,
                     matcher=matcher,
-                    on_text=on_text,
-                    cancel=cancel,
+                    on_text=job.on_text,
+                    cancel=job.cancel,
                 )
             except Exception:
                 self._prefix.clear()
                 raise
             self._prefix.store(out.cache_ids, out.cache)
-            self.stats.record(prefilled=len(prompt) - reused, reused=reused, generated=len(out.ids))
-            self.last_ids = list(out.ids)
-        text = out.text
-        calls = []
-        content: str | None = text.strip() or None
-        if request.tools and choice != "none":
-            formats = [self._call_format] if self._call_format and matcher is not None else None
-            parsed = parse_tool_calls(text, formats=formats, tool_names=tool_names(request.tools))
-            content, calls = parsed.content, parsed.tool_calls
-            if out.finish_reason == "length" and len(calls) > 1 and calls[-1].arguments_error is not None:
-                # The token limit cut a further call in half; the complete ones before it stand.
-                calls = calls[:-1]
-        finish = "tool_calls" if calls else ("length" if out.finish_reason == "length" else out.finish_reason)
-        return ModelResponse(
-            message=AssistantMessage(content=content, tool_calls=calls),
-            usage=Usage(input_tokens=len(prompt), output_tokens=len(out.ids), requests=1),
-            finish_reason=finish,
-            model=self.name,
+            if first:
+                self.stats.record(prefilled=len(prompt) - reused, reused=reused, generated=len(out.ids))
+            else:
+                self.stats.record_prefill(len(prompt) - reused)
+                self.stats.tokens_generated += len(out.ids)
+        return out
+
+    def _call_by_call(self, choice: str) -> bool:
+        """Calls are decoded one at a time when the reply must call and may hold several."""
+        most = self.max_calls if self.parallel_calls else 1
+        return choice not in ("auto", "none") and (most is None or most > 1)
+
+    def _decode_calls(
+        self, request: ModelRequest, choice: str, prompt: list[int], max_new: int, job: _Job
+    ) -> tuple[list[int], str, str]:
+        from agentkit.backends.transformers.call_loop import CALL_SEPARATOR, decode_calls
+        from agentkit.parsing import parse_tool_calls
+
+        names = tool_names(request.tools)
+        source = _value_source(request.messages) if self.values_from_request else None
+        grammars = self._grammar_cache()
+        started = [True]
+
+        def matcher_for(previous: Any) -> Any:
+            grammar = build_grammar(
+                request.tools,
+                tool_choice=choice,
+                output_schema=request.output_schema,
+                calls=(1, 1),
+                request_text=source,
+                previous_calls=previous,
+            )
+            return grammars.matcher(grammar or "")
+
+        def decode(ids: list[int], matcher: Any, budget: int) -> Any:
+            first, started[0] = started[0], False
+            return self._decode(ids, matcher, budget, job, first=first)
+
+        def parse(text: str) -> tuple[str, dict[str, Any]] | None:
+            calls = parse_tool_calls(text, formats=["hermes"], tool_names=names).tool_calls
+            ok = len(calls) == 1 and calls[0].arguments_error is None
+            return (calls[0].name, dict(calls[0].arguments)) if ok else None
+
+        out = decode_calls(
+            prompt=prompt,
+            decode=decode,
+            next_logprobs=lambda ids: self._next_logprobs(ids),
+            matcher_for=matcher_for,
+            parse=parse,
+            separator=self.loaded.tokenizer(CALL_SEPARATOR, add_special_tokens=False).input_ids,
+            stop_ids=sorted(self._stop_ids),
+            max_calls=self.max_calls if self.max_calls is not None else 2**31,
+            max_new_tokens=max_new,
+            stop_threshold=self.stop_threshold,
         )
+        self.last_calls = {"stop_log_odds": out.stop_log_odds, "dropped_repeat": out.dropped_repeat}
+        return out.ids, out.text, out.finish_reason
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
         await self.aload()

@@ -128,6 +128,7 @@ def build_grammar(
     parallel_calls: bool = True,
     calls: tuple[int, int | None] | None = None,
     request_text: str | None = None,
+    previous_calls: Sequence[tuple[str, dict[str, Any]]] = (),
 ) -> str | None:
     """A Lark grammar (llguidance dialect) for the reply, or ``None`` when nothing needs constraining.
 
@@ -137,8 +138,10 @@ def build_grammar(
     ``parallel_calls=False`` admits one call per reply (small models otherwise repeat calls until
     the token limit cuts the last one in half); ``calls=(least, most)`` bounds how many a reply
     holds (``most`` ``None``: no bound), overriding ``parallel_calls``. ``request_text``: the request's
-    text; a string argument whose schema does not pin its form must then be one of its spans,
-    and arrays get a repetition bound (:mod:`agentkit.backends.transformers.request_values`).
+    text; a string argument whose schema does not pin its form must then be one of its spans, a
+    number one it writes, and arrays get a repetition bound; ``previous_calls`` (name, arguments),
+    the calls this reply already holds, make a further call of the same tool move forward through
+    the request (:mod:`agentkit.backends.transformers.request_values`).
     """
     specs = list(tools)
     if tool_choice not in ("auto", "none", "required"):
@@ -151,18 +154,23 @@ def build_grammar(
         return None
     lines = []
     alternatives = []
-    values = RequestValues(request_text) if request_text else None
+    values = RequestValues(request_text, tuple(previous_calls)) if request_text else None
     if allow_calls:
         alternatives.append("calls")
         lines.append(f"calls: {_repeat(calls if calls is not None else (1, None if parallel_calls else 1))}")
         lines.append(f"call: {json.dumps(CALL_OPEN)} body {json.dumps(CALL_CLOSE)}")
         lines.append("body: " + " | ".join(f"tool{i}" for i in range(len(specs))))
         for i, spec in enumerate(specs):
+            arguments = _closed(dict(spec.parameters), values)
+            if values is not None and values.previous:
+                for key, sub in (arguments.get("properties") or {}).items():
+                    if isinstance(sub, dict):
+                        values.progress(spec.name, key, sub)
             body = {
                 "type": "object",
                 "properties": {
                     "name": {"const": spec.name},
-                    "arguments": _closed(dict(spec.parameters), values),
+                    "arguments": arguments,
                 },
                 "required": ["name", "arguments"],
                 "additionalProperties": False,

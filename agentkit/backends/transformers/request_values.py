@@ -32,7 +32,10 @@ MAX_TEXT_CHARS = 2000
 """Only the first this many characters of the text are used (the regex grows with the text)."""
 
 _CHUNKS = re.compile(r"\w+|\s+|[^\w\s]")
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_NUMBER = re.compile(r"(?<![\w.])(-)?(\d+(?:,\d{3})*(?:\.\d+)?)(%)?")
+_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven")
+_NUMBER_WORDS = {word: value for value, word in enumerate((*_WORDS, "twelve"))}
+_WORD_NUMBER = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b", re.IGNORECASE)
 _NO_EDGE = frozenset("'\"`.,;:!?()[]{}")
 """Pieces a value never starts or ends with (quotes and the punctuation around phrases)."""
 _META = frozenset("\\.+*?()|[]{}^$#&-~")
@@ -73,15 +76,25 @@ def _groups(chunks: list[str]) -> list[str]:
     return groups
 
 
-def span_pattern(text: str, max_chunks: int = MAX_SPAN_CHUNKS) -> str | None:
-    """An anchored regex matching every span of ``text`` (``None`` when it has no word to offer)."""
-    chunks = _CHUNKS.findall(text[:MAX_TEXT_CHARS])
+def _chunks(text: str) -> list[tuple[int, str]]:
+    return [(m.start(), m.group()) for m in _CHUNKS.finditer(text[:MAX_TEXT_CHARS])]
+
+
+def span_pattern(text: str, max_chunks: int = MAX_SPAN_CHUNKS, after: int = -1) -> str | None:
+    """An anchored regex matching every span of ``text`` (``None`` when it has no word to offer);
+    ``after``: only spans that start after this character offset."""
+    alternatives = _span_alternatives(_chunks(text), max_chunks, after)
+    return "^(?:" + "|".join(alternatives) + ")$" if alternatives else None
+
+
+def _span_alternatives(chunks: list[tuple[int, str]], max_chunks: int, after: int) -> list[str]:
+    texts = [chunk for _, chunk in chunks]
     alternatives: list[str] = []
     seen: set[str] = set()
-    for start, chunk in enumerate(chunks):
-        if not _is_edge(chunk):
+    for index, (offset, chunk) in enumerate(chunks):
+        if offset <= after or not _is_edge(chunk):
             continue
-        groups = _groups(chunks[start : start + max_chunks])
+        groups = _groups(texts[index : index + max_chunks])
         head, rest = groups[0], groups[1:]
         nested = ""
         for group in reversed(rest):
@@ -90,41 +103,140 @@ def span_pattern(text: str, max_chunks: int = MAX_SPAN_CHUNKS) -> str | None:
         if alternative not in seen:
             seen.add(alternative)
             alternatives.append(alternative)
-    if not alternatives:
-        return None
-    return "^(?:" + "|".join(alternatives) + ")$"
+    return alternatives
 
 
 _PINNED = ("enum", "const", "pattern", "format")
 """A string schema with one of these says what its value looks like; it gets no span constraint."""
 
 
+def numbers_in(text: str) -> list[tuple[int, float]]:
+    """The numbers ``text`` writes, with where each starts: digits (``1,000`` is 1000, ``-3`` is -3,
+    ``5%`` is both 5 and 0.05) and the words zero to twelve."""
+    found: list[tuple[int, float]] = []
+    for match in _NUMBER.finditer(text[:MAX_TEXT_CHARS]):
+        sign, digits, percent = match.groups()
+        value = float(digits.replace(",", "")) * (-1 if sign else 1)
+        found.append((match.start(), value))
+        if percent:
+            found.append((match.start(), value / 100))
+    for match in _WORD_NUMBER.finditer(text[:MAX_TEXT_CHARS]):
+        found.append((match.start(), float(_NUMBER_WORDS[match.group().lower()])))
+    return sorted(found)
+
+
+def _json_number(value: float, integer: bool) -> float | int:
+    return int(value) if integer or value.is_integer() else value
+
+
 @dataclass(frozen=True)
 class RequestValues:
-    """What the request offers as argument values: its word spans and how many numbers it writes."""
+    """What the request offers as argument values: its word spans and the numbers it writes.
+
+    ``previous``: the calls already written in this reply (tool name, arguments). A later call of the
+    same tool moves forward through the request: each top-level string or number argument either keeps
+    the previous call's value or takes one written after it ("Paris and Oslo", "45, 100 and 150").
+    """
 
     text: str
+    previous: tuple[tuple[str, dict[str, Any]], ...] = ()
+
+    @cached_property
+    def chunks(self) -> list[tuple[int, str]]:
+        return _chunks(self.text)
 
     @cached_property
     def spans(self) -> str | None:
-        return span_pattern(self.text)
+        alternatives = _span_alternatives(self.chunks, MAX_SPAN_CHUNKS, -1)
+        return "^(?:" + "|".join(alternatives) + ")$" if alternatives else None
 
     @cached_property
-    def numbers(self) -> int:
-        return len(_NUMBER.findall(self.text))
+    def numbers(self) -> list[tuple[int, float]]:
+        return numbers_in(self.text)
 
     def constrain(self, schema: dict[str, Any]) -> None:
         """In place, one schema node (not its children): a free-form string becomes a span of the
-        request; an array of numbers or of allowed values gets its repetition bound."""
+        request, a number one the request writes, and an array of numbers or of allowed values gets
+        its repetition bound."""
         kind = schema.get("type")
         if kind == "string" and not any(key in schema for key in _PINNED) and self.spans is not None:
             schema["pattern"] = self.spans
+        elif kind in ("integer", "number") and not any(key in schema for key in _PINNED):
+            allowed = self._allowed_numbers(schema, self.numbers)
+            if allowed:
+                schema["enum"] = allowed
         elif kind == "array" and "maxItems" not in schema and isinstance(schema.get("items"), dict):
             items = schema["items"]
             if isinstance(items.get("enum"), list) and items["enum"]:
                 bound = len(items["enum"])
-            elif items.get("type") in ("number", "integer") and "enum" not in items:
-                bound = max(1, self.numbers)
+            elif items.get("type") in ("number", "integer"):
+                bound = max(1, len({position for position, _ in self.numbers}))
             else:
                 return
             schema["maxItems"] = max(bound, int(schema.get("minItems", 0)))
+
+    @staticmethod
+    def _allowed_numbers(schema: dict[str, Any], numbers: list[tuple[int, float]]) -> list[float | int]:
+        """The numbers of the request this schema accepts (integers for ``integer``, within its
+        bounds), its default too; empty when the request writes none."""
+        integer = schema.get("type") == "integer"
+        low, high = schema.get("minimum"), schema.get("maximum")
+        values: list[float | int] = []
+        for _, value in numbers:
+            if integer and not value.is_integer():
+                continue
+            if (isinstance(low, int | float) and value < low) or (
+                isinstance(high, int | float) and value > high
+            ):
+                continue
+            number = _json_number(value, integer)
+            if number not in values:
+                values.append(number)
+        default = schema.get("default")
+        if (
+            values
+            and isinstance(default, int | float)
+            and not isinstance(default, bool)
+            and default not in values
+        ):
+            values.append(default)
+        return values
+
+    def progress(self, tool: str, name: str, schema: dict[str, Any]) -> None:
+        """In place, the schema of top-level argument ``name`` of a later call of ``tool``: keep the
+        value of the tool's previous call in this reply, or take one written after it."""
+        earlier = [
+            arguments[name] for called, arguments in self.previous if called == tool and name in arguments
+        ]
+        if not earlier:
+            return
+        position = self._position(earlier)
+        last = earlier[-1]
+        if isinstance(last, str) and "pattern" in schema and schema.get("pattern") == self.spans:
+            later = _span_alternatives(self.chunks, MAX_SPAN_CHUNKS, position)
+            schema["pattern"] = "^(?:" + "|".join([_escape(last), *later]) + ")$"
+        elif isinstance(last, int | float) and not isinstance(last, bool) and "enum" in schema:
+            written = [(p, v) for p, v in self.numbers if p > position]
+            schema["enum"] = [last, *[v for v in self._allowed_numbers(schema, written) if v != last]]
+
+    def _position(self, values: list[Any]) -> int:
+        """Where in the request the last of ``values`` (an argument's values in call order) was
+        written, following them forward; -1 when none of them is found."""
+        position = -1
+        for index, value in enumerate(values):
+            if index and value == values[index - 1]:
+                continue
+            found = self._find(value, position)
+            if found is None:
+                found = self._find(value, -1)
+            if found is not None:
+                position = found
+        return position
+
+    def _find(self, value: Any, after: int) -> int | None:
+        if isinstance(value, str):
+            at = self.text.find(value, after + 1)
+            return at if at >= 0 else None
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return next((p for p, v in self.numbers if p > after and v == value), None)
+        return None
