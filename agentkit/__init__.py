@@ -19,14 +19,24 @@ from agentkit.backends import Backend, BaseBackend, ModelRequest, ModelResponse,
 from agentkit.cancellation import CancellationToken
 from agentkit.errors import (
     AgentkitError,
+    AuthenticationError,
     BackendError,
+    BadRequestError,
     ConfigurationError,
     ContextOverflowError,
+    DurationLimitExceeded,
+    HandoffLimitExceeded,
+    InvalidResponseError,
     MaxStepsExceeded,
     ModelFixableError,
+    ModelNotFoundError,
     ModelRetry,
     OutputRetriesExhausted,
     OutputValidationError,
+    PermissionDeniedError,
+    RemoteBackendError,
+    RetriesExhaustedError,
+    RunCancelled,
     RunLimitExceeded,
     SessionBusyError,
     SessionError,
@@ -35,14 +45,18 @@ from agentkit.errors import (
     ToolDefinitionError,
     ToolExecutionError,
     ToolLoopDetected,
+    ToolsetError,
     ToolTimeoutError,
+    TransientError,
     UnknownToolError,
+    UnprocessableRequestError,
     UsageLimitExceeded,
     UserFacingError,
 )
 from agentkit.events import (
     AgentEvent,
     FinalOutput,
+    HandedOff,
     ModelResponded,
     ModelTextDelta,
     OutputRejected,
@@ -51,6 +65,7 @@ from agentkit.events import (
     StepStarted,
     ToolCallFinished,
     ToolCallStarted,
+    ToolProgress,
 )
 from agentkit.messages import (
     AssistantMessage,
@@ -63,29 +78,39 @@ from agentkit.messages import (
     dump_messages,
     load_messages,
 )
-from agentkit.registry import ToolRegistry, ToolResult
+from agentkit.registry import ToolRegistry
 from agentkit.result import RunResult, StopReason
 from agentkit.run_context import RunContext
+from agentkit.run_tree import Budget
 from agentkit.tool import Tool, tool
+from agentkit.tool_result import ToolResult
 from agentkit.tool_spec import ToolSpec
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Agent",
+    "Budget",
+    "HandedOff",
+    "HandoffLimitExceeded",
     "AgentEvent",
     "AgentkitError",
     "AssistantMessage",
+    "AuthenticationError",
     "Backend",
     "BackendError",
+    "BadRequestError",
     "BaseBackend",
     "CancellationToken",
     "ConfigurationError",
     "ContextOverflowError",
+    "DurationLimitExceeded",
     "FinalOutput",
+    "InvalidResponseError",
     "MaxStepsExceeded",
     "Message",
     "ModelFixableError",
+    "ModelNotFoundError",
     "ModelRequest",
     "ModelResponded",
     "ModelResponse",
@@ -95,6 +120,10 @@ __all__ = [
     "OutputRejected",
     "OutputRetriesExhausted",
     "OutputValidationError",
+    "PermissionDeniedError",
+    "RemoteBackendError",
+    "RetriesExhaustedError",
+    "RunCancelled",
     "RunContext",
     "RunFailed",
     "RunLimitExceeded",
@@ -112,6 +141,7 @@ __all__ = [
     "ToolCall",
     "ToolCallFinished",
     "ToolCallStarted",
+    "ToolProgress",
     "ToolDefinitionError",
     "ToolExecutionError",
     "ToolLoopDetected",
@@ -120,7 +150,10 @@ __all__ = [
     "ToolResult",
     "ToolSpec",
     "ToolTimeoutError",
+    "ToolsetError",
+    "TransientError",
     "UnknownToolError",
+    "UnprocessableRequestError",
     "Usage",
     "UsageLimitExceeded",
     "UserFacingError",

@@ -1,41 +1,52 @@
-"""The Agent: configuration plus the three ways to run it (``run``, ``arun``, ``run_stream``)."""
+"""The Agent: configuration, and the ways to run it (``run``, ``arun``, ``run_stream``, ``iter``).
+
+Every way to run goes through one set-up (:meth:`Agent._events`): hold the session's lease, find
+where the conversation starts, open the toolsets, let the backend load, then iterate the loop's
+events. They differ only in how the events reach the caller.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from agentkit.backends import Backend, ModelSettings, ToolChoice, resolve_backend
 from agentkit.cancellation import CancellationToken
 from agentkit.errors import ConfigurationError, OutputValidationError
-from agentkit.events import AgentEvent, FinalOutput, RunStarted
-from agentkit.messages import Message, SystemMessage, Usage, UserMessage
-from agentkit.output import OutputSpec
+from agentkit.events import AgentEvent, FinalOutput, RunStarted, is_own
+from agentkit.messages import Message, Usage
+from agentkit.output import OutputSpec, output_retry_message
 from agentkit.registry import ApprovalCallback, ToolRegistry
 from agentkit.result import RunResult
+from agentkit.run_spec import HandoffTarget, RunLimits, RunSpec, check_positive
+from agentkit.run_start import plan_start
+from agentkit.run_tree import Budget, RunTree
 from agentkit.templates import render
-from agentkit.tool import ToolLike
+from agentkit.tool import TOOL_NAME_PATTERN, Tool, ToolLike
 from agentkit.toolset import Toolset, open_toolsets
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from agentkit.context.config import ContextConfig
-    from agentkit.loop import PendingCalls, RunLoop
+    from agentkit.multiagent.handoffs import Handoff
+    from agentkit.run_context import RunContext
+    from agentkit.run_start import StartPlan
     from agentkit.sessions.base import Session
+
+Registries = dict[int, ToolRegistry]
+"""The run's registry of each agent a run may involve (toolsets' tools included), by ``id(agent)``."""
 
 OutputT = TypeVar("OutputT")
 DepsT = TypeVar("DepsT")
 
-
-def _positive(name: str, value: float | None, *, allow_none: bool = False) -> None:
-    if value is None and allow_none:
-        return
-    if value is None or value <= 0:
-        raise ConfigurationError(f"{name} must be a positive number, got {value!r}")
+EventCallback = Callable[[AgentEvent], object]
+"""Called with every event of a run, as it happens (``run(..., on_event=print)``)."""
 
 
 class Agent(Generic[OutputT, DepsT]):
-    """An LLM agent that calls tools.
+    r"""An LLM agent that calls tools.
 
     Args:
         model: a backend, or a model string (``openai:MODEL[@BASE_URL]``, ``hf:REPO_OR_DIR``,
@@ -45,7 +56,9 @@ class Agent(Generic[OutputT, DepsT]):
         output_type: the type of the final answer (``str``, or a pydantic model / any type pydantic
             validates); the model's last reply is parsed and validated as JSON when it is not ``str``.
         max_steps: model calls allowed before the run stops with :class:`MaxStepsExceeded`.
-        max_total_tokens: stop before a request once this many tokens were used.
+        max_total_tokens: tokens allowed over the run: each reply's ``max_tokens`` is capped to what
+            is left, and the run stops with :class:`UsageLimitExceeded` before a request that cannot fit.
+        max_duration: wall-clock seconds allowed for the run (:class:`DurationLimitExceeded`).
         max_parallel_tools: tool calls of one step that may run at the same time.
         tool_timeout: seconds a tool may run unless it sets its own timeout (``None``: no limit).
         output_retries: how often the model may retry a final answer that fails validation.
@@ -56,6 +69,13 @@ class Agent(Generic[OutputT, DepsT]):
         toolsets: sources of tools opened for each run and closed after it (e.g. MCP servers).
         context: keep every request within the model's context window: on by default (``True``),
             tuned with a :class:`~agentkit.context.ContextConfig`; ``False`` sends the whole history.
+        name: the agent's name, for other agents and people: its tool name in :meth:`as_tool`, its
+            segment in event paths and per-agent usage (letters, digits, ``_`` and ``-``).
+        description: what the agent does, for a model choosing it (as a tool or a handoff).
+        handoffs: agents (or :class:`~agentkit.multiagent.Handoff`\ s) this one may pass the
+            conversation to, each through a ``transfer_to_<name>`` tool.
+        max_handoffs: how often the conversation may pass between agents in one run.
+        budget: steps and tokens for the whole run, this agent's and every agent's it involves.
 
     Every way to run takes ``session=`` (a :class:`~agentkit.sessions.Session`, e.g.
     ``SQLiteSession``): the conversation continues from it and every message is journaled to it.
@@ -72,6 +92,7 @@ class Agent(Generic[OutputT, DepsT]):
         output_type: type[OutputT] | Any = str,
         max_steps: int = 20,
         max_total_tokens: int | None = None,
+        max_duration: float | None = None,
         max_parallel_tools: int = 8,
         tool_timeout: float | None = 60.0,
         output_retries: int = 2,
@@ -81,16 +102,34 @@ class Agent(Generic[OutputT, DepsT]):
         approve: ApprovalCallback | None = None,
         toolsets: Sequence[Toolset] = (),
         context: ContextConfig | bool | None = True,
+        name: str = "agent",
+        description: str = "",
+        handoffs: Sequence[Agent[Any, Any] | Handoff] = (),
+        max_handoffs: int = 10,
+        budget: Budget | None = None,
     ) -> None:
-        _positive("max_steps", max_steps)
-        _positive("max_parallel_tools", max_parallel_tools)
-        _positive("max_total_tokens", max_total_tokens, allow_none=True)
-        _positive("tool_timeout", tool_timeout, allow_none=True)
-        if output_retries < 0 or max_repeated_failures < 1:
-            raise ConfigurationError("output_retries must be >= 0 and max_repeated_failures >= 1")
+        if not isinstance(name, str) or not TOOL_NAME_PATTERN.match(name):
+            raise ConfigurationError(
+                f"invalid agent name {name!r}: use 1 to 64 characters from a-z, A-Z, 0-9, '_' and '-'"
+            )
+        self.name = name
+        self.description = description
+        self.budget = budget
+        self.limits = RunLimits(
+            max_steps=max_steps,
+            max_total_tokens=max_total_tokens,
+            max_duration=max_duration,
+            output_retries=output_retries,
+            max_repeated_failures=max_repeated_failures,
+            max_handoffs=max_handoffs,
+        )
+        check_positive("max_parallel_tools", max_parallel_tools)
+        check_positive("tool_timeout", tool_timeout, allow_none=True)
         self.backend: Backend = resolve_backend(model)
         self.registry = tools if isinstance(tools, ToolRegistry) else ToolRegistry(tools)
         self.toolsets: tuple[Toolset, ...] = tuple(toolsets)
+        self.handoffs: tuple[Handoff, ...] = ()
+        self._add_handoffs(handoffs)
         if (
             tool_choice not in ("auto", "none", "required")
             and tool_choice not in self.registry
@@ -101,18 +140,10 @@ class Agent(Generic[OutputT, DepsT]):
                 f"({', '.join(self.registry.names) or 'no tools registered'})"
             )
         self.output: OutputSpec[OutputT] = OutputSpec(output_type)
-        self.system_prompt = render(
-            "system.jinja",
-            instructions=system_prompt,
-            tool_names=self.registry.names,
-            output_schema=self.output.schema,
-        )
-        self.max_steps = max_steps
-        self.max_total_tokens = max_total_tokens
+        self._instructions = system_prompt
+        self.system_prompt = self._render_system_prompt()
         self.max_parallel_tools = max_parallel_tools
         self.tool_timeout = tool_timeout
-        self.output_retries = output_retries
-        self.max_repeated_failures = max_repeated_failures
         self.tool_choice = tool_choice
         self.settings = settings or ModelSettings()
         self.approve = approve
@@ -122,111 +153,213 @@ class Agent(Generic[OutputT, DepsT]):
             context = ContextConfig()
         self.context: ContextConfig | None = context or None
 
-    def _initial_messages(self, prompt: str, history: Sequence[Message] | None) -> list[Message]:
-        messages: list[Message] = list(history or ())
-        if not messages or not isinstance(messages[0], SystemMessage):
-            messages.insert(0, SystemMessage(content=self.system_prompt))
-        messages.append(UserMessage(content=prompt))
-        return messages
-
-    def _start(
-        self, prompt: str | None, history: Sequence[Message] | None, session: Session | None
-    ) -> tuple[list[Message], PendingCalls | None] | RunResult[OutputT]:
-        """The messages a run starts from (and the calls of an interrupted step to finish first), or
-        the result itself when resuming a run that had already finished."""
-        if session is None and prompt is not None:
-            return self._initial_messages(prompt, history), None
-        messages, resume, finished = self._continue(prompt, history, session)
-        return finished if finished is not None else (messages, resume)
-
-    def _loop(
-        self,
-        start: tuple[list[Message], PendingCalls | None],
-        registry: ToolRegistry,
-        session: Session | None,
-        *,
-        deps: Any,
-        cancel: CancellationToken | None,
-        streaming: bool,
-    ) -> RunLoop:
-        window = None
-        if self.context is not None:
-            from agentkit.context.manager import ContextWindow
-
-            window = ContextWindow(self.context, self.backend, registry.specs(), self.settings)
-        messages, resume = start
-        from agentkit.loop import RunLoop  # the loop (and asyncio) load at the first run
-
-        return RunLoop(
-            self,
-            messages,
-            deps=deps,
-            cancel=cancel,
-            streaming=streaming,
-            registry=registry,
-            window=window,
-            journal=session,
-            resume=resume,
+    def _render_system_prompt(self) -> str:
+        return render(
+            "system.jinja",
+            instructions=self._instructions,
+            tool_names=self.registry.names,
+            output_schema=self.output.schema,
         )
 
-    def _continue(
-        self, prompt: str | None, history: Sequence[Message] | None, session: Session | None
-    ) -> tuple[list[Message], PendingCalls | None, RunResult[OutputT] | None]:
-        from agentkit.sessions.base import continuation, interrupted_error
+    def spec(self, registry: ToolRegistry | None = None, registries: Registries | None = None) -> RunSpec:
+        """What a run of this agent needs (``registry``: the run's, when toolsets add tools;
+        ``registries``: those of the agents it may hand off to)."""
+        return RunSpec(
+            backend=self.backend,
+            registry=registry if registry is not None else self.registry,
+            name=self.name,
+            handoffs=self._targets(registries or {}),
+            output=self.output,
+            limits=self.limits,
+            tool_choice=self.tool_choice,
+            settings=self.settings,
+            max_parallel_tools=self.max_parallel_tools,
+            tool_timeout=self.tool_timeout,
+            approve=self.approve,
+            context=self.context,
+        )
 
-        if session is not None and history is not None:
+    # -- the one set-up --------------------------------------------------------------------------
+
+    async def _events(
+        self,
+        prompt: str | None,
+        *,
+        deps: Any,
+        message_history: Sequence[Message] | None,
+        cancel: CancellationToken | None,
+        session: Session | None,
+        streaming: bool,
+        tree: RunTree | None = None,
+        path: str | None = None,
+        parent: tuple[str, str] | None = None,
+    ) -> AsyncIterator[AgentEvent]:
+        if session is not None and message_history is not None:
             raise ConfigurationError("pass either message_history or session, not both")
-        past = session.load() if session is not None else list(history or ())
-        state = continuation(past)
-        if prompt is not None:
-            if state.pending:
-                raise interrupted_error(state)
-            messages = self._initial_messages(prompt, past)
-            if session is not None:
-                for message in messages[-1:] if past else messages:
-                    session.append(message)
-            return messages, None, None
-        if not past:
-            raise ConfigurationError("nothing to resume: the conversation is empty; pass a prompt")
-        messages = state.messages
-        if not isinstance(messages[0], SystemMessage):
-            messages.insert(0, SystemMessage(content=self.system_prompt))
-        if state.final is not None:
-            try:
-                output = self.output.parse(state.final.content)
-            except OutputValidationError as exc:
-                retry = UserMessage(
-                    content=render("output_retry.jinja", error=exc.message, output_schema=self.output.schema)
-                )
-                messages.append(retry)
-                if session is not None:
-                    session.append(retry)
-                return messages, None, None
-            result: RunResult[OutputT] = RunResult(
-                output=output,
-                messages=messages,
-                usage=Usage(),
-                steps=0,
-                stop_reason="final_answer",
-                text=state.final.content,
+        async with AsyncExitStack() as stack:
+            if session is not None:  # held from before the history is read until the run ends
+                from agentkit.sessions.base import run_lease
+
+                stack.enter_context(run_lease(session))
+            start = self._plan(prompt, session.load() if session is not None else message_history or ())
+            finished = self._already_answered(start)
+            if finished is not None:
+                finished.agent, finished.usage_by_agent = self.name, {path or self.name: finished.usage}
+                yield RunStarted(finished.run_id, tuple(finished.messages), path=path or self.name)
+                yield FinalOutput(finished.output, finished, path or self.name)
+                return
+            registries: Registries = {}
+            for agent in self._reachable():  # every agent the run may hand the conversation to
+                registries[id(agent)] = await open_toolsets(stack, agent.registry, agent.toolsets)
+            # A lazy backend (a local model) loads on a worker thread now, not on the event loop when
+            # the context window first asks for its size and token counts.
+            await self.backend.aload()
+            from agentkit.loop import RunLoop  # the loop (and asyncio) load at the first run
+
+            spec = self.spec(registries[id(self)], registries)
+            loop = RunLoop(
+                spec,
+                start,
+                deps=deps,
+                cancel=cancel,
+                streaming=streaming,
+                session=session,
+                tree=tree if tree is not None else RunTree(self.budget),
+                path=path,
+                parent=parent,
+                active=self._resumed_handoff(start, registries),
             )
-            return messages, None, result
-        return messages, ((state.pending, state.done) if state.pending else None), None
+            async for event in loop.events():
+                yield event
 
-    @staticmethod
-    def _hold(stack: AsyncExitStack, session: Session | None) -> None:
-        """Hold the session's lease for the whole run (released with ``stack``): a second runner of
-        the same conversation gets SessionBusyError instead of interleaving its turns with ours."""
-        if session is not None:
-            from agentkit.sessions.base import run_lease
+    def child_events(
+        self,
+        task: str,
+        *,
+        context: RunContext[Any],
+        path: str,
+        session: Session | None,
+        deps: Any,
+    ) -> AsyncIterator[AgentEvent]:
+        """This agent's run as a child of the run ``context`` belongs to (its tree, cancellation and
+        watchers); a child session that holds an earlier, interrupted run of the same call resumes it."""
+        assert context.call is not None
+        resume = session is not None and len(session.load()) > 0
+        return self._events(
+            None if resume else task,
+            deps=deps,
+            message_history=None,
+            cancel=context.cancel,
+            session=session,
+            streaming=context.emit is not None,
+            tree=context.tree,
+            path=path,
+            parent=(context.run_id, context.call.id),
+        )
 
-            stack.enter_context(run_lease(session))
+    def _plan(self, prompt: str | None, past: Sequence[Message]) -> StartPlan:
+        return plan_start(prompt, past, system_prompt=self.system_prompt)
 
-    async def _prepare_backend(self) -> None:
-        """Let a backend that loads lazily (a local model) load on a worker thread now: the context
-        window asks it for its size and token counts synchronously, which would otherwise load the
-        model on the event loop."""
-        await self.backend.aload()
+    # -- several agents ------------------------------------------------------------------------
+
+    def as_tool(
+        self,
+        name: str | None = None,
+        description: str | None = None,
+        *,
+        input_type: type[BaseModel] | None = None,
+        timeout: float | None = None,
+    ) -> Tool:
+        """This agent as a tool another agent can call: it runs as a nested run on the task it is given
+        (a ``task`` string, or the fields of ``input_type``) and its answer is the tool's result.
+
+        The parent's cancellation, budget, watchers and session reach it; its usage counts in the
+        parent's result; a child that fails or hits a limit is a tool error the parent's model sees.
+        ``timeout``: seconds before the call is abandoned (default: none; the child's own
+        ``max_steps`` / ``max_duration`` bound it).
+        """
+        from agentkit.multiagent.as_tool import agent_tool
+
+        return agent_tool(self, name=name, description=description, input_type=input_type, timeout=timeout)
+
+    def add_handoffs(self, *targets: Agent[Any, Any] | Handoff) -> None:
+        """Let this agent hand the conversation to ``targets`` too: for agents that hand back and forth
+        (``triage`` to ``billing`` and back), which cannot all be given when they are built."""
+        self._add_handoffs(targets)
+        self.system_prompt = self._render_system_prompt()  # it names the new tools
+
+    def _add_handoffs(self, targets: Sequence[Agent[Any, Any] | Handoff]) -> None:
+        if not targets:
+            return
+        from agentkit.multiagent.handoffs import Handoff, transfer_tool
+
+        added = []
+        for item in targets:
+            if not isinstance(item, Agent | Handoff):
+                raise ConfigurationError(f"handoffs must be Agents or Handoffs, got {type(item).__name__}")
+            added.append(item if isinstance(item, Handoff) else Handoff(item))
+        for handoff in added:  # a name taken twice is a ToolDefinitionError, here
+            self.registry.register(transfer_tool(handoff))
+        self.handoffs = (*self.handoffs, *added)
+
+    def _reachable(self) -> list[Agent[Any, Any]]:
+        """This agent and every agent the conversation may be handed to from it, in order found."""
+        found: list[Agent[Any, Any]] = [self]
+        seen = {id(self)}
+        for agent in found:  # grows while it is walked: a breadth-first search
+            for handoff in agent.handoffs:
+                if id(handoff.agent) not in seen:
+                    seen.add(id(handoff.agent))
+                    found.append(handoff.agent)
+        return found
+
+    def _targets(self, registries: Registries) -> dict[str, HandoffTarget]:
+        targets: dict[str, HandoffTarget] = {}
+        for handoff in self.handoffs:
+            agent = handoff.agent
+
+            def spec(agent: Agent[Any, Any] = agent) -> RunSpec:
+                return agent.spec(registries.get(id(agent)), registries)
+
+            targets[handoff.name] = HandoffTarget(agent.name, agent.system_prompt, spec, handoff.input_filter)
+        return targets
+
+    def _resumed_handoff(self, start: StartPlan, registries: Registries) -> tuple[HandoffTarget, int] | None:
+        """The agent a stored conversation was last handed to, and where it took over (``None`` when
+        the conversation never left this agent)."""
+        targets: dict[str, HandoffTarget] = {}
+        for agent in self._reachable():
+            for name, target in agent._targets(registries).items():
+                targets.setdefault(name, target)
+        if not targets:
+            return None
+        from agentkit.multiagent.handoffs import last_transfer
+
+        found = last_transfer(start.messages, list(targets))
+        return None if found is None else (targets[found[0]], found[1])
+
+    def _already_answered(self, start: StartPlan) -> RunResult[OutputT] | None:
+        """The result of a resumed run whose answer was journaled, when that answer passes
+        ``output_type``; otherwise the run continues with the model asked to fix it."""
+        if start.final is None:
+            return None
+        try:
+            output = self.output.parse(start.final.content)
+        except OutputValidationError as exc:
+            retry = output_retry_message(exc.message, self.output.schema)
+            start.messages.append(retry)
+            start.new.append(retry)
+            return None
+        return RunResult(
+            output=output,
+            messages=start.messages,
+            usage=Usage(),
+            steps=0,
+            stop_reason="final_answer",
+            text=start.final.content,
+        )
+
+    # -- the ways to run -------------------------------------------------------------------------
 
     async def run_stream(
         self,
@@ -242,18 +375,15 @@ class Agent(Generic[OutputT, DepsT]):
         The last event is :class:`FinalOutput` (its ``result`` is the :class:`RunResult`), or
         :class:`RunFailed` followed by the error being raised.
         """
-        async with AsyncExitStack() as stack:
-            self._hold(stack, session)
-            start = self._start(prompt, message_history, session)
-            if isinstance(start, RunResult):  # a resumed session whose run had already answered
-                yield RunStarted(start.run_id, tuple(start.messages))
-                yield FinalOutput(start.output, start)
-                return
-            registry = await open_toolsets(stack, self.registry, self.toolsets)
-            await self._prepare_backend()
-            loop = self._loop(start, registry, session, deps=deps, cancel=cancel, streaming=True)
-            async for event in loop.events():
-                yield event
+        async for event in self._events(
+            prompt,
+            deps=deps,
+            message_history=message_history,
+            cancel=cancel,
+            session=session,
+            streaming=True,
+        ):
+            yield event
 
     async def arun(
         self,
@@ -263,21 +393,24 @@ class Agent(Generic[OutputT, DepsT]):
         message_history: Sequence[Message] | None = None,
         cancel: CancellationToken | None = None,
         session: Session | None = None,
+        on_event: EventCallback | None = None,
     ) -> RunResult[OutputT]:
         """Run to the end and return the result; limits raise a :class:`RunLimitExceeded`
-        subclass whose ``result`` holds the partial run."""
-        async with AsyncExitStack() as stack:
-            self._hold(stack, session)
-            start = self._start(prompt, message_history, session)
-            if isinstance(start, RunResult):
-                return start
-            registry = await open_toolsets(stack, self.registry, self.toolsets)
-            await self._prepare_backend()
-            loop = self._loop(start, registry, session, deps=deps, cancel=cancel, streaming=False)
-            result: RunResult[OutputT] | None = None
-            async for event in loop.events():
-                if isinstance(event, FinalOutput):
-                    result = event.result
+        subclass whose ``result`` holds the partial run. ``on_event`` is called with every event as it
+        happens (model text streamed token by token when it is given)."""
+        result: RunResult[OutputT] | None = None
+        async for event in self._events(
+            prompt,
+            deps=deps,
+            message_history=message_history,
+            cancel=cancel,
+            session=session,
+            streaming=on_event is not None,
+        ):
+            if on_event is not None:
+                on_event(event)
+            if isinstance(event, FinalOutput) and is_own(event, self.name):
+                result = event.result
         if result is None:  # pragma: no cover - the loop always ends with FinalOutput or raises
             raise AssertionError("the run loop ended without a final event")
         return result
@@ -290,30 +423,45 @@ class Agent(Generic[OutputT, DepsT]):
         message_history: Sequence[Message] | None = None,
         cancel: CancellationToken | None = None,
         session: Session | None = None,
+        on_event: EventCallback | None = None,
     ) -> RunResult[OutputT]:
         """Synchronous :meth:`arun`. Safe inside a running event loop (e.g. Jupyter): the run then
         happens on a worker thread with its own loop."""
-        results: list[RunResult[OutputT]] = []
+        from agentkit.sync_bridge import run_coroutine  # asyncio loads at the first run
 
-        async def main() -> None:
-            # The result is handed over through a list, not as the task's return value: asyncio.run
-            # ends by swapping the SIGINT handler, and the stdlib then builds repr() of the main task,
-            # which would include the whole conversation (O(history) work for nothing).
-            results.append(
-                await self.arun(
-                    prompt, deps=deps, message_history=message_history, cancel=cancel, session=session
-                )
+        return run_coroutine(
+            lambda: self.arun(
+                prompt,
+                deps=deps,
+                message_history=message_history,
+                cancel=cancel,
+                session=session,
+                on_event=on_event,
             )
+        )
 
-        import asyncio  # here, not at module level: it is a third of `import agentkit`'s time
+    def iter(
+        self,
+        prompt: str | None,
+        *,
+        deps: DepsT | None = None,
+        message_history: Sequence[Message] | None = None,
+        cancel: CancellationToken | None = None,
+        session: Session | None = None,
+    ) -> Iterator[AgentEvent]:
+        """:meth:`run_stream` for synchronous code: ``for event in agent.iter("task"): ...``.
 
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            asyncio.run(main())
-        else:
-            import concurrent.futures
+        Stopping early (``break``) cancels what the run has in flight and leaves its conversation valid.
+        """
+        from agentkit.sync_bridge import iterate
 
-            with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="agentkit-run") as pool:
-                pool.submit(asyncio.run, main()).result()
-        return results[0]
+        return iterate(
+            lambda: self._events(
+                prompt,
+                deps=deps,
+                message_history=message_history,
+                cancel=cancel,
+                session=session,
+                streaming=True,
+            )
+        )

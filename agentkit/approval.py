@@ -64,11 +64,20 @@ class TerminalApprover:
     Args:
         stdin: where answers are read (default: ``sys.stdin`` at call time).
         stdout: where questions are written (default: ``sys.stderr``, keeping stdout for results).
+        refusal_hint: what the user can do instead when there is no terminal to ask on (the CLI
+            says ``--yes``; a program, another ``approve=`` callback).
     """
 
-    def __init__(self, stdin: TextIO | None = None, stdout: TextIO | None = None) -> None:
+    def __init__(
+        self,
+        stdin: TextIO | None = None,
+        stdout: TextIO | None = None,
+        *,
+        refusal_hint: str = "pass another approve= callback",
+    ) -> None:
         self._stdin = stdin
         self._stdout = stdout
+        self._hint = refusal_hint
         self._lock = threading.Lock()
 
     async def __call__(self, call: ToolCall, found: Tool) -> bool:
@@ -83,7 +92,7 @@ class TerminalApprover:
             if stdin is None or stdin.closed or not stdin.isatty():
                 out.write(
                     f"agentkit: tool '{_escape(found.name)}' needs approval, but stdin is not a terminal "
-                    "to ask on; refused. Run interactively, or pass another approve= callback.\n"
+                    f"to ask on; refused. Run interactively, or {self._hint}.\n"
                 )
                 out.flush()
                 return False

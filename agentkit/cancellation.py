@@ -11,14 +11,12 @@ import threading
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, TypeVar
 
+from agentkit.errors import RunCancelled
+
 if TYPE_CHECKING:
     import asyncio
 
 T = TypeVar("T")
-
-
-class RunCancelled(Exception):
-    """Raised inside the loop when the token fires; never escapes ``Agent.run``."""
 
 
 class CancellationToken:
@@ -27,19 +25,55 @@ class CancellationToken:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._cancelled = False
+        self._reason: str | None = None
         self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
+        self._children: list[CancellationToken] = []
 
     @property
     def cancelled(self) -> bool:
         return self._cancelled
 
-    def cancel(self) -> None:
+    @property
+    def reason(self) -> str | None:
+        """Why the token fired (``"cancelled"`` unless the canceller said otherwise), or ``None``."""
+        return self._reason
+
+    def cancel(self, reason: str = "cancelled") -> None:
+        """Fire the token (and every token derived from it with :meth:`child`); the first reason stays."""
         with self._lock:
+            if self._reason is None:
+                self._reason = reason
             self._cancelled = True
             waiters, self._waiters = self._waiters, []
+            children = list(self._children)
         for loop, event in waiters:
             if not loop.is_closed():
                 loop.call_soon_threadsafe(event.set)
+        for child in children:
+            child.cancel(reason)
+
+    def child(self) -> CancellationToken:
+        """A token that fires when this one does, and can also fire alone (a run's own deadline, a
+        child agent's run). Call :meth:`release` on it when its work is done."""
+        token = CancellationToken()
+        token._parent = self
+        with self._lock:
+            if not self._cancelled:
+                self._children.append(token)
+        if self._cancelled:
+            token.cancel(self._reason or "cancelled")
+        return token
+
+    def release(self) -> None:
+        """Detach a token made by :meth:`child` from its parent (the parent forgets it)."""
+        parent = self._parent
+        if parent is not None:
+            with parent._lock:
+                if self in parent._children:
+                    parent._children.remove(self)
+            self._parent = None
+
+    _parent: CancellationToken | None = None
 
     def _subscribe(self) -> tuple[asyncio.AbstractEventLoop, asyncio.Event]:
         import asyncio  # loaded by the time a run waits on a token; not on `import agentkit`

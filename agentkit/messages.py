@@ -62,6 +62,14 @@ class Usage(BaseModel):
             requests=self.requests + other.requests,
         )
 
+    def __sub__(self, other: Usage) -> Usage:
+        """What was used since ``other`` was read off the same running total."""
+        return Usage(
+            input_tokens=self.input_tokens - other.input_tokens,
+            output_tokens=self.output_tokens - other.output_tokens,
+            requests=self.requests - other.requests,
+        )
+
 
 class SystemMessage(BaseModel):
     model_config = _LAZY

@@ -9,6 +9,8 @@ from typing import Any, Generic, TypeVar
 from pydantic import TypeAdapter, ValidationError
 
 from agentkit.errors import OutputValidationError
+from agentkit.messages import UserMessage
+from agentkit.templates import render
 from agentkit.tool_schema import strip_titles
 
 T = TypeVar("T")
@@ -60,3 +62,9 @@ class OutputSpec(Generic[T]):
                 for e in exc.errors(include_url=False)
             )
             raise OutputValidationError(f"it does not match the schema ({problems})") from None
+
+
+def output_retry_message(error: str, output_schema: dict[str, Any] | None) -> UserMessage:
+    """What the model is told after a final answer failed validation (prompts/output_retry.jinja);
+    the one place it is built, so the run, a resumed run and a trace's replay agree word for word."""
+    return UserMessage(content=render("output_retry.jinja", error=error, output_schema=output_schema))

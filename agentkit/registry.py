@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable, Iterable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from agentkit.errors import (
@@ -22,29 +21,14 @@ from agentkit.errors import (
     ToolTimeoutError,
     UnknownToolError,
 )
-from agentkit.messages import ToolCall, ToolMessage
+from agentkit.messages import ToolCall
 from agentkit.run_context import RunContext
 from agentkit.tool import Tool, ToolLike, serialize_result
+from agentkit.tool_result import ToolResult
 from agentkit.tool_spec import ToolSpec
 
 ApprovalCallback = Callable[[ToolCall, Tool], bool | Awaitable[bool]]
 """Decides whether a tool marked ``requires_approval`` may run this call."""
-
-
-@dataclass(frozen=True, slots=True)
-class ToolResult:
-    """The outcome of one tool call, ready to become a :class:`ToolMessage`."""
-
-    call: ToolCall
-    content: str
-    is_error: bool = False
-    value: Any = None
-    error: ModelFixableError | None = None
-
-    def to_message(self) -> ToolMessage:
-        return ToolMessage(
-            tool_call_id=self.call.id, name=self.call.name, content=self.content, is_error=self.is_error
-        )
 
 
 def as_tool(item: ToolLike) -> Tool:

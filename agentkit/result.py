@@ -10,7 +10,15 @@ from agentkit.messages import Message, Usage
 OutputT = TypeVar("OutputT")
 
 StopReason = Literal[
-    "final_answer", "max_steps", "usage_limit", "cancelled", "tool_loop", "output_retries", "error"
+    "final_answer",
+    "max_steps",
+    "max_handoffs",
+    "usage_limit",
+    "max_duration",
+    "cancelled",
+    "tool_loop",
+    "output_retries",
+    "error",
 ]
 """Why a run ended: a final answer, or which limit (or cancellation) stopped it."""
 
@@ -27,3 +35,8 @@ class RunResult(Generic[OutputT]):
     run_id: str = ""
     text: str | None = field(default=None)
     """The final assistant text as the model wrote it (before ``output_type`` parsing)."""
+    agent: str = ""
+    """The name of the agent that ended the run (after handoffs, the one that answered)."""
+    usage_by_agent: dict[str, Usage] = field(default_factory=dict)
+    """Usage per agent of the run's tree, by path (``triage``, ``triage/researcher``, ``billing``);
+    ``usage`` is their total."""

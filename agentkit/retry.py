@@ -24,38 +24,16 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
-from agentkit.errors import BackendError, ConfigurationError
+from agentkit.errors import ConfigurationError, RetriesExhaustedError, TransientError
 
 if TYPE_CHECKING:
     from tenacity import AsyncRetrying, RetryError
 
 T = TypeVar("T")
 
+__all__ = ["RetriesExhaustedError", "RetryPolicy", "TransientError", "parse_retry_after"]
+
 logger = logging.getLogger("agentkit.retry")
-
-
-class TransientError(BackendError):
-    """A failure that may go away on its own; raised by backends inside a retried attempt.
-
-    ``retry_after`` is the wait in seconds the server asked for, if it said.
-    """
-
-    def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.retry_after = retry_after
-
-
-class RetriesExhaustedError(BackendError):
-    """Every allowed attempt failed with a transient error (or the server asked for a longer wait than
-    the remaining budget). ``attempts`` and ``waited`` say what was tried; ``last_error`` is the last
-    failure."""
-
-    def __init__(self, message: str, *, attempts: int, waited: float, last_error: TransientError) -> None:
-        super().__init__(message)
-        self.attempts = attempts
-        self.waited = waited
-        self.last_error = last_error
 
 
 def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -> float | None:

@@ -9,12 +9,14 @@ assert backend.requests[1].messages[-1].content == "3"
 from __future__ import annotations
 
 import inspect
+import json
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from agentkit.backends.base import BaseBackend, ModelRequest, ModelResponse, StreamChunk, TextDelta
-from agentkit.errors import BackendError
+from agentkit.errors import BackendError, ConfigurationError
 from agentkit.messages import AssistantMessage, ToolCall, Usage
 
 ScriptItem = ModelResponse | AssistantMessage | str | ToolCall | list[ToolCall] | BaseException
@@ -122,8 +124,6 @@ class ScriptedBackend(BaseBackend):
 
 def _script_item(raw: Any, where: str) -> ScriptItem:
     """One item of a JSON script file as a ScriptItem (see :func:`scripted_from_file`)."""
-    from agentkit.errors import ConfigurationError
-
     if isinstance(raw, str):
         return raw
     if not isinstance(raw, dict):
@@ -157,11 +157,7 @@ def scripted_from_file(path: str) -> ScriptedBackend:
     ``output_tokens``) and ``delay_s`` (seconds to wait first), or ``{"error": "..."}`` to fail the
     call with a BackendError. A testing aid: it lets the CLI and examples run without a real model.
     """
-    import asyncio
-    import json
-    from pathlib import Path
-
-    from agentkit.errors import ConfigurationError
+    import asyncio  # only the file-backed script waits; `import agentkit.testing` stays light
 
     if not path:
         raise ConfigurationError("the scripted model needs a file: 'scripted:PATH.json'")

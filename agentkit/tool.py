@@ -131,21 +131,34 @@ class Tool:
         timeout: float | None = None,
         requires_approval: bool = False,
         inline: bool = False,
+        context_param: str | None = None,
     ) -> Tool:
         """Make a tool of an external JSON schema; ``function`` receives the validated arguments
-        as keyword arguments."""
+        as keyword arguments, and the run's :class:`RunContext` as ``context_param`` when one is named
+        (so it can report progress, say); that name must not be one of the schema's properties."""
         if not isinstance(parameters, dict) or parameters.get("type", "object") != "object":
             raise ToolDefinitionError(f"tool '{name}': parameters must be a JSON schema of type 'object'")
+        properties = parameters.get("properties")
+        if context_param is not None and isinstance(properties, dict) and context_param in properties:
+            raise ToolDefinitionError(
+                f"tool '{name}': context_param {context_param!r} is also a parameter of the schema"
+            )
         return cls(
             name,
             description,
             parameters,
             function,
             validate=json_schema_validator(name, parameters),
+            context_param=context_param,
             timeout=timeout,
             requires_approval=requires_approval,
             inline=inline,
         )
+
+    @property
+    def takes_context(self) -> bool:
+        """Whether the tool receives the run's :class:`RunContext` (and so may report progress)."""
+        return self._context_param is not None
 
     def spec(self) -> ToolSpec:
         """What the model is told about this tool (each backend renders it in its own format)."""

@@ -6,7 +6,13 @@ in-process agentkit tool, the same kind of tool over MCP stdio, and over MCP HTT
 tests/integration/mcp_servers/echo_server.py (the SDK's MCPServer). Ratios matter more than absolute
 figures: the machine is shared and noisy.
 
-    .venv/bin/python benchmarks/mcp_calls.py [--calls N]
+A second table: opening a stdio server that lists many tools (``--tools``, default 500 besides its own),
+the first time and again with the same toolset, as each run with ``Agent(toolsets=...)`` does.
+"conversion" is the part spent turning the listing into agentkit tools, mostly jsonschema's check of
+each input schema; from the second opening on it comes from the toolset's cache (before the cache
+every run paid the first row's figure).
+
+    .venv/bin/python benchmarks/mcp_calls.py [--calls N] [--tools N]
 """
 
 from __future__ import annotations
@@ -18,7 +24,9 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from agentkit import ToolRegistry, tool
 from agentkit.mcp import MCPToolset
@@ -99,7 +107,42 @@ async def main(calls: int) -> None:
         print(f"{name:<22}{opened:>10.2f}{median * 1000:>13.2f}{p95 * 1000:>10.2f}{median / base:>14.1f}")
 
 
+class TimedToolset(MCPToolset):
+    """Records how long turning each listing into tools took."""
+
+    conversions: list[float]
+
+    def _make_tools(self, connection: Any, remote: Sequence[Any]) -> Any:
+        started = time.perf_counter()
+        tools = super()._make_tools(connection, remote)
+        self.conversions.append(time.perf_counter() - started)
+        return tools
+
+
+async def many_tools(count: int, opens: int = 3) -> None:
+    toolset = TimedToolset.stdio([*ECHO, "--extra-tools", str(count)], connect_timeout=300)
+    toolset.conversions = []
+    rows: list[tuple[str, float, float]] = []
+    for index in range(opens):
+        started = time.perf_counter()
+        async with toolset:
+            opened = time.perf_counter() - started
+            listed = len(toolset.tools)
+        label = "first open" if index == 0 else f"open #{index + 1} (cached)"
+        rows.append((label, opened, toolset.conversions[-1]))
+    print(f"\nopening a stdio server with {listed} tools, the same toolset {opens} times")
+    print(f"{'open':<22}{'total (s)':>10}{'conversion (ms)':>17}{'per tool (ms)':>15}{'x first':>9}")
+    first = rows[0][2]
+    for label, opened, conversion in rows:
+        per_tool = conversion * 1000 / listed
+        ratio = first / conversion
+        print(f"{label:<22}{opened:>10.2f}{conversion * 1000:>17.1f}{per_tool:>15.3f}{ratio:>9.0f}")
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=200)
-    asyncio.run(main(parser.parse_args().calls))
+    parser.add_argument("--tools", type=int, default=500)
+    arguments = parser.parse_args()
+    asyncio.run(main(arguments.calls))
+    asyncio.run(many_tools(arguments.tools))

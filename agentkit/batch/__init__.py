@@ -11,11 +11,12 @@ Not imported by ``import agentkit``. See docs/batch.md.
 """
 
 from agentkit.batch.api import Batch, arun_batch, run_batch
-from agentkit.batch.journal import BatchJournal, SQLiteJournal, open_journal
+from agentkit.batch.journal import BatchJournal, SQLiteJournal
 from agentkit.batch.local import Engine, LocalEngine
 from agentkit.batch.output import BatchIdentity, OutputOwnedError, read_results
 from agentkit.batch.runner import AgentSource, JournalUnavailable, TaskOptions, run_task
 from agentkit.batch.stats import BatchStats
+from agentkit.batch.stores import open_journal
 from agentkit.batch.task import BatchResult, Task, TaskError
 from agentkit.batch.taskfile import TaskProblem, read_tasks, tasks_from
 

@@ -22,11 +22,12 @@ import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from agentkit.batch.journal import BatchJournal, open_journal
+from agentkit.batch.journal import BatchJournal
 from agentkit.batch.local import Engine, LocalEngine
 from agentkit.batch.output import BatchIdentity, ResultsWriter, belongs_to, check_owner, scan_output
 from agentkit.batch.runner import AgentSource, JournalUnavailable, TaskOptions, task_error
 from agentkit.batch.stats import BatchStats
+from agentkit.batch.stores import open_journal
 from agentkit.batch.task import BatchResult, Task
 from agentkit.batch.taskfile import TaskProblem, tasks_from
 from agentkit.errors import ConfigurationError

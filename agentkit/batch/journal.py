@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from agentkit.batch.runner import JournalUnavailable
 from agentkit.batch.task import BatchResult, Task
 from agentkit.errors import ConfigurationError, SessionError
+from agentkit.messages import UserMessage
 
 if TYPE_CHECKING:
     from agentkit.sessions.base import Session
@@ -71,12 +72,14 @@ class BatchJournal(Protocol):
     def close(self) -> None: ...
 
 
-def decide_resume(history_length: int, task: Task, start: int | None) -> bool:
-    """Whether a task's conversation already holds its run: any message in a conversation the batch
-    made up; for the task's own conversation, messages beyond where it stood when the task started."""
-    if task.session is None:
-        return history_length > 0
-    return start is not None and history_length > start
+def decide_resume(session: Session, length: int, task: Task, start: int | None) -> bool:
+    """Whether a task's conversation already holds its run: the task's prompt is in it (in a
+    conversation the batch made up: anywhere; in the task's own: beyond where it stood when the task
+    started). A run killed between journaling the system prompt and the prompt starts over."""
+    begin = 0 if task.session is None else start
+    if begin is None or length <= begin:
+        return False  # the common case, a fresh task: nothing is loaded
+    return any(isinstance(message, UserMessage) for message in session.load()[begin:])
 
 
 class SQLiteJournal:
@@ -133,7 +136,7 @@ class SQLiteJournal:
             start = self._start_of(task, length) if task.session is not None else None
         except sqlite3.OperationalError as exc:
             raise JournalUnavailable(f"journal {self.location}: {exc}") from exc
-        return session, decide_resume(length, task, start)
+        return session, decide_resume(session, length, task, start)
 
     async def release(self, task: Task, session: Session) -> None:
         close = getattr(session, "close", None)
@@ -169,15 +172,3 @@ class SQLiteJournal:
 
     def __getstate__(self) -> dict[str, Any]:
         raise TypeError("an SQLiteJournal cannot travel to another process; send its location instead")
-
-
-def open_journal(location: str, batch_id: str, *, durable: bool = False) -> BatchJournal:
-    """The journal at ``location``: ``postgresql://...`` or an SQLite file path."""
-    from agentkit.sessions.url import store_kind
-
-    kind, where = store_kind(location)
-    if kind == "postgresql":
-        from agentkit.batch.postgres_journal import PostgresJournal
-
-        return PostgresJournal(where, batch_id)
-    return SQLiteJournal(where, batch_id, durable=durable)

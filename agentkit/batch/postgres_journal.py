@@ -144,7 +144,7 @@ class PostgresJournal:
         except BaseException:
             session.close()
             raise
-        return session, decide_resume(length, task, start)
+        return session, decide_resume(session, length, task, start)
 
     async def release(self, task: Task, session: Session) -> None:
         close = getattr(session, "close", None)

@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import os
 import socket
+from collections.abc import AsyncIterator
 from contextlib import AbstractContextManager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
     from agentkit.batch.runner import TaskJournal
     from agentkit.messages import Message
     from agentkit.sessions.base import Session
+
+COALESCE_SECONDS = 0.002
 
 JournalSpec = tuple[str, Any, str] | None
 """How a worker reaches the journal: ``("postgres", url, batch_id)``, ``("actor", handle, batch_id)``
@@ -66,6 +69,18 @@ class JournalActor:
         self.sessions[session_id] = (session, lease)
         return session.load(), resume
 
+    def open_child(self, session_id: str, key: str) -> list[Message]:
+        """Open the child session of an open one (an agent used as a tool) and hold it with it."""
+        held = self.sessions.get(session_id)
+        if held is None:
+            raise JournalUnavailable(f"session {session_id!r} is not open in the journal actor")
+        child = held[0].child(key)
+        if child.session_id not in self.sessions:
+            lease = child.lease(f"agentkit batch, child of {session_id}")
+            lease.__enter__()
+            self.sessions[child.session_id] = (child, lease)
+        return self.sessions[child.session_id][0].load()
+
     def append(self, session_id: str, message: Message) -> None:
         held = self.sessions.get(session_id)
         if held is None:
@@ -73,6 +88,8 @@ class JournalActor:
         held[0].append(message)
 
     def release(self, session_id: str) -> None:
+        for child in [key for key in self.sessions if key.startswith(session_id + "/")]:
+            self.release(child)
         held = self.sessions.pop(session_id, None)
         if held is not None:
             session, lease = held
@@ -112,6 +129,15 @@ class RemoteSession:
     def lease(self, owner: str | None = None) -> AbstractContextManager[object]:
         """The journal actor holds the session's lease for this worker from open to release."""
         return contextlib.nullcontext()
+
+    def child(self, key: str) -> RemoteSession:
+        """A child agent's session, opened (and held) by the journal actor beside this one."""
+        import ray
+
+        history = ray.get(self._actor.open_child.remote(self._id, key))
+        child = RemoteSession(self._actor, f"{self._id}/{key}", history)
+        child.pending = self.pending  # one list: the attempt's end awaits the child's appends too
+        return child
 
 
 class RemoteJournal:
@@ -154,15 +180,15 @@ def worker_journal(spec: JournalSpec, worker: str) -> TaskJournal | None:
     kind, target, batch_id = spec
     if kind == "actor":
         return RemoteJournal(target, batch_id, worker)
-    from agentkit.batch.journal import open_journal
+    from agentkit.batch.stores import open_journal
 
     return open_journal(target, batch_id)
 
 
 class BatchWorker:
     """A long-lived worker: builds the agent once (a local model loads once per worker), then runs
-    many tasks at a time on its event loop. Ray restarts it when its process dies and retries the tasks
-    it had, which resume from the journal."""
+    many tasks at a time on its event loop. Ray restarts it when its process dies; the driver sends the
+    tasks it had not reported again, and they resume from the journal."""
 
     def __init__(self, agent: Any, journal: JournalSpec, options: TaskOptions) -> None:
         self._source = agent
@@ -196,6 +222,26 @@ class BatchWorker:
             return f"{type(exc).__name__}: {exc}"
         return None
 
-    async def run(self, task: Task) -> BatchResult:
+    async def run_chunk(self, tasks: list[Task]) -> AsyncIterator[list[BatchResult]]:
+        """Run ``tasks`` at once and yield their results as they finish (a Ray streaming generator).
+
+        Results that finish within ``COALESCE_SECONDS`` of each other travel together: each yield
+        costs Ray about a millisecond of CPU whatever it carries, so under a high rate of short tasks
+        one yield carries several results, while a lone slow task is reported on its own.
+        """
         agent = await self._ready()
-        return await run_task(agent, task, self._journal, self._options)
+        pending = {
+            asyncio.ensure_future(run_task(agent, task, self._journal, self._options)) for task in tasks
+        }
+        try:
+            while pending:
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                if pending:
+                    await asyncio.sleep(COALESCE_SECONDS)
+                    late = {future for future in pending if future.done()}
+                    done |= late
+                    pending -= late
+                yield [future.result() for future in done]
+        finally:
+            for future in pending:
+                future.cancel()

@@ -8,12 +8,13 @@
 
 Ray does the scheduling, placement, restarts and retries; this module only decides what to ask of
 it. ``workers`` long-lived actors (by default one per CPU of the cluster) each build the agent once
-and run up to ``ceil(concurrency / workers)`` tasks at a time on their event loop. The driver keeps at
-most ``concurrency`` tasks submitted, pulling the next one from the (lazy) task stream only when a
-result comes back, so a million tasks never sit in memory or in Ray's object store. Results arrive in
-completion order. When a worker's process dies, Ray restarts the actor (``max_restarts=-1``) and
-runs its tasks again (``max_task_retries``); they resume from the journal. A task whose worker died
-more often than that comes back with a resumable error.
+and run many tasks at a time on their event loop. The driver keeps at most ``concurrency`` tasks out,
+sent in chunks and streamed back as they finish (:mod:`agentkit.batch.ray_dispatch`), pulling tasks
+from the (lazy) task stream only as results come back, so a million tasks never sit in memory or in
+Ray's object store. Results arrive in completion order. When a worker's process dies, Ray restarts
+the actor (``max_restarts=-1``) and the driver sends the tasks it had not reported again; they resume
+from the journal. A task whose worker died more often than ``task_retries`` comes back with a
+resumable error.
 
 Ray is an optional extra (``pip install 'agentkit[ray]'``).
 """
@@ -22,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import os
 import re
 import socket
@@ -32,7 +32,8 @@ from typing import Any
 
 from agentkit.batch.journal import SQLiteJournal, is_postgres
 from agentkit.batch.ray_actors import BatchWorker, JournalActor, JournalSpec
-from agentkit.batch.runner import AgentSource, TaskJournal, TaskOptions, task_error
+from agentkit.batch.ray_dispatch import Dispatcher
+from agentkit.batch.runner import AgentSource, TaskJournal, TaskOptions
 from agentkit.batch.task import BatchResult, Task
 from agentkit.errors import ConfigurationError
 
@@ -93,7 +94,9 @@ class RayEngine:
         workers: actors to start (default: one per CPU of the cluster).
         num_cpus: CPUs of a local Ray started for the run (default: all of this machine's).
         cpus_per_worker: CPUs Ray reserves for each actor (``0`` lets actors share CPUs).
-        task_retries: how often Ray reruns a task whose worker died.
+        task_retries: how often a task whose worker died is sent again.
+        chunk_size: tasks sent per call (default: a quarter of each worker's share of ``concurrency``,
+            at most 16); see :mod:`agentkit.batch.ray_dispatch`.
         init_options: further keyword arguments for ``ray.init`` (``runtime_env``, ...).
     """
 
@@ -107,6 +110,7 @@ class RayEngine:
         num_cpus: int | None = None,
         cpus_per_worker: float = 1.0,
         task_retries: int = 3,
+        chunk_size: int | None = None,
         init_options: dict[str, Any] | None = None,
     ) -> None:
         if workers is not None and workers < 1:
@@ -116,6 +120,7 @@ class RayEngine:
         self.num_cpus = num_cpus
         self.cpus_per_worker = cpus_per_worker
         self.task_retries = task_retries
+        self.chunk_size = chunk_size
         self.init_options = dict(init_options or {})
         self._ray: Any = None
         self._started_ray = False
@@ -195,9 +200,9 @@ class RayEngine:
         count = self._worker_count()
         worker = self._ray.remote(BatchWorker).options(
             num_cpus=self.cpus_per_worker,
-            max_concurrency=math.ceil(concurrency / count),
-            max_restarts=-1,
-            max_task_retries=self.task_retries,
+            max_concurrency=concurrency + 1,  # chunks at once, at most; tasks run on the actor's loop
+            max_restarts=-1,  # Ray replaces a dead worker ...
+            max_task_retries=0,  # ... and the driver sends its unreported tasks again (ray_dispatch)
         )
         actors = [worker.remote(agent, spec, options) for _ in range(count)]
         self._actors.extend(actors)
@@ -222,46 +227,13 @@ class RayEngine:
         if self._ray is None:
             self.start()
         actors = await self._start_workers(agent, self._journal_spec(journal), options, concurrency)
-        loop = asyncio.get_running_loop()
-        finished: asyncio.Queue[tuple[int, Task, Any]] = asyncio.Queue()
-        load = [0] * len(actors)
-        in_flight = 0
-
-        def submit(task: Task) -> None:
-            index = min(range(len(actors)), key=load.__getitem__)
-            load[index] += 1
-            future = actors[index].run.remote(task).future()
-            future.add_done_callback(
-                lambda done: loop.call_soon_threadsafe(finished.put_nowait, (index, task, done))
-            )
-
-        def fill() -> None:
-            nonlocal in_flight
-            while in_flight < concurrency:
-                task = next(tasks, None)
-                if task is None:
-                    return
-                submit(task)
-                in_flight += 1
-
-        fill()
-        while in_flight:
-            index, task, done = await finished.get()
-            load[index] -= 1
-            in_flight -= 1
-            yield self._outcome(task, done)
-            fill()
-
-    @staticmethod
-    def _outcome(task: Task, done: Any) -> BatchResult:
-        try:
-            result = done.result()
-        except Exception as exc:  # noqa: BLE001 - the worker died more often than Ray retries
-            return BatchResult(
-                task_id=task.id,
-                stop_reason="error",
-                error=task_error(exc, resumable=True),
-                metadata=task.metadata,
-            )
-        assert isinstance(result, BatchResult)
-        return result
+        chunk = self.chunk_size or max(1, min(16, concurrency // (4 * len(actors))))
+        dispatcher = Dispatcher(
+            actors,
+            tasks,
+            concurrency=concurrency,
+            chunk_size=min(chunk, concurrency),
+            task_retries=self.task_retries,
+        )
+        async for result in dispatcher.results():
+            yield result

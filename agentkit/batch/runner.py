@@ -76,6 +76,7 @@ class MemorySession:
         self._id = session_id
         self._messages: list[Any] = []
         self._answered: set[str] = set()
+        self._children: dict[str, MemorySession] = {}
 
     @property
     def session_id(self) -> str:
@@ -97,6 +98,13 @@ class MemorySession:
     def lease(self, owner: str | None = None) -> contextlib.AbstractContextManager[object]:
         """Nothing to hold: the session lives in one task's memory."""
         return contextlib.nullcontext()
+
+    def child(self, key: str) -> MemorySession:
+        """A child agent's session, kept with this one (a retried task finds it where it stopped)."""
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = MemorySession(f"{self._id}/{key}")
+        return found
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,35 +39,35 @@ class TaskProblem:
         return f"line {self.line}: {self.message}"
 
 
-class InvalidTask(ValueError):
+class _InvalidTask(ValueError):
     """A task document that is not a valid task (the message says which field and why)."""
 
 
 def task_from_json(document: Any) -> Task:
-    """A :class:`Task` from one decoded line; raises :class:`InvalidTask` saying what to fix."""
+    """A :class:`Task` from one decoded line; raises :class:`_InvalidTask` saying what to fix."""
     if not isinstance(document, dict):
-        raise InvalidTask(f"expected a JSON object, got {type(document).__name__}")
+        raise _InvalidTask(f"expected a JSON object, got {type(document).__name__}")
     unknown = [key for key in document if key not in FIELDS]
     if unknown:
-        raise InvalidTask(
+        raise _InvalidTask(
             f"unknown field(s) {', '.join(map(repr, unknown))}; a task has {', '.join(FIELDS)} "
             "(put anything else under metadata)"
         )
     task_id = document.get("id")
     if isinstance(task_id, bool) or not isinstance(task_id, str | int):
-        raise InvalidTask('"id" is required: a string or an integer')
+        raise _InvalidTask('"id" is required: a string or an integer')
     task_id = str(task_id)
     if not task_id.strip():
-        raise InvalidTask('"id" is empty')
+        raise _InvalidTask('"id" is empty')
     prompt = document.get("prompt")
     if not isinstance(prompt, str) or not prompt.strip():
-        raise InvalidTask(f'task {task_id!r}: "prompt" is required: a non-empty string')
+        raise _InvalidTask(f'task {task_id!r}: "prompt" is required: a non-empty string')
     session = document.get("session")
     if session is not None and (not isinstance(session, str) or not session.strip()):
-        raise InvalidTask(f'task {task_id!r}: "session" must be a non-empty string')
+        raise _InvalidTask(f'task {task_id!r}: "session" must be a non-empty string')
     metadata = document.get("metadata", {})
     if not isinstance(metadata, dict):
-        raise InvalidTask(f'task {task_id!r}: "metadata" must be an object')
+        raise _InvalidTask(f'task {task_id!r}: "metadata" must be an object')
     return Task(task_id, prompt, session, metadata)
 
 
@@ -134,7 +134,7 @@ def parse_lines(lines: Iterable[tuple[int, bytes | None]]) -> Iterator[Task | Ta
         except RecursionError:
             yield TaskProblem(number, "malformed", "JSON nested too deeply")
             continue
-        except InvalidTask as exc:
+        except _InvalidTask as exc:
             yield TaskProblem(number, "malformed", str(exc))
             continue
         problem = checker.check(task, number)
@@ -171,7 +171,7 @@ def tasks_from(items: Iterable[Task | TaskProblem | Mapping[str, Any] | str]) ->
         else:
             try:
                 task = task_from_json(dict(item))
-            except (InvalidTask, TypeError, ValueError) as exc:
+            except (_InvalidTask, TypeError, ValueError) as exc:
                 yield TaskProblem(number, "malformed", str(exc))
                 continue
         problem = checker.check(task, number)

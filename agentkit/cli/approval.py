@@ -19,7 +19,7 @@ def approver_for(yes: bool, pause: Callable[[], None] | None = None) -> Approval
     """The approval callback for the CLI's options."""
     if yes:
         return approve_all
-    asker = TerminalApprover()
+    asker = TerminalApprover(refusal_hint="pass --yes to approve every call")
 
     async def approve(call: ToolCall, found: Tool) -> bool:
         if pause is not None:

@@ -7,16 +7,20 @@ import asyncio
 import json
 import sys
 import time
+import uuid
 from collections.abc import Sequence
+from contextlib import AsyncExitStack
 from typing import Any
 
 from pydantic_core import to_jsonable_python
 
 from agentkit.cli.console import RichRenderer, rich_available
 from agentkit.cli.exit_codes import ExitCode, exit_code_for
-from agentkit.cli.setup import RunSetup, build
+from agentkit.cli.extras import extra
+from agentkit.cli.reporting import report_error
+from agentkit.cli.setup import RunSetup, build, open_session
 from agentkit.errors import ConfigurationError
-from agentkit.events import FinalOutput, RunFailed
+from agentkit.events import FinalOutput, RunFailed, is_own
 from agentkit.messages import Message
 from agentkit.result import RunResult
 from agentkit.tool import Tool
@@ -52,28 +56,37 @@ async def _run_once(
         async for event in observe_run(
             setup.agent, prompt, setup.observers, message_history=history, **setup.run_options
         ):
-            if isinstance(event, FinalOutput | RunFailed):
+            if isinstance(event, FinalOutput | RunFailed) and is_own(event, setup.agent.name):
                 final = event.result
     except Exception as exc:  # noqa: BLE001 - the caller reports it and picks the exit code
         return final, exc
     return final, None
 
 
+LOADING_NOTICE_S = 0.3
+"""A backend that is not ready within this long gets a "loading model" line or spinner."""
+
+
 async def preload(setup: RunSetup) -> None:
-    """Load a local model up front (backends with ``aload``), under a spinner, so the wait is visible
-    and a missing or broken model fails before the run starts."""
+    """Let the backend get ready up front (a local model loads its weights), so a missing or broken
+    model fails before the run starts; a load that takes a moment is shown as it happens."""
     backend = setup.agent.backend
     name = model_label(backend)
     started = time.monotonic()
-    if setup.renderer is not None:
-        setup.renderer.model_loading(name)
+    loading = asyncio.ensure_future(backend.aload())
+    shown = False
     try:
-        await backend.aload()
+        done, _ = await asyncio.wait({loading}, timeout=LOADING_NOTICE_S)
+        if not done and setup.renderer is not None:
+            setup.renderer.model_loading(name)
+            shown = True
+        await loading
     except BaseException:
-        if setup.renderer is not None:
+        loading.cancel()
+        if shown and setup.renderer is not None:
             setup.renderer.run_ended()  # stops the spinner; the error is reported by the caller
         raise
-    if setup.renderer is not None:
+    if shown and setup.renderer is not None:
         setup.renderer.model_loaded(name, time.monotonic() - started)
 
 
@@ -109,8 +122,6 @@ def cmd_run(args: argparse.Namespace) -> int:
             _print_answer(result)
     if error is not None:
         if not args.json:
-            from agentkit.cli.main import report_error
-
             report_error(error, debug=args.debug)
         return exit_code_for(error)
     if result is None or result.stop_reason != "final_answer":
@@ -129,6 +140,20 @@ def _read_line(interactive: bool) -> str | None:
         return line.rstrip("\n") if line else None
     except EOFError:
         return None
+
+
+def _reset(setup: RunSetup, args: argparse.Namespace) -> str:
+    """Forget the conversation. With --session, the next turns go to a new session in the same store;
+    the old conversation stays there, under its id, untouched."""
+    old = setup.run_options.get("session")
+    if old is None:
+        return "(conversation forgotten)"
+    new_id = f"{args.session_id}-{uuid.uuid4().hex[:8]}"
+    setup.run_options["session"] = open_session(args.session, new_id)
+    return (
+        f"(conversation forgotten: now session {new_id!r}; the previous one is kept in {args.session} "
+        f"as {old.session_id!r})"
+    )
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
@@ -151,11 +176,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
                 if not line.strip():
                     continue
                 if line.strip() == "/reset":
-                    if "session" in setup.run_options:
-                        sys.stderr.write("(a --session keeps its conversation: use another --session-id)\n")
-                        continue
                     history = []
-                    sys.stderr.write("(conversation forgotten)\n")
+                    sys.stderr.write(_reset(setup, args) + "\n")
                     continue
                 if line.strip() == "/help":
                     sys.stderr.write(CHAT_HELP + "\n")
@@ -169,8 +191,6 @@ def cmd_chat(args: argparse.Namespace) -> int:
                         if not shown:
                             _print_answer(result)
                 if error is not None:
-                    from agentkit.cli.main import report_error
-
                     failed = True
                     report_error(error, debug=args.debug)
                     if exit_code_for(error) == ExitCode.CONFIGURATION:
@@ -186,15 +206,31 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 async def _mcp_tools(specs: Sequence[str]) -> list[Tool]:
-    from contextlib import AsyncExitStack
-
-    from agentkit.cli.optional import mcp_toolset
+    with extra("mcp", "--mcp"):
+        from agentkit.mcp import toolset_from_spec
 
     tools: list[Tool] = []
     async with AsyncExitStack() as stack:
         for spec in specs:
-            tools.extend(await stack.enter_async_context(mcp_toolset(spec).tools_for_run()))
+            tools.extend(await stack.enter_async_context(toolset_from_spec(spec).tools_for_run()))
     return tools
+
+
+def cmd_mcp(args: argparse.Namespace) -> int:
+    """``agentkit mcp serve TARGET``: serve a registry over MCP until the client or a signal stops it."""
+    with extra("mcp", "'agentkit mcp serve'"):
+        from agentkit.mcp.server import load_registry, serve
+
+    registry = load_registry(args.target)  # ConfigurationError / ToolDefinitionError: exit 3
+    serve(
+        registry,
+        "http" if args.http else "stdio",
+        host=args.host,
+        port=args.port,
+        path=args.path,
+        timeout=args.timeout,
+    )
+    return ExitCode.OK
 
 
 def cmd_tools(args: argparse.Namespace) -> int:

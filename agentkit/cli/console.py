@@ -3,7 +3,8 @@
 Both renderers are :class:`~agentkit.tracing.RunObserver` s fed the run's typed events. The rich one
 (the ``cli`` extra, imported lazily) streams the model's text as it arrives, shows tool calls with their
 arguments and shortened results, timing and tokens per step, a spinner while waiting for the model
-(including a model that is still loading) or a tool, and a summary. The plain one writes one line per
+(including a model that is still loading) or a tool, with the progress a running tool reports, and a
+summary. The plain one writes one line per
 happening, without colour, for logs and pipes.
 """
 
@@ -14,16 +15,21 @@ import sys
 import time
 from typing import IO, Any
 
+from pydantic_core import to_json
+
 from agentkit.events import (
     AgentEvent,
     FinalOutput,
+    HandedOff,
     ModelResponded,
     ModelTextDelta,
     OutputRejected,
     RunFailed,
+    RunStarted,
     StepStarted,
     ToolCallFinished,
     ToolCallStarted,
+    ToolProgress,
 )
 from agentkit.messages import ToolCall, Usage
 from agentkit.tracing.observe import RunStart, model_label
@@ -31,6 +37,8 @@ from agentkit.tracing.redact import Redactor
 
 RESULT_CHARS = 200
 ARGUMENT_CHARS = 160
+PROGRESS_EVERY_S = 0.5
+"""The plain renderer prints a running tool's progress at most this often (and always its last step)."""
 
 
 def shorten(text: str, limit: int) -> str:
@@ -44,8 +52,48 @@ def format_call(call: ToolCall) -> str:
     return f"{call.name}({shorten(arguments or '', ARGUMENT_CHARS)})"
 
 
+def format_progress(event: ToolProgress) -> str:
+    """``3/5 (60%) message``: how far a running tool got, in its own units."""
+    if event.total:
+        amount = f"{event.progress:g}/{event.total:g}"
+        if event.total > 0:
+            amount += f" ({max(0.0, min(1.0, event.progress / event.total)):.0%})"
+    else:
+        amount = f"{event.progress:g}"
+    return f"{amount} {shorten(event.message, ARGUMENT_CHARS)}" if event.message else amount
+
+
 def format_usage(usage: Usage) -> str:
     return f"{usage.input_tokens} in / {usage.output_tokens} out tokens"
+
+
+def child_line(event: AgentEvent) -> str | None:
+    """One line for an event of a child agent (shown indented under the parent's tool call)."""
+    if isinstance(event, RunStarted):
+        return f"started on {event.model or 'its model'}"
+    if isinstance(event, ModelResponded) and event.message.content:
+        return f"text: {shorten(event.message.content, RESULT_CHARS)}"
+    if isinstance(event, ToolCallStarted):
+        return f"call {format_call(event.call)}"
+    if isinstance(event, ToolCallFinished):
+        kind = "error" if event.result.is_error else "result"
+        return f"{kind} {event.call.name}: {shorten(event.result.content, RESULT_CHARS)}"
+    if isinstance(event, HandedOff):
+        return f"handed off to {event.target}"
+    if isinstance(event, FinalOutput):
+        result = event.result
+        return f"done: {result.stop_reason}, {result.steps} steps, {format_usage(result.usage)}"
+    if isinstance(event, RunFailed):
+        return f"failed: {type(event.error).__name__}"
+    return None
+
+
+def child_prefix(event: AgentEvent, root_depth: int) -> str | None:
+    """The indentation and name of a child agent's event, or ``None`` for the run's own events."""
+    depth = event.path.count("/") - root_depth
+    if depth <= 0:
+        return None
+    return "  " * depth + f"[{event.path.rsplit('/', 1)[-1]}] "
 
 
 class PlainRenderer:
@@ -55,6 +103,8 @@ class PlainRenderer:
         self.stream = stream or sys.stderr
         self.redactor = redactor or Redactor()
         self._started = 0.0
+        self._root_depth = 0
+        self._progress_shown: dict[str, float] = {}
 
     def _line(self, text: str) -> None:
         self.stream.write(self.redactor.text(text) + "\n")
@@ -69,17 +119,33 @@ class PlainRenderer:
     def run_started(self, start: RunStart) -> None:
         self._started = time.monotonic()
         backend = start.agent.backend
-        tools = ", ".join(start.agent.registry.names) or "none"
+        tools = ", ".join(start.tools) or "none"
         self._line(f"[run] model {model_label(backend)}; tools: {tools}")
 
     def on_event(self, event: AgentEvent) -> None:
-        if isinstance(event, ModelResponded):
+        prefix = child_prefix(event, self._root_depth)
+        if prefix is not None:
+            line = child_line(event)
+            if line is not None:
+                self._line(prefix + line)
+            return
+        if isinstance(event, HandedOff):
+            self._line(f"[step {event.step}] handoff {event.source} -> {event.target}")
+        elif isinstance(event, ModelResponded):
             if event.message.tool_calls and event.message.content:
                 self._line(f"[step {event.step}] text: {shorten(event.message.content, RESULT_CHARS)}")
             self._line(f"[step {event.step}] model {event.duration_s:.2f}s, {format_usage(event.usage)}")
         elif isinstance(event, ToolCallStarted):
             self._line(f"[step {event.step}] call {format_call(event.call)}")
+        elif isinstance(event, ToolProgress):
+            now = time.monotonic()
+            last = self._progress_shown.get(event.call.id)
+            complete = event.total is not None and event.progress >= event.total
+            if last is None or complete or now - last >= PROGRESS_EVERY_S:
+                self._progress_shown[event.call.id] = now
+                self._line(f"[step {event.step}] progress {event.call.name}: {format_progress(event)}")
         elif isinstance(event, ToolCallFinished):
+            self._progress_shown.pop(event.call.id, None)
             kind = "error" if event.result.is_error else "result"
             content = shorten(event.result.content, RESULT_CHARS)
             self._line(f"[step {event.step}] {kind} {event.call.name} ({event.duration_s:.2f}s): {content}")
@@ -110,11 +176,16 @@ class RichRenderer:
         self._status: Any = None
         self._streamed = False
         self._running: dict[str, str] = {}
+        self._progress: dict[str, str] = {}
+        self.status_text: str | None = None
+        """What the spinner says now (None when it is not shown)."""
         self._started = 0.0
+        self._root_depth = 0
         self.answer_shown = False
 
     # -- spinner -------------------------------------------------------------------------------
     def _spin(self, text: str) -> None:
+        self.status_text = text
         if self._status is None:
             self._status = self.console.status(text, spinner="dots")
             self._status.start()
@@ -122,6 +193,7 @@ class RichRenderer:
             self._status.update(text)
 
     def _stop_spinner(self) -> None:
+        self.status_text = None
         if self._status is not None:
             self._status.stop()
             self._status = None
@@ -145,13 +217,21 @@ class RichRenderer:
         self._started = time.monotonic()
         backend = start.agent.backend
         model = model_label(backend)
-        tools = ", ".join(start.agent.registry.names) or "none"
+        tools = ", ".join(start.tools) or "none"
         self._print(Text(f"model {model} · tools: {tools}", style="dim"))
 
     def on_event(self, event: AgentEvent) -> None:
         from rich.text import Text
 
-        if isinstance(event, StepStarted):
+        prefix = child_prefix(event, self._root_depth)
+        if prefix is not None:  # a child agent's work, indented under the call that started it
+            summary = child_line(event)
+            if summary is not None:
+                self._print(Text(self.redactor.text(prefix + summary), style="dim"))
+            return
+        if isinstance(event, HandedOff):
+            self._print(Text(f"⇢ handed off from {event.source} to {event.target}", style="bold magenta"))
+        elif isinstance(event, StepStarted):
             self._streamed = False
             self._print(Text(f"── step {event.step}", style="bold blue"))
             self._spin("waiting for the model…")
@@ -173,8 +253,13 @@ class RichRenderer:
             line.append(self.redactor.text(format_call(event.call)), style="cyan")
             self._print(line)
             self._spin(self._running_text())
+        elif isinstance(event, ToolProgress):
+            if event.call.id in self._running:
+                self._progress[event.call.id] = format_progress(event)
+                self._spin(self._running_text())
         elif isinstance(event, ToolCallFinished):
             self._running.pop(event.call.id, None)
+            self._progress.pop(event.call.id, None)
             style = "red" if event.result.is_error else "green"
             line = Text("← ", style=style)
             line.append(f"{event.call.name} ", style=f"bold {style}")
@@ -208,14 +293,16 @@ class RichRenderer:
             self._print(Text(f"✗ {type(event.error).__name__}{steps}", style="bold red"))
 
     def _print_json(self, value: Any) -> None:
-        from pydantic_core import to_json
         from rich.json import JSON
 
         self._print(JSON(self.redactor.text(to_json(value, fallback=str).decode())))
 
     def _running_text(self) -> str:
         names = list(self._running.values())
-        return f"running {names[0]}…" if len(names) == 1 else f"running {len(names)} tools…"
+        if len(names) != 1:
+            return f"running {len(names)} tools…"
+        progress = self._progress.get(next(iter(self._running)))
+        return f"running {names[0]}… {progress}" if progress else f"running {names[0]}…"
 
     def run_ended(self) -> None:
         self._stop_spinner()

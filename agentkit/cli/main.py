@@ -13,15 +13,12 @@ Exit codes are listed in :mod:`agentkit.cli.exit_codes`.
 from __future__ import annotations
 
 import argparse
-import logging
+import json
 import sys
-import traceback
 from collections.abc import Sequence
-from typing import Any
 
 from agentkit.cli.exit_codes import ExitCode, exit_code_for
-from agentkit.errors import BackendError
-from agentkit.tracing.redact import RedactingFilter, Redactor
+from agentkit.cli.reporting import configure_logging, report_error
 
 EPILOG = """exit codes: 0 ok · 1 run ended without an answer (limit) · 2 usage error ·
 3 configuration error · 4 model backend failed · 5 internal error · 130 interrupted"""
@@ -72,7 +69,11 @@ def _agent_options(parser: argparse.ArgumentParser) -> None:
         "--max-steps", type=_positive_int, default=20, help="model calls allowed (default 20)"
     )
     parser.add_argument("--system", help="instructions for the model (the system prompt)")
-    parser.add_argument("--session", metavar="DB", help="continue a conversation stored in this SQLite file")
+    parser.add_argument(
+        "--session",
+        metavar="STORE",
+        help="continue a conversation stored here: an SQLite file, sqlite:///PATH or postgresql://...",
+    )
     parser.add_argument(
         "--session-id", default="default", help="which conversation in --session (default: default)"
     )
@@ -144,48 +145,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def report_error(error: BaseException, *, debug: bool) -> None:
-    """One clear line on stderr (secrets redacted); the traceback too with --debug."""
-    redactor = Redactor()
-    if debug:
-        text = "".join(traceback.format_exception(error))
-        sys.stderr.write(redactor.text(text))
-    message = str(error) or type(error).__name__
-    code = exit_code_for(error)
-    if code == ExitCode.INTERNAL:
-        message = f"internal error: {type(error).__name__}: {message} (rerun with --debug for the traceback)"
-    elif code == ExitCode.BACKEND and not isinstance(error, BackendError):
-        message = f"model backend failed: {message}"
-    sys.stderr.write(f"agentkit: error: {redactor.text(message.splitlines()[0] if message else message)}\n")
-    sys.stderr.flush()
+def _batch_command(args: argparse.Namespace) -> int:
+    from agentkit.cli.batch import cmd_batch  # the batch package loads only for this command
+
+    return cmd_batch(args)
 
 
-_LOG_HANDLER_NAME = "agentkit-cli"
+def _eval_command(args: argparse.Namespace) -> int:
+    from agentkit.cli.eval import cmd_eval  # the eval package loads only for this command
 
-
-def _configure_logging(debug: bool) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.set_name(_LOG_HANDLER_NAME)
-    handler.addFilter(RedactingFilter())
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG if debug else logging.WARNING)
-
-
-def log_to_console(console: Any) -> None:
-    """Send log records through the live display's rich console, so they print above the spinner
-    instead of tearing it (still redacted)."""
-    from rich.logging import RichHandler
-
-    root = logging.getLogger()
-    for handler in list(root.handlers):
-        if handler.get_name() == _LOG_HANDLER_NAME:
-            root.removeHandler(handler)
-    rich_handler = RichHandler(console=console, show_path=False, show_time=False, markup=False)
-    rich_handler.set_name(_LOG_HANDLER_NAME)
-    rich_handler.addFilter(RedactingFilter())
-    root.addHandler(rich_handler)
+    return cmd_eval(args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -194,25 +163,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         build_parser().print_help(sys.stderr)
         return ExitCode.USAGE
-    _configure_logging(args.debug)
+    configure_logging(args.debug)
     try:
-        if args.command == "mcp":
-            from agentkit.cli.optional import mcp_serve
-
-            return mcp_serve(args)
-        if args.command == "batch":
-            from agentkit.cli.batch import cmd_batch
-
-            return cmd_batch(args)
-        if args.command == "eval":
-            from agentkit.cli.eval import cmd_eval
-
-            return cmd_eval(args)
         from agentkit.cli import commands
 
-        handler = {"run": commands.cmd_run, "chat": commands.cmd_chat, "tools": commands.cmd_tools}[
-            args.command
-        ]
+        handler = {
+            "run": commands.cmd_run,
+            "chat": commands.cmd_chat,
+            "tools": commands.cmd_tools,
+            "mcp": commands.cmd_mcp,
+            "batch": _batch_command,
+            "eval": _eval_command,
+        }[args.command]
         return handler(args)
     except KeyboardInterrupt:
         sys.stderr.write("\nagentkit: interrupted\n")
@@ -220,8 +182,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:  # noqa: BLE001 - every error becomes one line and an exit code
         report_error(error, debug=args.debug)
         if getattr(args, "json", False) and args.command == "run":
-            import json
-
             from agentkit.cli.commands import result_json
 
             sys.stdout.write(json.dumps(result_json(None, error)) + "\n")  # scripts always get a document

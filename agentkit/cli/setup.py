@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from agentkit.agent import Agent
-from agentkit.cli import optional
 from agentkit.cli.approval import approver_for
 from agentkit.cli.console import PlainRenderer, RichRenderer, rich_available
+from agentkit.cli.extras import extra
+from agentkit.cli.reporting import log_to_console
 from agentkit.errors import ConfigurationError
 from agentkit.tracing import JsonlTrace, RunObserver
 
@@ -45,19 +47,16 @@ def build(args: argparse.Namespace) -> RunSetup:
 
     renderer = make_renderer(args)
     if isinstance(renderer, RichRenderer):
-        from agentkit.cli.main import log_to_console
-
         log_to_console(renderer.console)
-    tools = load_tools(args.tool)
-    options: dict[str, Any] = {"tools": tools, "max_steps": args.max_steps}
+    options: dict[str, Any] = {"tools": load_tools(args.tool), "max_steps": args.max_steps}
     if args.system:
         options["system_prompt"] = args.system
     pause = renderer._stop_spinner if isinstance(renderer, RichRenderer) else None
     options["approve"] = approver_for(args.yes, pause)
     if args.mcp:
-        if not optional.accepts(Agent.__init__, "toolsets"):
-            raise ConfigurationError("--mcp needs toolset support in Agent, which this installation lacks")
-        options["toolsets"] = [optional.mcp_toolset(spec) for spec in args.mcp]
+        with extra("mcp", "--mcp"):
+            from agentkit.mcp import toolset_from_spec
+        options["toolsets"] = [toolset_from_spec(spec) for spec in args.mcp]
     agent: Agent[Any, Any] = Agent(args.model, **options)
 
     setup = RunSetup(agent, [], renderer)
@@ -71,13 +70,54 @@ def build(args: argparse.Namespace) -> RunSetup:
         setup.observers.append(trace)
         setup.closers.append(trace.close)
     if args.otel:
-        tracer, flush = optional.otel_tracer()
+        tracer, flush = otel_tracer()
         setup.observers.append(tracer)
         setup.closers.append(flush)
     if args.session:
-        if not optional.accepts(agent.run_stream, "session"):
-            raise ConfigurationError(
-                "--session needs session support in Agent.run, which this installation lacks"
-            )
-        setup.run_options["session"] = optional.open_session(args.session, args.session_id)
+        setup.run_options["session"] = open_session(args.session, args.session_id)
     return setup
+
+
+def open_session(store: str, session_id: str) -> Any:
+    """The session ``--session STORE --session-id ID`` names: an SQLite file (a path or
+    ``sqlite:///...``) or a PostgreSQL URL."""
+    with extra("postgres", "a postgresql:// --session"):
+        from agentkit.sessions import session_from_url
+
+        return session_from_url(store, session_id)
+
+
+def otel_tracer() -> tuple[Any, Callable[[], None]]:
+    """An OTelTracer and a function that flushes it at exit.
+
+    Spans go to the application's tracer provider when one is set; otherwise to a new SDK provider that
+    exports over OTLP when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set (and the exporter is installed), or
+    prints them to stderr.
+    """
+    with extra("otel", "--otel"):
+        from opentelemetry import trace
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor
+
+        from agentkit.tracing.otel import OTelTracer
+
+    provider = trace.get_tracer_provider()
+    if type(provider).__name__ not in ("ProxyTracerProvider", "NoOpTracerProvider"):
+        return OTelTracer(), lambda: None
+    sdk_provider = TracerProvider()
+    exporter: Any
+    if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+        try:
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import (  # type: ignore[import-not-found]
+                OTLPSpanExporter,
+            )
+        except ImportError as exc:
+            raise ConfigurationError(
+                "OTEL_EXPORTER_OTLP_ENDPOINT is set but the OTLP exporter is not installed: "
+                "pip install opentelemetry-exporter-otlp-proto-http"
+            ) from exc
+        exporter = OTLPSpanExporter()
+    else:
+        exporter = ConsoleSpanExporter(out=sys.stderr)
+    sdk_provider.add_span_processor(SimpleSpanProcessor(exporter))
+    return OTelTracer(sdk_provider), sdk_provider.shutdown

@@ -17,6 +17,7 @@ from agentkit.errors import ToolDefinitionError
 from agentkit.eval.cases import CaseProblem, EvalCase, names_of
 from agentkit.eval.signature import Signature
 from agentkit.tool import Tool
+from agentkit.tool_spec import ToolSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,8 +25,9 @@ class PreparedCase:
     """A case with its tools resolved: what the model is sent and what the scorer reads."""
 
     case: EvalCase
-    specs: tuple[dict[str, Any], ...]
-    """The tools in the OpenAI ``tools`` format: plain data, so a prepared case travels to Ray workers."""
+    specs: tuple[ToolSpec, ...]
+    """The tools as the model is told about them: frozen plain data, so a prepared case travels to Ray
+    workers."""
     signatures: Mapping[str, Signature]
     """By the name the expectation uses."""
 

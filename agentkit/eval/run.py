@@ -24,7 +24,7 @@ from typing import Any
 
 from agentkit.agent import Agent
 from agentkit.backends import resolve_backend
-from agentkit.backends.base import Backend, ModelRequest, ModelSettings
+from agentkit.backends.base import Backend, BaseBackend, ModelRequest, ModelSettings
 from agentkit.errors import AgentkitError, BackendError, ConfigurationError
 from agentkit.eval.case_run import CaseResult, EvalSettings, ask, failed_result, judge
 from agentkit.eval.cases import message_to_json
@@ -50,7 +50,7 @@ def task_id(prepared: PreparedCase) -> str:
     """The case id plus a digest of what the model is asked: a changed request is a new task."""
     request = {
         "messages": [message_to_json(m) for m in prepared.case.messages],
-        "tools": list(prepared.specs),
+        "tools": [spec.as_dict() for spec in prepared.specs],
     }
     digest = hashlib.sha256(json.dumps(request, sort_keys=True, default=str).encode()).hexdigest()[:10]
     return f"{prepared.case.id}#{digest}"
@@ -108,10 +108,9 @@ async def check_model(backend: Backend, label: str) -> None:
     that cannot be used is named before any case runs."""
     from agentkit.retry import RetryPolicy
 
-    aload = getattr(backend, "aload", None)
     try:
-        if aload is not None:
-            await aload()
+        if getattr(type(backend), "aload", BaseBackend.aload) is not BaseBackend.aload:
+            await backend.aload()  # it has something to load: loading it is the check
             return
         retry = getattr(backend, "retry", None)
         if isinstance(retry, RetryPolicy):

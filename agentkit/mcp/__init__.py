@@ -1,6 +1,7 @@
 """MCP (Model Context Protocol) on the official ``mcp`` SDK, both ways.
 
-- :class:`MCPToolset`: use the tools of any MCP server (stdio command or streamable-HTTP URL).
+- :class:`MCPToolset`: use the tools of any MCP server (stdio command, streamable-HTTP URL, or a
+  legacy HTTP+SSE URL ending in ``/sse``).
 - :func:`serve` / :func:`build_server`: expose a :class:`~agentkit.ToolRegistry` as an MCP server;
   ``python -m agentkit.mcp serve module:registry [--http --port N]`` does it from a shell.
 
@@ -24,7 +25,8 @@ from agentkit.mcp.toolset import MCPToolset
 
 
 def toolset_from_spec(spec: str, **options: object) -> MCPToolset:
-    """A toolset from a CLI-style spec: a URL means streamable HTTP, anything else a command line."""
+    """A toolset from a CLI-style spec: a URL means HTTP (SSE when its path ends in ``/sse``), anything
+    else a command line."""
     return MCPToolset.from_spec(spec, **options)
 
 

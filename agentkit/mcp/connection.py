@@ -6,12 +6,19 @@ toolset may be closed from a different task than the one that opened it. So a de
 enters the transport and session, waits for ``close()``, then leaves them; callers only send requests
 through the session. A server that crashes therefore cannot cancel the caller's task, and a dead or
 hung server turns into an exception at the call, never a hung run.
+
+A connection can die without closing: a server that stops answering, or a transport whose reader
+stopped. So when a call is abandoned (its timeout fired), the connection pings the server; no answer
+within ``probe_timeout`` marks it dead and closes it: calls still waiting on it, and every later call,
+fail at once instead of each waiting out its own timeout (``MCPToolset.tools_for_run`` then opens a
+fresh connection for the next run).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import shlex
 import sys
@@ -20,23 +27,29 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO, cast
+from typing import Any, Literal, TextIO, cast
 
 import mcp.types as types
 from mcp import ClientSession, StdioServerParameters, stdio_client
+from mcp.shared.dispatcher import ProgressFnT
 from mcp.shared.exceptions import MCPError
 
-from agentkit.errors import ConfigurationError
+from agentkit.errors import ConfigurationError, ToolsetError
+from agentkit.mcp.listing import LenientDispatcher
+
+logger = logging.getLogger(__name__)
 
 _STDERR_TAIL = 800
 _CLOSE_TIMEOUT = 10.0
+_PROBE_SLICE = 0.25
 
 
-class MCPConnectionError(ConfigurationError):
-    """The MCP server could not be started, reached or initialised."""
+MCPConnectionError = ToolsetError
+"""The MCP server could not be started, reached or initialised (the name before the class moved to
+:mod:`agentkit.errors`)."""
 
 
-class MCPServerGone(Exception):
+class _ServerGone(Exception):
     """The server closed the connection or its process exited; carries a message for the model."""
 
 
@@ -54,19 +67,39 @@ class StdioServer:
         return shlex.join([self.command, *self.args])
 
 
+HttpTransport = Literal["streamable-http", "sse"]
+
+
 @dataclass(frozen=True)
 class HttpServer:
-    """An MCP server reached over streamable HTTP at ``url`` (usually ending in ``/mcp``)."""
+    """An MCP server reached over HTTP: streamable HTTP (usually at ``/mcp``), or the legacy HTTP+SSE
+    transport of protocol 2024-11-05 (usually at ``/sse``). ``transport=None`` picks SSE for a URL
+    whose path ends in ``/sse``, streamable HTTP otherwise."""
 
     url: str
     headers: Mapping[str, str] = field(default_factory=dict)
+    transport: HttpTransport | None = None
 
     @property
     def label(self) -> str:
         return self.url
 
+    @property
+    def kind(self) -> HttpTransport:
+        if self.transport is not None:
+            return self.transport
+        path = self.url.split("?", 1)[0].split("#", 1)[0].rstrip("/")
+        return "sse" if path.endswith("/sse") else "streamable-http"
+
 
 ServerParams = StdioServer | HttpServer
+
+
+def _closed(exc: BaseException) -> bool:
+    """Whether ``exc`` (from a request) means the connection is closed, not just that it failed."""
+    return isinstance(exc, OSError | EOFError) or (
+        isinstance(exc, MCPError) and exc.code == types.CONNECTION_CLOSED
+    )
 
 
 def _leaf(exc: BaseException) -> BaseException:
@@ -79,17 +112,24 @@ def _leaf(exc: BaseException) -> BaseException:
 class MCPConnection:
     """A connected, initialised client session and the tools the server listed."""
 
-    def __init__(self, server: ServerParams, *, errlog: TextIO | None = None) -> None:
+    def __init__(
+        self, server: ServerParams, *, errlog: TextIO | None = None, probe_timeout: float = 10.0
+    ) -> None:
         self.server = server
         self._errlog = errlog
+        self._probe_timeout = probe_timeout
         self._stderr: TextIO | None = None
         self._session: ClientSession | None = None
         self._task: asyncio.Task[None] | None = None
+        self._probe: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
         self._failure: BaseException | None = None
         self._gone = False
+        self._silent = False
         self.loop: asyncio.AbstractEventLoop | None = None
         self.tools: list[types.Tool] = []
+        self.rejected: dict[str, str] = {}
+        """Tools the server listed that the SDK would refuse (bad ``inputSchema``...), with the reason."""
 
     def _transport(self) -> AbstractAsyncContextManager[Any]:
         server = self.server
@@ -99,6 +139,9 @@ class MCPConnection:
                 args=list(server.args),
                 env=dict(server.env) if server.env is not None else None,
                 cwd=server.cwd,
+                # One invalid UTF-8 byte on stdout would otherwise stop the SDK's reader for good
+                # (and silently): replaced, it costs at most the one message that carried it.
+                encoding_error_handler="replace",
             )
             if self._errlog is None:
                 # Keep the server's stderr so a crash report can quote it.
@@ -108,6 +151,11 @@ class MCPConnection:
                 )
             return stdio_client(params, errlog=self._errlog or self._stderr or sys.stderr)
         import httpx2
+
+        if server.kind == "sse":
+            from mcp.client.sse import sse_client
+
+            return sse_client(server.url, headers=dict(server.headers), timeout=30.0, sse_read_timeout=300.0)
         from mcp.client.streamable_http import streamable_http_client
 
         @contextlib.asynccontextmanager
@@ -149,6 +197,8 @@ class MCPConnection:
                 verb = "failed to start" if isinstance(self.server, StdioServer) else "could not be reached"
                 message = self._describe(f"{verb}: {type(leaf).__name__}: {leaf}")
             await self.close()
+            if ready.done() and not ready.cancelled():
+                ready.exception()  # retrieved: a failure after the deadline is not worth a warning
             if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt):
                 raise
             raise MCPConnectionError(message) from exc
@@ -163,13 +213,19 @@ class MCPConnection:
         try:
             async with AsyncExitStack() as stack:
                 read, write = await stack.enter_async_context(self._transport())
+                session: ClientSession | None = None
+                dispatcher = LenientDispatcher(
+                    read, write, protocol_version=lambda: session.protocol_version if session else None
+                )
                 session = await stack.enter_async_context(
                     ClientSession(
-                        read, write, client_info=types.Implementation(name="agentkit", version="0.1.0")
+                        dispatcher=dispatcher,
+                        client_info=types.Implementation(name="agentkit", version="0.1.0"),
                     )
                 )
                 await session.initialize()
                 tools = await _list_tools(session)
+                self.rejected = dict(dispatcher.rejected)
                 self._session = session
                 if not ready.done():
                     ready.set_result(tools)
@@ -188,26 +244,67 @@ class MCPConnection:
 
     @property
     def alive(self) -> bool:
-        """False once the session ended or a call found the server gone."""
+        """False once the session ended, a call found the server gone, or it stopped answering."""
         return self._session is not None and not self._gone
 
-    async def call_tool(self, name: str, arguments: dict[str, Any]) -> types.CallToolResult:
-        """Send ``tools/call``; a closed connection raises :class:`MCPServerGone`."""
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], progress: ProgressFnT | None = None
+    ) -> types.CallToolResult:
+        """Send ``tools/call`` (with a progress token when ``progress`` is given, which then receives
+        the server's progress notifications); a dead connection raises :class:`_ServerGone`."""
         session = self._session
         if session is None or self._gone:
-            raise MCPServerGone(self._gone_message())
+            raise _ServerGone(self._gone_message())
         try:
-            return await session.call_tool(name, arguments)
+            return await session.call_tool(name, arguments, progress_callback=progress)
+        except asyncio.CancelledError:
+            # Abandoned (a timeout, usually): find out whether the server still answers at all.
+            self._start_probe(session)
+            raise
         except MCPError as exc:
-            if exc.code != types.CONNECTION_CLOSED and self._session is not None:
+            if exc.code != types.CONNECTION_CLOSED and self._session is not None and not self._gone:
                 raise
             self._gone = True
-            raise MCPServerGone(self._gone_message()) from exc
+            raise _ServerGone(self._gone_message()) from exc
         except (OSError, EOFError) as exc:
             self._gone = True
-            raise MCPServerGone(self._gone_message()) from exc
+            raise _ServerGone(self._gone_message()) from exc
+
+    def _start_probe(self, session: ClientSession) -> None:
+        if self._gone or (self._probe is not None and not self._probe.done()):
+            return
+        self._probe = asyncio.get_running_loop().create_task(self._ping(session))
+
+    async def _ping(self, session: ClientSession) -> None:
+        ping = asyncio.ensure_future(session.send_ping())
+        try:
+            # The budget is counted in slices the loop actually waited, not in clock time: an event
+            # loop that was not running for a while (a test's, a notebook's) must not read as silence.
+            for _ in range(max(1, round(self._probe_timeout / _PROBE_SLICE))):
+                done, _ = await asyncio.wait({ping}, timeout=_PROBE_SLICE)
+                if done:
+                    break
+        finally:
+            ping.cancel()
+        if not ping.done() or ping.cancelled():
+            self._silent = self._gone = True
+            logger.warning("%s", self._gone_message())
+            # Let go of it: calls still waiting on it end now (CONNECTION_CLOSED), and a stdio
+            # server's process is stopped rather than left hanging.
+            self._stop.set()
+        elif (exc := ping.exception()) is not None and _closed(exc):
+            # Any answer, an error included (a server without ping), shows the server is there.
+            self._gone = True
+            logger.warning(
+                "MCP server '%s' failed a ping after an abandoned call: %r", self.server.label, exc
+            )
 
     def _gone_message(self) -> str:
+        if self._silent:
+            return self._describe(
+                f"stopped answering (a call was abandoned and a ping got no reply within "
+                f"{self._probe_timeout:g} s); its tools cannot be used in this run"
+            )
         cause = ""
         if self._failure is not None and not isinstance(self._failure, asyncio.CancelledError):
             leaf = _leaf(self._failure)
@@ -220,6 +317,8 @@ class MCPConnection:
     async def close(self) -> None:
         """Leave the session and transport (stopping a stdio server's process); safe to call twice."""
         self._stop.set()
+        if self._probe is not None and not self._probe.done():
+            self._probe.cancel()
         task = self._task
         if task is not None and not task.done():
             # Still starting (stuck in initialize, say): nothing to wind down gracefully.

@@ -10,10 +10,12 @@ message. An unknown tool name is a protocol error (``-32602``), as the MCP spec 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
+import io
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any, Literal
 
 import mcp.types as types
@@ -24,8 +26,9 @@ from pydantic import BaseModel
 
 from agentkit.errors import ConfigurationError
 from agentkit.messages import ToolCall
-from agentkit.registry import ToolRegistry, ToolResult
+from agentkit.registry import ToolRegistry
 from agentkit.run_context import RunContext
+from agentkit.tool_result import ToolResult
 
 Transport = Literal["stdio", "http"]
 
@@ -112,6 +115,43 @@ def build_server(
     )
 
 
+@contextlib.contextmanager
+def _diverted_stdio() -> Iterator[tuple[io.TextIOWrapper, io.TextIOWrapper]]:
+    """The protocol's own text streams on private copies of fd 0 and 1, with everything else that
+    would write to stdout sent to stderr meanwhile: ``print()`` from any thread (``sys.stdout`` is
+    stderr), C code and child processes (fd 1 points at stderr; fd 0 at the null device, so nothing
+    else reads the client's messages either). This holds whatever the host did to ``sys.stdout``
+    before (re-opened it on another descriptor, wrapped it): a stray line on the wire would corrupt the
+    protocol. Descriptors and ``sys.stdin``/``sys.stdout`` are restored on exit."""
+    for stream in (sys.stdout, sys.__stdout__):
+        with contextlib.suppress(Exception):
+            if stream is not None:
+                stream.flush()  # what was printed before serving goes where it was meant to
+    wire_in, wire_out = os.dup(0), os.dup(1)
+    saved_in, saved_out = os.dup(0), os.dup(1)
+    saved_stdin, saved_stdout = sys.stdin, sys.stdout
+    null_in = open(os.devnull)  # noqa: SIM115 - closed below
+    try:
+        os.dup2(null_in.fileno(), 0)
+        os.dup2(2, 1)
+        sys.stdin = null_in
+        sys.stdout = sys.stderr if sys.stderr is not None else null_in
+        # closefd=False on the reading side: the SDK reads it on a worker thread that may still block
+        # there after serving ends, so that descriptor is never closed (and never reused under it).
+        reader = io.TextIOWrapper(open(wire_in, "rb", closefd=False), encoding="utf-8", errors="replace")  # noqa: SIM115
+        with io.TextIOWrapper(open(wire_out, "wb"), encoding="utf-8") as writer:
+            yield reader, writer
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+        sys.stdin, sys.stdout = saved_stdin, saved_stdout
+        os.dup2(saved_in, 0)
+        os.dup2(saved_out, 1)
+        for fd in (saved_in, saved_out):
+            os.close(fd)
+        null_in.close()
+
+
 async def serve_async(
     registry: ToolRegistry,
     transport: Transport = "stdio",
@@ -124,8 +164,14 @@ async def serve_async(
     """Serve until the client hangs up (stdio) or the process is stopped (HTTP)."""
     server = build_server(registry, **options)
     if transport == "stdio":
-        async with stdio_server() as (read_stream, write_stream):
-            await server.run(read_stream, write_stream, server.create_initialization_options())
+        import anyio
+
+        with _diverted_stdio() as (reader, writer):
+            async with stdio_server(anyio.wrap_file(reader), anyio.wrap_file(writer)) as (
+                read_stream,
+                write_stream,
+            ):
+                await server.run(read_stream, write_stream, server.create_initialization_options())
     elif transport == "http":
         import uvicorn
 

@@ -11,15 +11,21 @@ Formats are tried in :data:`FORMATS` order (tagged ones first) and the first tha
 Tagged formats always yield calls, broken ones included (with ``arguments_error`` set, so the model is
 told what to fix). Untagged ones (``llama3_json``, ``pythonic``, ``json``) can also be plain answers,
 so with ``tool_names`` a candidate that names no known tool stays content. See docs/parsing.md.
+
+A reply is untrusted input: parsing never raises for any text, and its time is linear in the text's
+length (``tests/unit/test_parsing_linear.py`` measures it, ``benchmarks/parsing.py`` reports it).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
+from agentkit.errors import ConfigurationError
 from agentkit.messages import ToolCall
-from agentkit.parsing._core import Group, ToolCallParseError
+from agentkit.parsing._core import Group
+from agentkit.parsing._lenient import read_lenient
 from agentkit.parsing._tagged import (
     parse_hermes,
     parse_mistral,
@@ -30,6 +36,8 @@ from agentkit.parsing._tagged import (
 from agentkit.parsing._untagged import parse_json, parse_llama3_json, parse_pythonic
 from agentkit.parsing.detect import detect_format
 from agentkit.parsing.instructions import tool_instructions
+
+_log = logging.getLogger(__name__)
 
 _PARSERS: dict[str, Callable[[str], list[Group]]] = {
     "qwen3_xml": parse_qwen3_xml,
@@ -71,7 +79,7 @@ def _check_formats(formats: Sequence[str] | None) -> tuple[str, ...]:
     names = (formats,) if isinstance(formats, str) else tuple(formats)
     unknown = [name for name in names if name not in _PARSERS]
     if unknown:
-        raise ToolCallParseError(
+        raise ConfigurationError(
             f"unknown tool-call format(s) {', '.join(map(repr, unknown))}; "
             f"known formats: {', '.join(FORMATS)}"
         )
@@ -95,30 +103,46 @@ def parse_tool_calls(
 
     ``formats`` restricts (and orders) the formats tried; ``tool_names`` are the registered tools,
     used only to tell an untagged JSON or pythonic answer from a call. Every call gets a fresh id.
-    Raises :class:`ToolCallParseError` (and nothing else) for an unknown format name, or should a
-    parser fail on input it cannot cope with.
+
+    Raises :class:`~agentkit.errors.ConfigurationError` for an unknown name in ``formats`` (checked
+    before any parsing: a mistake in the caller's code, not in the reply). Raises nothing for any
+    ``text``: should a parser fail all the same (a bug), the reply comes back as content with one call
+    whose ``arguments_error`` asks the model to write its call again, and the failure is logged.
     """
     names = _check_formats(formats)
     known = None if tool_names is None else frozenset(tool_names)
     for name in names:
         try:
             groups = _PARSERS[name](text)
-        except Exception as exc:  # the contract: only ToolCallParseError leaves here
-            raise ToolCallParseError(f"the {name} tool-call parser failed on this reply: {exc!r}") from exc
-        if known is not None and name not in TAGGED_FORMATS:
-            groups = [g for g in groups if any(call.name in known for call in g.calls)]
-        calls = [call for group in groups for call in group.calls]
-        if calls:
-            return ParsedReply(content=_content(text, groups), tool_calls=calls, format=name)
+            if known is not None and name not in TAGGED_FORMATS:
+                groups = [g for g in groups if any(call.name in known for call in g.calls)]
+            calls = [call for group in groups for call in group.calls]
+            if calls:
+                return ParsedReply(content=_content(text, groups), tool_calls=calls, format=name)
+        except Exception as exc:  # noqa: BLE001 - the contract: no input text makes parsing raise
+            return _parser_failed(text, name, exc)
     return ParsedReply(content=text.strip() or None, tool_calls=[], format=None)
+
+
+def _parser_failed(text: str, name: str, exc: Exception) -> ParsedReply:
+    """The documented outcome of a parser bug: nothing raised, nothing lost, the model told."""
+    _log.warning("the %s tool-call parser failed on a reply of %d characters", name, len(text), exc_info=exc)
+    call = ToolCall(
+        name="",
+        arguments_error=(
+            f"the reply could not be read as {name} tool calls ({type(exc).__name__}); "
+            "write each tool call again, exactly in the requested format"
+        ),
+    )
+    return ParsedReply(content=text.strip() or None, tool_calls=[call], format=name)
 
 
 __all__ = [
     "FORMATS",
     "TAGGED_FORMATS",
     "ParsedReply",
-    "ToolCallParseError",
     "detect_format",
     "parse_tool_calls",
+    "read_lenient",
     "tool_instructions",
 ]

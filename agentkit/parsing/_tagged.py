@@ -20,7 +20,7 @@ from agentkit.parsing._core import (
     decode_at,
     strip_fence,
 )
-from agentkit.parsing._pythonic import call_from_node, parse_expression, pythonic_calls
+from agentkit.parsing._pythonic import SourceSegments, call_from_node, parse_expression, pythonic_calls
 
 
 def json_calls(text: str, start: int, stop: int, what: str) -> tuple[list[ToolCall], int]:
@@ -39,7 +39,12 @@ def json_calls(text: str, start: int, stop: int, what: str) -> tuple[list[ToolCa
         items = value if isinstance(value, list) and value else [value]
         for item in items:
             call = call_from_object(item, require_arguments=False)
-            calls.append(call or broken_call(text[pos:end], what))
+            if call is None:
+                # A non-call in a list of several is shown as its own JSON, not the whole list's text,
+                # so a list of n non-calls yields n short errors rather than n copies of the list.
+                raw = text[pos:end] if len(items) == 1 else json.dumps(item, ensure_ascii=False)
+                call = broken_call(raw, what)
+            calls.append(call)
         pos = end
 
 
@@ -73,14 +78,63 @@ def parse_hermes(text: str) -> list[Group]:
     return groups
 
 
-_FUNCTION_RE = re.compile(
-    r"(?:<tool_call>\s*)?<function=(?P<name>[^>\n]*)>(?P<body>.*?)"
-    r"(?:</function>|(?=<function=|<tool_call>|</tool_call>)|\Z)(?:\s*</tool_call>)?",
-    re.DOTALL,
-)
-_PARAMETER_RE = re.compile(
-    r"<parameter=(?P<name>[^>\n]*)>(?P<value>.*?)(?:</parameter>|(?=<parameter=|</function>)|\Z)", re.DOTALL
-)
+_XML_FUNCTION = "<function="
+_XML_PARAMETER = "<parameter="
+_FUNCTION_BODY_END_RE = re.compile(r"</function>|<function=|<tool_call>|</tool_call>")
+_PARAMETER_VALUE_END_RE = re.compile(r"</parameter>|<parameter=|</function>")
+_NAME_END_RE = re.compile(r"[>\n]")
+
+
+class _NameEnds:
+    """The first ``>`` or line break at or after a position, with each search reused while it holds.
+
+    A tag's name runs to its ``>``; it is invalid when a line break (or the end) comes first. Asking
+    afresh at each of thousands of ``<function=`` with no ``>`` after them would rescan to the end.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._searched_from = 0
+        self._found = -2  # -2: nothing searched yet; -1: none up to the end
+
+    def at(self, start: int) -> int:
+        """Index of the first ``>``/``\\n`` at or after ``start``, or -1."""
+        if self._found == -2 or start < self._searched_from or (self._found != -1 and start > self._found):
+            match = _NAME_END_RE.search(self.text, start)
+            self._found = match.start() if match else -1
+            self._searched_from = start
+        return self._found
+
+
+def _xml_tags(text: str, opener: str, body_end_re: re.Pattern[str]) -> list[tuple[int, str, int, int]]:
+    """``(start, name, body_start, body_end)`` of each ``<opener...NAME>body`` tag, left to right.
+
+    A name holds no ``>`` or line break; a body runs to the first match of ``body_end_re`` or the end
+    of the text. Equivalent to the lazy regular expressions used before, in one forward pass.
+    """
+    tags = []
+    names = _NameEnds(text)
+    pos = 0
+    while (start := text.find(opener, pos)) != -1:
+        name_end = names.at(start + len(opener))
+        if name_end == -1:
+            break
+        if text[name_end] != ">":
+            pos = start + 1
+            continue
+        body_start = name_end + 1
+        closing = body_end_re.search(text, body_start)
+        body_end = closing.start() if closing else len(text)
+        tags.append((start, text[start + len(opener) : name_end], body_start, body_end))
+        pos = body_end
+    return tags
+
+
+def _xml_parameters(body: str) -> dict[str, Any]:
+    arguments = {}
+    for _start, name, value_start, value_end in _xml_tags(body, _XML_PARAMETER, _PARAMETER_VALUE_END_RE):
+        arguments[name.strip()] = xml_value(body[value_start:value_end])
+    return arguments
 
 
 def _reject_constant(name: str) -> Any:
@@ -103,17 +157,32 @@ def parse_qwen3_xml(text: str) -> list[Group]:
     The ``<tool_call>`` wrapper is optional and several functions may share one; unclosed parameter or
     function tags end at the next tag or at the end of the reply.
     """
-    if "<function=" not in text:
+    if _XML_FUNCTION not in text:
         return []  # a cheap test first: most replies have no call at all
     groups = []
-    for match in _FUNCTION_RE.finditer(text):
-        arguments = {
-            p.group("name").strip(): xml_value(p.group("value"))
-            for p in _PARAMETER_RE.finditer(match.group("body"))
-        }
-        call = ToolCall(name=match.group("name").strip(), arguments=arguments)
-        groups.append(Group(match.start(), match.end(), [call]))
+    previous_end = 0
+    for start, name, body_start, body_end in _xml_tags(text, _XML_FUNCTION, _FUNCTION_BODY_END_RE):
+        wrapped = _back_over_space(text, start, previous_end)
+        if wrapped >= previous_end + len("<tool_call>") and text.startswith("<tool_call>", wrapped - 11):
+            start = wrapped - len("<tool_call>")
+        end = body_end
+        if text.startswith("</function>", end):
+            end += len("</function>")
+            after = _skip_space(text, end, len(text))
+            if text.startswith("</tool_call>", after):
+                end = after + len("</tool_call>")
+        elif text.startswith("</tool_call>", end):
+            end += len("</tool_call>")
+        call = ToolCall(name=name.strip(), arguments=_xml_parameters(text[body_start:body_end]))
+        groups.append(Group(start, end, [call]))
+        previous_end = end
     return groups
+
+
+def _back_over_space(text: str, pos: int, floor: int) -> int:
+    while pos > floor and text[pos - 1].isspace():
+        pos -= 1
+    return pos
 
 
 _MISTRAL_TAG = "[TOOL_CALLS]"
@@ -187,9 +256,11 @@ def parse_python_tag(text: str) -> list[Group]:
         elif builtin := _BUILTIN_RE.match(stripped):
             expr = parse_expression(stripped)
             if isinstance(expr, ast.Call):
-                calls = [call_from_node(expr, stripped, name=builtin.group("name"))]
+                calls = [call_from_node(expr, SourceSegments(stripped), name=builtin.group("name"))]
             else:
-                calls = [broken_call(stripped, "<|python_tag|> content")]
+                name = builtin.group("name")
+                error = f"<|python_tag|> content is not a call of {name} with literals: {stripped[:200]!r}"
+                calls = [ToolCall(name=name, raw_arguments=stripped, arguments_error=error)]
         elif stripped:
             calls = [ToolCall(name="code_interpreter", arguments={"code": stripped})]
         else:
@@ -199,12 +270,9 @@ def parse_python_tag(text: str) -> list[Group]:
     return groups
 
 
-_REACT_RE = re.compile(
-    r"^[ \t]*Action[ \t]*:[ \t]*(?P<name>[^\n]*?)[ \t]*\n(?:[ \t]*\n)*"
-    r"[ \t]*Action[ \t]*Input[ \t]*:[ \t]*(?P<input>.*?)"
-    r"(?=^[ \t]*(?:Thought|Action|Observation|Final[ \t]+Answer)[ \t]*:|\Z)",
-    re.DOTALL | re.MULTILINE,
-)
+_ACTION_RE = re.compile(r"[ \t]*Action[ \t]*:[ \t]*")
+_ACTION_INPUT_RE = re.compile(r"[ \t]*Action[ \t]*Input[ \t]*:[ \t]*")
+_REACT_HEADER_RE = re.compile(r"[ \t]*(?:Thought|Action|Observation|Final[ \t]+Answer)[ \t]*:")
 _OBSERVATION_RE = re.compile(r"^[ \t]*Observation[ \t]*:", re.MULTILINE)
 
 
@@ -224,14 +292,67 @@ def _react_call(name: str, raw_input: str) -> ToolCall:
     )
 
 
+def _react_blocks(text: str) -> list[tuple[int, int, str, str]]:
+    """``(start, end, name, input)`` of each ``Action: name`` line followed (blank lines aside) by an
+    ``Action Input:`` line; the input runs to the next ``Thought:``/``Action:``/``Observation:``/
+    ``Final Answer:`` line or the end.
+
+    A line-by-line scan in which every line is looked at a bounded number of times; the regular
+    expression it replaces let three runs of spaces around the name overlap, in cubic time.
+    """
+    blocks = []
+    n = len(text)
+    line = 0
+    while line < n:
+        action = _ACTION_RE.match(text, line)
+        line_end = text.find("\n", action.end()) if action else -1
+        if action is None or line_end == -1:
+            next_break = text.find("\n", line)
+            if next_break == -1:
+                break
+            line = next_break + 1
+            continue
+        name = text[action.end() : line_end].rstrip(" \t")
+        following = _after_blank_lines(text, line_end + 1)
+        action_input = _ACTION_INPUT_RE.match(text, following)
+        if action_input is None:
+            line = following  # the lines skipped were blank: none of them starts a block
+            continue
+        end = _next_react_header(text, action_input.end())
+        blocks.append((line, end, name, text[action_input.end() : end]))
+        line = end
+    return blocks
+
+
+def _after_blank_lines(text: str, line: int) -> int:
+    """The start of the first line at or after ``line`` that holds more than spaces and tabs."""
+    while True:
+        i = line
+        while i < len(text) and text[i] in " \t":
+            i += 1
+        if i < len(text) and text[i] == "\n":
+            line = i + 1
+        else:
+            return line
+
+
+def _next_react_header(text: str, pos: int) -> int:
+    """The start of the first line after ``pos`` that begins a ReAct step, or the end of the text."""
+    while (line_break := text.find("\n", pos)) != -1:
+        pos = line_break + 1
+        if _REACT_HEADER_RE.match(text, pos):
+            return pos
+    return len(text)
+
+
 def parse_react(text: str) -> list[Group]:
     """ReAct: ``Action: name`` then ``Action Input: {json}``. An ``Observation:`` the model wrote itself
     after its last action is invented (the tool has not run yet), so it is cut from the content.
     """
     groups = [
-        Group(m.start(), m.end(), [_react_call(m.group("name"), m.group("input"))])
-        for m in _REACT_RE.finditer(text)
-        if m.group("name").strip()
+        Group(start, end, [_react_call(name, raw_input)])
+        for start, end, name, raw_input in _react_blocks(text)
+        if name.strip()
     ]
     if groups and (observation := _OBSERVATION_RE.search(text, groups[-1].end)):
         groups.append(Group(observation.start(), len(text), []))

@@ -31,6 +31,11 @@ class Session(Protocol):
         :class:`~agentkit.errors.SessionBusyError` while another run holds the lease."""
         ...
 
+    def child(self, key: str) -> Session:
+        """The session of work this conversation starts (an agent used as a tool, keyed by the tool
+        call): beside this one in the same store, under the id ``<this id>/<key>``, created if missing."""
+        ...
+
     def lease(self, owner: str | None = None) -> AbstractContextManager[object]:
         """Hold the session for one run: entering raises :class:`~agentkit.errors.SessionBusyError`
         while another holder's lease is live; a holder that died loses it after an expiry (see

@@ -323,6 +323,7 @@ class PostgresSession:
         self._id = valid_session_id(session_id, self.where)
         self._queries = _Queries(schema)
         self._reconnect_timeout = reconnect_timeout
+        self._connect_timeout = connect_timeout
         self._lease_ttl = lease_ttl
         self._lease_token: str | None = None
         self._link: _Link | None = _open_link(url, connect_timeout)
@@ -401,6 +402,17 @@ class PostgresSession:
     def __len__(self) -> int:
         row = self._run(lambda conn, _: conn.execute(self._queries.count, (self._id,)).fetchone(), "reading")
         return int(row[0]) if row else 0
+
+    def child(self, key: str) -> PostgresSession:
+        """The session ``<this id>/<key>`` in the same database and schema (see :meth:`Session.child`)."""
+        return PostgresSession(
+            self.url,
+            f"{self._id}/{key}",
+            schema=self._queries.schema,
+            connect_timeout=self._connect_timeout,
+            reconnect_timeout=self._reconnect_timeout,
+            lease_ttl=self._lease_ttl,
+        )
 
     def fork(self, new_id: str | None = None) -> PostgresSession:
         """A copy of this conversation under a new id (in the same database), to branch from."""

@@ -368,6 +368,16 @@ class SQLiteSession:
             ).fetchone()
         return int(row[0])
 
+    def child(self, key: str) -> SQLiteSession:
+        """The session ``<this id>/<key>`` in the same file (see :meth:`Session.child`)."""
+        return SQLiteSession(
+            self.path,
+            f"{self._id}/{key}",
+            timeout=self._timeout,
+            durable=self._durable,
+            lease_ttl=self._lease_ttl,
+        )
+
     def fork(self, new_id: str | None = None) -> SQLiteSession:
         """A copy of this conversation under a new id (in the same file), to branch from."""
         target = valid_session_id(new_id, self.path)

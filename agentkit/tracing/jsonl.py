@@ -1,7 +1,8 @@
 """Traces as JSON lines: one record per typed event, redacted, written as the run happens.
 
 Record kinds (field ``type``): ``run_started`` (format version, model, tools, the starting messages),
-``step_started``, ``text_delta``, ``model_responded``, ``tool_call_started``, ``tool_call_finished``,
+``step_started``, ``text_delta``, ``model_responded``, ``tool_call_started``, ``tool_progress``,
+``tool_call_finished``,
 ``output_rejected`` (with the exact feedback message the model was sent), ``run_finished`` and
 ``run_failed``. Every record has ``run`` (a counter within the file) and ``t`` (seconds since the run
 started). :func:`agentkit.tracing.replay_messages` rebuilds a run's messages from these records.
@@ -19,14 +20,18 @@ from pydantic_core import to_jsonable_python
 from agentkit.events import (
     AgentEvent,
     FinalOutput,
+    HandedOff,
     ModelResponded,
     ModelTextDelta,
     OutputRejected,
     RunFailed,
+    RunStarted,
     StepStarted,
     ToolCallFinished,
     ToolCallStarted,
+    ToolProgress,
 )
+from agentkit.output import output_retry_message
 from agentkit.tracing.observe import RunStart, model_label
 from agentkit.tracing.redact import Redactor
 
@@ -38,7 +43,26 @@ def _jsonable(value: Any) -> Any:
 
 
 def event_record(event: AgentEvent, *, output_schema: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The JSON record of one event (not yet redacted)."""
+    """The JSON record of one event (not yet redacted), with the path of the agent that made it."""
+    record = _record(event, output_schema)
+    if event.path:
+        record["path"] = event.path
+    return record
+
+
+def _record(event: AgentEvent, output_schema: dict[str, Any] | None) -> dict[str, Any]:
+    if isinstance(event, RunStarted):  # a child agent's run: the run's own start is run_started
+        return {
+            "type": "agent_started",
+            "run_id": event.run_id,
+            "parent_run_id": event.parent_run_id,
+            "parent_call_id": event.parent_call_id,
+            "model": event.model,
+            "tools": list(event.tools),
+            "messages": [m.model_dump(mode="json") for m in event.messages],
+        }
+    if isinstance(event, HandedOff):
+        return {"type": "handed_off", "step": event.step, "source": event.source, "target": event.target}
     if isinstance(event, StepStarted):
         return {"type": "step_started", "step": event.step}
     if isinstance(event, ModelTextDelta):
@@ -53,6 +77,16 @@ def event_record(event: AgentEvent, *, output_schema: dict[str, Any] | None = No
         }
     if isinstance(event, ToolCallStarted):
         return {"type": "tool_call_started", "step": event.step, "call": event.call.model_dump(mode="json")}
+    if isinstance(event, ToolProgress):
+        return {
+            "type": "tool_progress",
+            "step": event.step,
+            "call_id": event.call.id,
+            "name": event.call.name,
+            "progress": event.progress,
+            "total": event.total,
+            "message": event.message,
+        }
     if isinstance(event, ToolCallFinished):
         return {
             "type": "tool_call_finished",
@@ -64,9 +98,7 @@ def event_record(event: AgentEvent, *, output_schema: dict[str, Any] | None = No
             "duration_s": round(event.duration_s, 6),
         }
     if isinstance(event, OutputRejected):
-        from agentkit.templates import render  # the same template the loop sends
-
-        feedback = render("output_retry.jinja", error=event.error, output_schema=output_schema)
+        feedback = output_retry_message(event.error, output_schema).content
         return {"type": "output_rejected", "step": event.step, "error": event.error, "feedback": feedback}
     if isinstance(event, FinalOutput):
         result = event.result
@@ -119,6 +151,7 @@ class JsonlTrace:
         self.redactor = redactor or Redactor()
         self.text_deltas = text_deltas
         self._run = 0
+        self._depth = 0
         self._started = 0.0
         self._output_schema: dict[str, Any] | None = None
 
@@ -132,15 +165,17 @@ class JsonlTrace:
         self._started = time.monotonic()
         agent = start.agent
         self._output_schema = agent.output.schema
+        self._depth = 0
         self._write(
             {
                 "type": "run_started",
                 "format": TRACE_FORMAT,
                 "time": start.started_at,
+                "path": agent.name,
                 "model": model_label(agent.backend),
                 "backend": agent.backend.name,
-                "tools": list(agent.registry.names),
-                "max_steps": agent.max_steps,
+                "tools": list(start.tools) or list(agent.registry.names),
+                "max_steps": agent.limits.max_steps,
                 "prompt": start.prompt,
                 "messages": [m.model_dump(mode="json") for m in start.messages],
             }
@@ -149,7 +184,11 @@ class JsonlTrace:
     def on_event(self, event: AgentEvent) -> None:
         if isinstance(event, ModelTextDelta) and not self.text_deltas:
             return
-        self._write(event_record(event, output_schema=self._output_schema))
+        record = event_record(event, output_schema=self._output_schema)
+        if isinstance(event, FinalOutput | RunFailed) and event.path.count("/") > self._depth:
+            # a child agent's end: run_finished / run_failed stay the marks of the traced run's own
+            record["type"] = "agent_finished" if isinstance(event, FinalOutput) else "agent_failed"
+        self._write(record)
 
     def run_ended(self) -> None:
         self._file.flush()

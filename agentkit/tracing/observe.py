@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from agentkit.events import AgentEvent, FinalOutput, RunStarted
+from agentkit.events import AgentEvent, FinalOutput, RunStarted, is_own
 from agentkit.messages import Message
 
 if TYPE_CHECKING:
@@ -26,6 +26,8 @@ class RunStart:
     prompt: str | None
     messages: list[Message]
     started_at: float = field(default_factory=time.time)
+    tools: tuple[str, ...] = ()
+    """The tools the model may call in this run (the agent's and its toolsets')."""
 
 
 @runtime_checkable
@@ -61,12 +63,13 @@ async def observe_run(
 
     Observers see the run start (with the messages it starts from) and end, even when it raises or the
     consumer stops iterating early; a run that fails before it starts (a bad session, say) only raises.
+    Child agents' events, their ``RunStarted`` included, reach observers through ``on_event``.
     """
     started = False
     try:
         async for event in agent.run_stream(prompt, message_history=message_history, **run_options):
-            if isinstance(event, RunStarted):
-                start = RunStart(agent, prompt, list(event.messages))
+            if isinstance(event, RunStarted) and not started:  # a child agent's RunStarted is an event
+                start = RunStart(agent, prompt, list(event.messages), tools=event.tools)
                 for observer in observers:
                     observer.run_started(start)
                 started = True
@@ -91,7 +94,7 @@ async def arun_observed(
     """Run to the end like ``agent.arun``, with observers; errors raise as they would from ``arun``."""
     result: RunResult[Any] | None = None
     async for event in observe_run(agent, prompt, observers, message_history=message_history, **run_options):
-        if isinstance(event, FinalOutput):
+        if isinstance(event, FinalOutput) and is_own(event, agent.name):
             result = event.result
     if result is None:  # pragma: no cover - run_stream ends with FinalOutput or raises
         raise AssertionError("the run ended without a final event")

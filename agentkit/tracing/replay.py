@@ -2,7 +2,8 @@
 
 The trace holds the starting messages and every event; replaying applies them in the order the loop
 does (assistant message, then one tool message per call in call order, then any output-retry
-feedback). The trace was redacted as it was written, so the result equals the traced run's
+feedback). Child agents' records (a deeper ``path``) belong to their own conversations and are
+skipped. The trace was redacted as it was written, so the result equals the traced run's
 ``RunResult.messages`` with every secret replaced by ``[REDACTED]``: :func:`redacted_messages` of
 them. When nothing in the run matched the trace's redactor, that is ``RunResult.messages`` itself.
 """
@@ -85,7 +86,10 @@ def replay_run(run: TraceRun) -> list[Message]:
     messages: list[Message] = [_message.validate_python(m) for m in run.start["messages"]]
     pending: dict[str, ToolMessage] = {}
     in_tools = False
+    depth = str(run.start.get("path", "")).count("/")
     for record in run.records[1:]:
+        if str(record.get("path", "")).count("/") > depth:
+            continue  # a child agent's record: its conversation is its own, not the run's
         kind = record["type"]
         if kind == "model_responded":
             messages.append(AssistantMessage.model_validate(record["message"]))

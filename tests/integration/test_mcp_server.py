@@ -171,3 +171,53 @@ def test_serve_with_a_bad_target_exits_with_a_message() -> None:
     )
     assert done.returncode == 3  # a configuration error, as for `agentkit mcp serve`
     assert "module 'agentkit_tools' has no attribute 'missing'" in done.stderr
+
+
+@pytest.mark.parametrize("reopened", [False, True], ids=["plain", "host-reopened-stdout"])
+def test_what_tools_print_goes_to_stderr_never_onto_the_protocol_stream(reopened: bool) -> None:
+    """Driven over raw pipes, so every byte on stdout is seen: each line must be a JSON-RPC message."""
+    env = {**os.environ, **ENV, "PRINTING_TOOLS_REOPEN_STDOUT": "1" if reopened else "0"}
+    process = subprocess.Popen(
+        [*SERVE[:-1], "printing_tools:registry"],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    initialize = {
+        "protocolVersion": "2025-06-18",
+        "capabilities": {},
+        "clientInfo": {"name": "t", "version": "1"},
+    }
+    requests = [
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": initialize},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {
+            "jsonrpc": "2.0",
+            "id": 2,
+            "method": "tools/call",
+            "params": {"name": "chatty_sync", "arguments": {"text": "a"}},
+        },
+        {
+            "jsonrpc": "2.0",
+            "id": 3,
+            "method": "tools/call",
+            "params": {"name": "chatty_async", "arguments": {"text": "b"}},
+        },
+    ]
+    assert process.stdin is not None and process.stdout is not None
+    lines = []
+    for request in requests:
+        process.stdin.write((json.dumps(request) + "\n").encode())
+        process.stdin.flush()
+        if "id" in request:
+            lines.append(process.stdout.readline())
+    process.stdin.close()
+    rest, stderr = process.stdout.read(), process.stderr.read() if process.stderr else b""
+    process.wait(timeout=30)
+    assert rest == b""
+    answers = {message["id"]: message for message in map(json.loads, lines)}  # every line is JSON
+    assert answers[2]["result"]["content"][0]["text"] == "a"
+    assert answers[3]["result"]["content"][0]["text"] == "b"
+    for printed in (b"printed by a sync tool a", b"printed by an async tool b", b"written to fd 1", b"child"):
+        assert printed in stderr

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from agentkit import (
     Agent,
     AssistantMessage,
+    BackendError,
     CancellationToken,
     ConfigurationError,
     FinalOutput,
@@ -295,17 +296,22 @@ def test_deps_reach_tools_through_the_run_context() -> None:
 
 
 def test_backend_errors_are_raised_after_a_failed_event() -> None:
+    """A backend that fails with an exception of its own: the run raises a documented BackendError
+    (naming the backend and the original, which is chained), after a RunFailed event carrying it."""
     backend = ScriptedBackend([ConnectionRefusedError("no server")])
 
-    async def go() -> list:
+    async def go() -> tuple[list, BaseException]:
         events = []
-        with pytest.raises(ConnectionRefusedError):
+        with pytest.raises(
+            BackendError, match="scripted failed unexpectedly: ConnectionRefusedError"
+        ) as info:
             async for event in Agent(model=backend).run_stream("x"):
                 events.append(event)
-        return events
+        return events, info.value
 
-    events = asyncio.run(go())
-    assert isinstance(events[-1], RunFailed) and isinstance(events[-1].error, ConnectionRefusedError)
+    events, error = asyncio.run(go())
+    assert isinstance(error.__cause__, ConnectionRefusedError)
+    assert isinstance(events[-1], RunFailed) and events[-1].error is error
 
 
 @pytest.mark.parametrize(

@@ -261,3 +261,39 @@ def test_results_carry_metadata_through(tmp_path: Path) -> None:
     agent = Agent(model=ScriptedBackend(lambda r: "ok"))
     (result,) = run_batch(agent, [{"id": "m", "prompt": "x", "metadata": {"expected": 3}}])
     assert isinstance(result, BatchResult) and result.metadata == {"expected": 3}
+
+
+async def test_tasks_are_pulled_from_the_source_only_as_fast_as_they_run() -> None:
+    pulled = 0
+
+    def source() -> Any:
+        nonlocal pulled
+        for i in range(1_000_000):  # a million tasks never sit in memory: they are pulled lazily
+            pulled += 1
+            yield Task(str(i), "x")
+
+    async def reply(request: ModelRequest) -> str:
+        await asyncio.sleep(0.001)
+        return "ok"
+
+    stream = arun_batch(Agent(model=ScriptedBackend(reply)), source(), concurrency=4)
+    seen = [await stream.__anext__() for _ in range(20)]
+    await stream.aclose()
+    # At most: the results taken, those waiting in the engine's queue (4), the runs going on (4).
+    assert len(seen) == 20 and pulled <= 20 + 4 + 4
+
+
+async def test_a_run_killed_between_its_system_prompt_and_its_prompt_starts_over(tmp_path: Path) -> None:
+    """The journal held only the system prompt: resuming would send the model no task at all."""
+    from agentkit.messages import SystemMessage
+
+    journal = SQLiteJournal(tmp_path / "j.db", "b")
+    task = Task("t", "job")
+    session, _ = await journal.open(task)
+    session.append(SystemMessage(content="You are helpful."))
+    await journal.release(task, session)
+    recorder = Recorder()
+    agent = Agent(model=ScriptedBackend(recorder.reply), tools=[recorder.tool])
+    result = await run_task(agent, task, journal, TaskOptions())
+    assert result.ok and result.output == "answer to job" and not result.resumed
+    journal.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 from pathlib import Path
@@ -146,13 +147,15 @@ async def test_plain_renderer_reports_failures_and_tool_errors() -> None:
 class _LoadingBackend(ScriptedBackend):
     """A backend that, like the local transformers one, loads its model in ``aload``."""
 
-    def __init__(self, fail: bool = False) -> None:
+    def __init__(self, fail: bool = False, seconds: float = 0.6) -> None:
         super().__init__(["hi"])
         self.loads = 0
         self.fail = fail
+        self.seconds = seconds
 
     async def aload(self) -> None:
         self.loads += 1
+        await asyncio.sleep(self.seconds)
         if self.fail:
             raise ConfigurationError("model file /models/missing.gguf not found")
 
@@ -174,3 +177,10 @@ async def test_preload_shows_the_model_loading_and_fails_before_the_run() -> Non
     with pytest.raises(ConfigurationError, match=r"missing\.gguf"):
         await preload(_setup(failing, out))
     assert "loaded in" not in out.getvalue() and failing.requests == []
+
+
+async def test_preload_says_nothing_of_a_backend_that_is_ready_at_once() -> None:
+    out = io.StringIO()
+    backend = _LoadingBackend(seconds=0)
+    await preload(_setup(backend, out))
+    assert backend.loads == 1 and "loading model" not in out.getvalue() and "loaded in" not in out.getvalue()

@@ -78,5 +78,5 @@ def test_the_loader_reads_the_installed_data_and_every_case_prepares() -> None:
     assert first.expect.calls[0].name == "math.factorial"
     prepared, problems = prepare(cases, [])
     assert not problems and len(prepared) == 9
-    assert prepared[1].specs[0]["function"]["name"] == "math_factorial"
+    assert prepared[1].specs[0].name == "math_factorial"
     assert prepared[1].expectation_name("math_factorial") == "math.factorial"

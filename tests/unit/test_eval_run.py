@@ -204,4 +204,4 @@ def test_tool_schemas_in_cases_need_no_python_tool() -> None:
     backend = ScriptedBackend(["OK", AssistantMessage(tool_calls=[call("get_weather", city="Paris")])])
     report = evaluate(_cases(_case("a", "Paris", tools=[schema])), backend)
     assert report.model("scripted").passed == 1
-    assert backend.requests[1].tools[0]["function"]["name"] == "get_weather"
+    assert backend.requests[1].tools[0].name == "get_weather"

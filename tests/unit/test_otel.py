@@ -8,7 +8,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
-from agentkit import Agent, MaxStepsExceeded, ModelResponse, tool
+from agentkit import Agent, MaxStepsExceeded, ModelResponse, RunContext, tool
 from agentkit.messages import AssistantMessage, Usage
 from agentkit.testing import ScriptedBackend, call
 from agentkit.tracing import arun_observed
@@ -108,3 +108,21 @@ def test_model_and_provider_labels() -> None:
 
     assert (model_label(remote), provider_label(remote)) == ("gpt-4o-mini", "openai")
     assert (model_label(Local()), provider_label(Local())) == ("transformers:SmolLM2-135M", "transformers")
+
+
+async def test_tool_progress_becomes_events_on_the_tool_span() -> None:
+    @tool
+    async def download(ctx: RunContext[None], parts: int) -> str:
+        """Reports each part."""
+        for part in range(1, parts + 1):
+            ctx.report_progress(part, parts, f"part {part} of {SECRET}")
+        return "done"
+
+    provider, exporter = _provider()
+    agent = Agent(ScriptedBackend([call("download", parts=2), "ok"]), tools=[download])
+    await arun_observed(agent, "go", [OTelTracer(provider, capture_content=True)])
+    span = next(s for s in exporter.get_finished_spans() if s.name == "execute_tool download")
+    events = [(e.name, dict(e.attributes or {})) for e in span.events]
+    assert [name for name, _ in events] == ["agentkit.tool_progress"] * 2
+    assert events[1][1]["agentkit.progress"] == 2 and events[1][1]["agentkit.progress.total"] == 2
+    assert SECRET not in str(events) and "part 2 of" in str(events[1][1]["agentkit.progress.message"])

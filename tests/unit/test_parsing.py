@@ -8,12 +8,11 @@ from typing import Any
 import pytest
 
 from agentkit.backends.openai import to_openai
-from agentkit.errors import ModelFixableError
+from agentkit.errors import ConfigurationError, ModelFixableError
 from agentkit.messages import AssistantMessage, ToolCall
 from agentkit.parsing import (
     FORMATS,
     ParsedReply,
-    ToolCallParseError,
     detect_format,
     parse_tool_calls,
     tool_instructions,
@@ -128,10 +127,12 @@ def test_each_format_alone_parses_its_sample_and_others_do_not_claim_it(
     assert parse_tool_calls(text, formats=others).format != fmt
 
 
-def test_unknown_format_is_a_typed_model_fixable_error() -> None:
-    with pytest.raises(ToolCallParseError, match=r"unknown tool-call format.*'harmony'.*hermes") as info:
-        parse_tool_calls("hi", formats=["hermes", "harmony"])
-    assert isinstance(info.value, ModelFixableError)
+def test_unknown_format_is_a_configuration_error_raised_before_parsing() -> None:
+    with pytest.raises(ConfigurationError, match=r"unknown tool-call format.*'harmony'.*hermes") as info:
+        parse_tool_calls(
+            '<tool_call>{"name": "f", "arguments": {}}</tool_call>', formats=["hermes", "harmony"]
+        )
+    assert not isinstance(info.value, ModelFixableError)  # the caller's mistake, not the model's
 
 
 def test_a_single_format_name_may_be_passed_as_a_string() -> None:
@@ -139,15 +140,22 @@ def test_a_single_format_name_may_be_passed_as_a_string() -> None:
     assert calls_of(reply) == [("f", {})]
 
 
-def test_a_failing_parser_surfaces_only_as_tool_call_parse_error(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failing_parser_raises_nothing_keeps_the_text_and_tells_the_model(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     import agentkit.parsing as parsing
 
     def broken(text: str) -> list[Any]:
         raise KeyError("bug")
 
     monkeypatch.setitem(parsing._PARSERS, "hermes", broken)
-    with pytest.raises(ToolCallParseError, match="hermes tool-call parser failed"):
-        parse_tool_calls("<tool_call>{}</tool_call>")
+    text = ' Calling it. <tool_call>{"name": "f", "arguments": {}}</tool_call> '
+    reply = parse_tool_calls(text)
+    assert reply.content == text.strip() and reply.format == "hermes"
+    (call,) = reply.tool_calls
+    assert call.arguments == {} and call.arguments_error is not None
+    assert "could not be read as hermes tool calls (KeyError)" in call.arguments_error
+    assert "hermes tool-call parser failed" in caplog.text  # the bug is logged for the developer
 
 
 # --- no call -----------------------------------------------------------------------------------------

@@ -84,7 +84,10 @@ EVERY_FORM: dict[str, Callable[[int], IPv6]] = {
         ("http://[64:ff9b::c0a8:101]/", "private address (the NAT64 form of 192.168.1.1)"),
         ("http://[64:ff9b:1::7f00:1]/", "loopback address (the local-use NAT64 form of 127.0.0.1)"),
         # RFC 6052's /48 layout: 127.0.0.1 in bits 48-63 and 72-87; the last 32 bits look public
-        ("http://[64:ff9b:1:7f00:0:100:808:808]/", "loopback address (the local-use NAT64 form of 127.0.0.1)"),  # noqa: E501
+        (
+            "http://[64:ff9b:1:7f00:0:100:808:808]/",
+            "loopback address (the local-use NAT64 form of 127.0.0.1)",
+        ),
         ("http://[::127.0.0.1]/", "loopback address (the IPv4-compatible form of 127.0.0.1)"),
         ("http://[::ffff:0:a00:1]/", "private address (the IPv4-translated form of 10.0.0.1)"),
         ("http://[::ffff:127.0.0.1]/", "loopback address (the IPv4-mapped form of 127.0.0.1)"),

@@ -138,4 +138,3 @@ def test_without_isolation_processes_that_leave_the_session_outlive_the_run(tmp_
     while not marker.exists() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert marker.exists()  # what the docs say "none" (and the capabilities mode) cannot prevent
-

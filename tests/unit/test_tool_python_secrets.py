@@ -197,9 +197,7 @@ def _run_probe(isolation: str, *, identity: str) -> tuple[dict[str, Any], str]:
             command = [*_as_nobody(), python, "-c", RELAY, *agent]
         else:  # "nobody, no namespaces"
             command = [sys.executable, "-c", NO_NAMESPACES, python, "-c", RELAY, *agent]
-    done = subprocess.run(
-        command, input=PROBE, capture_output=True, text=True, env=env, cwd="/", timeout=300
-    )
+    done = subprocess.run(command, input=PROBE, capture_output=True, text=True, env=env, cwd="/", timeout=300)
     assert done.returncode == 0, done.stderr
     outcome: dict[str, Any] = json.loads(done.stdout)
     assert key not in done.stdout  # the report names places, never the key itself

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 import pytest
 
-from agentkit import Agent, Tool, ToolDefinitionError, tool
+from agentkit import Agent, BackendError, Tool, ToolDefinitionError, tool
 from agentkit.events import FinalOutput
 from agentkit.testing import ScriptedBackend, call
 from agentkit.toolset import Toolset
@@ -58,7 +58,7 @@ def test_toolset_is_opened_for_each_run_and_closed_after() -> None:
 async def test_toolset_is_closed_when_the_run_fails_and_in_streams() -> None:
     toolset = CountingToolset()
     failing = Agent(model=ScriptedBackend([RuntimeError("backend down")]), toolsets=[toolset])
-    with pytest.raises(RuntimeError, match="backend down"):
+    with pytest.raises(BackendError, match="backend down"):
         await failing.arun("x")
     assert (toolset.opened, toolset.closed) == (1, 1)
 

@@ -8,16 +8,16 @@ from __future__ import annotations
 from agentkit.backends.openai.backend import OpenAIBackend, StructuredMode, ToolMode
 from agentkit.backends.openai.convert import from_openai, to_openai
 from agentkit.backends.openai.counting import OpenAICounter, openai_counter
-from agentkit.backends.openai.errors import (
+from agentkit.backends.openai.errors import OpenAIBackendError
+from agentkit.errors import (
     AuthenticationError,
     BadRequestError,
+    ConfigurationError,
     InvalidResponseError,
     ModelNotFoundError,
-    OpenAIBackendError,
     PermissionDeniedError,
     UnprocessableRequestError,
 )
-from agentkit.errors import ConfigurationError
 
 
 def split_model_string(rest: str) -> tuple[str, str | None]:

@@ -27,12 +27,12 @@ from agentkit.backends.base import BaseBackend, ModelRequest, ModelResponse, Str
 from agentkit.backends.counting import TokenCounter
 from agentkit.backends.openai import convert, textmode
 from agentkit.backends.openai.counting import openai_counter
-from agentkit.backends.openai.errors import BadRequestError, context_overflow, rejects, translate
+from agentkit.backends.openai.errors import context_overflow, rejects, translate
 from agentkit.backends.openai.sizes import known_context_window
 from agentkit.backends.openai.streaming import Delivered, StreamAssembler
-from agentkit.errors import ConfigurationError
+from agentkit.errors import BadRequestError, ConfigurationError, TransientError
 from agentkit.messages import AssistantMessage
-from agentkit.retry import RetryPolicy, TransientError
+from agentkit.retry import RetryPolicy
 
 if TYPE_CHECKING:
     import openai

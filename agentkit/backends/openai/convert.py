@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from agentkit.backends.base import ModelRequest, ModelResponse, ModelSettings
+from agentkit.errors import InvalidResponseError
 from agentkit.messages import (
     AssistantMessage,
     Message,
@@ -246,8 +247,6 @@ def response_from_dict(data: dict[str, Any]) -> ModelResponse:
     """A :class:`ModelResponse` from a chat-completions response body."""
     choices = data.get("choices") or []
     if not choices:
-        from agentkit.backends.openai.errors import InvalidResponseError
-
         raise InvalidResponseError(
             f"the server's response has no choices: {json.dumps(data)[:300]}. "
             "To fix: check that the base URL points at an OpenAI-compatible /v1 API."

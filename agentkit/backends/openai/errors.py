@@ -2,10 +2,13 @@
 
 Every failure of a request ends as exactly one of:
 
-- :class:`~agentkit.retry.TransientError` (408, 409, 429, 5xx, connection errors, timeouts, an error
+- :class:`~agentkit.errors.TransientError` (408, 409, 429, 5xx, connection errors, timeouts, an error
   event inside a stream): retried by the one :class:`~agentkit.retry.RetryPolicy`;
-- a subclass of :class:`OpenAIBackendError` (400, 401, 403, 404, 422, other 4xx, a body that is not
-  JSON): raised at once, with a message that says what to fix.
+- a :class:`~agentkit.errors.RemoteBackendError` subclass (400, 401, 403, 404, 422, other 4xx, a body
+  that is not JSON): raised at once, with a message that says what to fix.
+
+The classes live in :mod:`agentkit.errors` (any remote backend can raise them); this module translates
+the SDK's failures into them.
 
 Messages quote what the server said (trimmed) and never contain the API key: it is scrubbed from
 every message, in case a server echoes it back.
@@ -16,43 +19,23 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from agentkit.errors import BackendError
-from agentkit.retry import TransientError, parse_retry_after
+from agentkit.errors import (
+    AuthenticationError,
+    BadRequestError,
+    InvalidResponseError,
+    ModelNotFoundError,
+    PermissionDeniedError,
+    RemoteBackendError,
+    TransientError,
+    UnprocessableRequestError,
+)
+from agentkit.retry import parse_retry_after
 
 RETRYABLE_STATUS = frozenset({408, 409, 429})
 
 
-class OpenAIBackendError(BackendError):
-    """A request to an OpenAI-compatible server failed in a way retrying will not fix."""
-
-    def __init__(self, message: str, *, status: int | None = None, server_message: str | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.server_message = server_message
-
-
-class BadRequestError(OpenAIBackendError):
-    """400: the server rejected the request (unsupported parameter, bad message sequence, too long)."""
-
-
-class AuthenticationError(OpenAIBackendError):
-    """401: the API key is missing, wrong or revoked."""
-
-
-class PermissionDeniedError(OpenAIBackendError):
-    """403: the key is valid but may not use this model or endpoint."""
-
-
-class ModelNotFoundError(OpenAIBackendError):
-    """404: no such model, or the base URL does not point at an OpenAI-compatible ``/v1`` API."""
-
-
-class UnprocessableRequestError(OpenAIBackendError):
-    """422: the server understood the request but refused its content."""
-
-
-class InvalidResponseError(OpenAIBackendError):
-    """The server answered with something that is not an OpenAI chat-completions response."""
+OpenAIBackendError = RemoteBackendError
+"""The name this package used before the classes moved to :mod:`agentkit.errors`."""
 
 
 def scrub(text: str, secret: str | None) -> str:

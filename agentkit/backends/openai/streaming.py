@@ -8,6 +8,7 @@ from the final chunk (``stream_options.include_usage``) when the server sends it
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,8 +101,6 @@ class StreamAssembler:
 
 
 def _dumps(value: Any) -> str:
-    import json
-
     return json.dumps(value, ensure_ascii=False)
 
 

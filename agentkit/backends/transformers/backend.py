@@ -12,6 +12,7 @@ import asyncio
 import threading
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from agentkit.backends.base import BaseBackend, ModelRequest, ModelResponse, StreamChunk, TextDelta
@@ -279,8 +280,6 @@ class TransformersBackend(BaseBackend):
         return self._context_window
 
     def _read_context_window(self) -> int | None:
-        from pathlib import Path
-
         from agentkit.backends.transformers.loading import gguf_cache_dir
         from agentkit.backends.transformers.metadata import (
             CONTEXT_LENGTH_KEYS,

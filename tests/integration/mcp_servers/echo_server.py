@@ -4,11 +4,13 @@
 Tools: a normal one (echo), one with structured output (add), one that raises (fail), one that never
 returns (hang), one that kills its own process (crash) and one whose name needs sanitising.
 
-Run: ``python echo_server.py`` (stdio) or ``python echo_server.py --http PORT`` (streamable HTTP).
+Run: ``python echo_server.py`` (stdio) or ``python echo_server.py --http PORT`` (streamable HTTP);
+``--extra-tools N`` adds N generated tools.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import sys
@@ -75,8 +77,31 @@ def weather_today(city: str) -> str:
     return f"sunny in {city}"
 
 
+def add_generated_tools(count: int) -> None:
+    """``count`` more tools with a typical small schema (benchmarks/mcp_calls.py lists 500 of them)."""
+
+    def forecast(city: str, days: int = 1, unit: str = "c", hourly: bool = False) -> str:
+        """Weather forecast for a city.
+
+        Args:
+            city: City name.
+            days: Days ahead.
+            unit: Temperature unit, c or f.
+            hourly: Hour by hour.
+        """
+        return f"{city}: sunny for {days} day(s)"
+
+    for index in range(count):
+        server.add_tool(forecast, name=f"forecast_{index}")
+
+
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "--http":
-        server.run("streamable-http", port=int(sys.argv[2]))
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--http", type=int, metavar="PORT", help="serve streamable HTTP on this port")
+    parser.add_argument("--extra-tools", type=int, default=0, metavar="N")
+    options = parser.parse_args()
+    add_generated_tools(options.extra_tools)
+    if options.http:
+        server.run("streamable-http", port=options.http)
     else:
         server.run("stdio")
