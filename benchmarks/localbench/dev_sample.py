@@ -9,6 +9,8 @@ scored by agentkit eval's BFCL rules. Only these three categories are for develo
 categories are kept for final checks. Prints accuracy per category and writes one JSON line per case
 (calls, verdict, seconds, the backend's decision record) to ``--out``.
 
+``--categories``: a comma-separated subset of the three (default: all).
+
 ``--skip-answers``: when the backend decides to answer without a call, record that reply as no call
 instead of decoding the answer text (which cannot change the score; it saves minutes per run).
 """
@@ -38,7 +40,14 @@ def sample(every: int, categories: tuple[str, ...] = CATEGORIES) -> list[Any]:
     return prepared
 
 
-def run(options: dict[str, Any], every: int, threads: int, skip_answers: bool, out: Path) -> dict[str, Any]:
+def run(
+    options: dict[str, Any],
+    every: int,
+    threads: int,
+    skip_answers: bool,
+    out: Path,
+    categories: tuple[str, ...] = CATEGORIES,
+) -> dict[str, Any]:
     from agentkit.backends.base import ModelResponse
     from agentkit.backends.transformers import local_backend
     from agentkit.eval.case_run import EvalSettings, build_request, judge, produced_calls
@@ -50,7 +59,7 @@ def run(options: dict[str, Any], every: int, threads: int, skip_answers: bool, o
     totals: dict[str, list[int]] = {}
     seconds = 0.0
     with out.open("w") as sink:
-        for prepared in sample(every):
+        for prepared in sample(every, categories):
             request = build_request(prepared, settings)
             started = time.perf_counter()
             if skip_answers and backend.decide(request) == "none":
@@ -89,12 +98,14 @@ def main() -> None:
     parser.add_argument("--options", type=json.loads, default={}, help="local_backend keyword arguments")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--skip-answers", action="store_true")
+    parser.add_argument("--categories", default=",".join(CATEGORIES), help="comma-separated")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
-    summary = run(args.options, args.every, args.threads, args.skip_answers, args.out)
+    categories = tuple(args.categories.split(","))
+    summary = run(args.options, args.every, args.threads, args.skip_answers, args.out, categories)
     cells = []
     rates = []
-    for category in CATEGORIES:
+    for category in categories:
         passed, total = summary["totals"].get(category, [0, 0])
         rate = passed / total if total else 0.0
         rates.append(rate)

@@ -116,7 +116,7 @@ def test_string_values_come_from_the_request(local: TransformersBackend) -> None
 
 def test_call_then_answer_still_forces_one_call_then_an_answer(local: TransformersBackend) -> None:
     forced = local_backend(call_then_answer=True, parallel_calls=False)  # shares the loaded weights
-    agent = Agent(model=forced, tools=[multiply], settings=ModelSettings(max_tokens=30), max_steps=3)
+    agent = Agent(model=forced, tools=[multiply], settings=ModelSettings(max_tokens=60), max_steps=3)
     result = agent.run("Tell me a joke about penguins.")  # no tool fits, but a call is forced
     calls = _calls(result.messages)
     assert len(calls) == 1 and calls[0].name == "multiply"  # type: ignore[attr-defined]
