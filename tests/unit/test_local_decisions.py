@@ -457,3 +457,25 @@ def test_a_repeated_call_ends_the_reply_and_is_dropped() -> None:
     assert out.text == oslo and out.dropped_repeat and out.finish_reason == "stop"
     cut, _ = _loop([oslo, oslo[:20]], [-5.0])  # the token limit cut the second call
     assert cut.finish_reason == "length" and cut.text == oslo + "\n" + oslo[:20]
+
+
+def test_a_number_may_also_be_the_default_its_description_documents() -> None:
+    spec = ToolSpec(
+        "fall",
+        "",
+        {
+            "type": "object",
+            "properties": {
+                "height": {"type": "integer", "description": "Height in meters."},
+                "gravity": {"type": "number", "description": "Gravity. Default value is 9.81 m/s^2."},
+                "start": {"type": "integer", "description": "Initial velocity. Default is zero."},
+            },
+            "required": ["height"],
+        },
+    )
+    question = "An object falls from a 150 meter building."
+    grammar = build_grammar([spec], tool_choice="required", request_text=question)
+    assert grammar is not None
+    assert _complete(grammar, _call("fall", {"height": 150, "gravity": 9.81, "start": 0}))
+    assert not _complete(grammar, _call("fall", {"height": 150, "gravity": 9.8}))  # neither written
+    assert not _complete(grammar, _call("fall", {"height": 9.81}))  # another parameter's default

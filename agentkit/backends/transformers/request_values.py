@@ -125,6 +125,21 @@ def numbers_in(text: str) -> list[tuple[int, float]]:
     return sorted(found)
 
 
+_DEFAULT_SAYS = re.compile(r"\bdefaults?\b(?:\s+(?:value|is|to|of|=|:))*\s*", re.IGNORECASE)
+
+
+def documented_default(description: str) -> float | None:
+    """The number a parameter's description gives as its default ("Default value is 9.81", "Default
+    is zero"), or ``None``. Passing the documented default is never wrong, and a small model that
+    writes an optional argument the request does not mention otherwise has only the request's
+    numbers to choose from."""
+    said = _DEFAULT_SAYS.search(description[:MAX_TEXT_CHARS])
+    if said is None:
+        return None
+    found = numbers_in(description[said.end() : said.end() + 24])
+    return found[0][1] if found and found[0][0] == 0 else None
+
+
 def _json_number(value: float, integer: bool) -> float | int:
     return int(value) if integer or value.is_integer() else value
 
@@ -193,13 +208,12 @@ class RequestValues:
             if number not in values:
                 values.append(number)
         default = schema.get("default")
-        if (
-            values
-            and isinstance(default, int | float)
-            and not isinstance(default, bool)
-            and default not in values
-        ):
-            values.append(default)
+        if not (isinstance(default, int | float) and not isinstance(default, bool)):
+            default = documented_default(str(schema.get("description") or ""))
+        if values and default is not None:
+            default = _json_number(float(default), integer)
+            if default not in values and (not integer or float(default).is_integer()):
+                values.append(default)
         return values
 
     def progress(self, tool: str, name: str, schema: dict[str, Any]) -> None:
