@@ -9,7 +9,8 @@ scored by agentkit eval's BFCL rules. Only these three categories are for develo
 categories are kept for final checks. Prints accuracy per category and writes one JSON line per case
 (calls, verdict, seconds, the backend's decision record) to ``--out``.
 
-``--categories``: a comma-separated subset of the three (default: all).
+``--categories``: a comma-separated subset of the three (default: all); ``--only``: these case ids
+alone (a change that acts only after a repeated call, say, reruns just the cases that repeated).
 
 ``--skip-answers``: when the backend decides to answer without a call, record that reply as no call
 instead of decoding the answer text (which cannot change the score; it saves minutes per run).
@@ -47,6 +48,7 @@ def run(
     skip_answers: bool,
     out: Path,
     categories: tuple[str, ...] = CATEGORIES,
+    only: frozenset[str] | None = None,
 ) -> dict[str, Any]:
     from agentkit.backends.base import ModelResponse
     from agentkit.backends.transformers import local_backend
@@ -60,6 +62,8 @@ def run(
     seconds = 0.0
     with out.open("w") as sink:
         for prepared in sample(every, categories):
+            if only is not None and prepared.case.id not in only:
+                continue
             request = build_request(prepared, settings)
             started = time.perf_counter()
             if skip_answers and backend.decide(request) == "none":
@@ -99,10 +103,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--skip-answers", action="store_true")
     parser.add_argument("--categories", default=",".join(CATEGORIES), help="comma-separated")
+    parser.add_argument("--only", default=None, help="comma-separated case ids: these alone")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     categories = tuple(args.categories.split(","))
-    summary = run(args.options, args.every, args.threads, args.skip_answers, args.out, categories)
+    only = frozenset(args.only.split(",")) if args.only else None
+    summary = run(args.options, args.every, args.threads, args.skip_answers, args.out, categories, only)
     cells = []
     rates = []
     for category in categories:

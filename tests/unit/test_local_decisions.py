@@ -479,3 +479,50 @@ def test_a_number_may_also_be_the_default_its_description_documents() -> None:
     assert _complete(grammar, _call("fall", {"height": 150, "gravity": 9.81, "start": 0}))
     assert not _complete(grammar, _call("fall", {"height": 150, "gravity": 9.8}))  # neither written
     assert not _complete(grammar, _call("fall", {"height": 9.81}))  # another parameter's default
+
+
+GCD = ToolSpec(
+    "gcd",
+    "",
+    {
+        "type": "object",
+        "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
+        "required": ["a", "b"],
+    },
+)
+
+
+def test_an_advancing_call_takes_a_number_written_after_those_used() -> None:
+    question = "The gcd of 36 and 48, and of 36 and 60"
+    first = ("gcd", {"a": 36, "b": 48})
+    grammar = build_grammar(
+        [GCD],
+        tool_choice="required",
+        calls=(1, 1),
+        request_text=question,
+        previous_calls=[first],
+        advance=True,
+    )
+    assert grammar is not None
+    assert _complete(grammar, _call("gcd", {"a": 36, "b": 60}))
+    assert not _complete(grammar, _call("gcd", {"a": 36, "b": 48}))  # the repeat
+    assert not _complete(grammar, _call("gcd", {"a": 36, "b": 12}))  # not written at all
+    used_up = build_grammar(
+        [GCD],
+        tool_choice="required",
+        calls=(1, 1),
+        request_text="The gcd of 36 and 48",
+        previous_calls=[first],
+        advance=True,
+    )
+    assert used_up is None  # nothing new to call with
+
+
+def test_a_repeat_is_replaced_by_an_advancing_call_when_asked() -> None:
+    oslo = _call("get_weather", {"city": "Oslo"})
+    rome = _call("get_weather", {"city": "Rome"})
+    out, seen = _loop([oslo, oslo, rome], [-5.0, 5.0], advance_for=lambda previous: "advance")
+    assert out.text == oslo + "\n" + rome and out.advanced == 1 and not out.dropped_repeat
+    assert seen[2] == "advance"
+    ended, _ = _loop([oslo, oslo], [-5.0], advance_for=lambda previous: None)
+    assert ended.text == oslo and ended.dropped_repeat  # nothing to advance to: the reply ends

@@ -143,6 +143,10 @@ class TransformersBackend(BaseBackend):
             one at a time (:mod:`~agentkit.backends.transformers.call_loop`): a repeated call ends
             the reply, and another call follows only while the model's log-odds of ending the
             reply stay at most ``stop_threshold``.
+        advance_on_repeat: with ``values_from_request``, a call that repeats an earlier one is decoded
+            again under a grammar that makes it take a number the request writes after those the
+            reply's calls used (``"gcd of 36 and 48, and of 36 and 60"``); the reply ends as before
+            when the request writes no further number.
         values_from_request: a string argument whose schema does not pin its form (no enum, const,
             pattern or format) must be a span of the last user message or of a tool result since
             (:mod:`~agentkit.backends.transformers.request_values`), and an array of numbers holds
@@ -168,6 +172,7 @@ class TransformersBackend(BaseBackend):
         parallel_calls: bool = True,
         max_calls: int | None = None,
         stop_threshold: float = 0.0,
+        advance_on_repeat: bool = False,
         values_from_request: bool = False,
         max_tokens: int = DEFAULT_MAX_TOKENS,
         context_window: int | None = None,
@@ -185,6 +190,7 @@ class TransformersBackend(BaseBackend):
         self.parallel_calls = parallel_calls
         self.max_calls = max_calls
         self.stop_threshold = stop_threshold
+        self.advance_on_repeat = advance_on_repeat
         self.last_calls: dict[str, Any] | None = None
         """How the last call-by-call reply ended (log-odds of stopping after each call, a dropped repeat)."""
         self.values_from_request = values_from_request
@@ -515,16 +521,23 @@ class TransformersBackend(BaseBackend):
         grammars = self._grammar_cache()
         started = [True]
 
-        def matcher_for(previous: Any) -> Any:
-            grammar = build_grammar(
+        def grammar_for(previous: Any, advance: bool) -> str | None:
+            return build_grammar(
                 request.tools,
                 tool_choice=choice,
                 output_schema=request.output_schema,
                 calls=(1, 1),
                 request_text=source,
                 previous_calls=previous,
+                advance=advance,
             )
-            return grammars.matcher(grammar or "")
+
+        def matcher_for(previous: Any) -> Any:
+            return grammars.matcher(grammar_for(previous, False) or "")
+
+        def advance_for(previous: Any) -> Any:
+            grammar = grammar_for(previous, True)
+            return grammars.matcher(grammar) if grammar is not None else None
 
         def decode(ids: list[int], matcher: Any, budget: int) -> Any:
             first, started[0] = started[0], False
@@ -546,8 +559,13 @@ class TransformersBackend(BaseBackend):
             max_calls=self.max_calls if self.max_calls is not None else 2**31,
             max_new_tokens=max_new,
             stop_threshold=self.stop_threshold,
+            advance_for=advance_for if self.advance_on_repeat and source is not None else None,
         )
-        self.last_calls = {"stop_log_odds": out.stop_log_odds, "dropped_repeat": out.dropped_repeat}
+        self.last_calls = {
+            "stop_log_odds": out.stop_log_odds,
+            "dropped_repeat": out.dropped_repeat,
+            "advanced": out.advanced,
+        }
         return out.ids, out.text, out.finish_reason
 
     async def complete(self, request: ModelRequest) -> ModelResponse:

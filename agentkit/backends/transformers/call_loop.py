@@ -44,6 +44,8 @@ class CallsDecoded:
     stop_log_odds: list[float] = field(default_factory=list)
     """The log-odds of ending the reply, after each call but the last decoded one."""
     dropped_repeat: bool = False
+    advanced: int = 0
+    """Repeats replaced by a call that moved forward through the request."""
 
 
 Decode = Callable[[list[int], Any, int], Decoded]
@@ -62,16 +64,25 @@ def decode_calls(
     max_calls: int,
     max_new_tokens: int,
     stop_threshold: float = 0.0,
+    advance_for: Callable[[Sequence[tuple[str, dict[str, Any]]]], Any] | None = None,
 ) -> CallsDecoded:
     """Decode calls one by one (see the module docstring). ``matcher_for(previous_calls)`` gives a
     matcher for exactly one call; ``parse`` reads one call's text into (name, arguments), or ``None``;
-    ``separator`` is the tokens between two calls (a newline)."""
+    ``separator`` is the tokens between two calls (a newline). ``advance_for(previous_calls)``, when
+    given, is tried once a call repeats: a matcher for a call that must take a number the request
+    writes after the ones used so far (``None`` when there is none); its call replaces the repeat."""
     out = CallsDecoded()
     previous: list[tuple[str, dict[str, Any]]] = []
     while True:
         budget = max_new_tokens - len(out.ids)
         segment = decode([*prompt, *out.ids], matcher_for(previous), budget)
         call = parse(segment.text) if segment.finish_reason == "stop" else None
+        if call is not None and call in previous:
+            advanced = advance_for(previous) if advance_for is not None else None
+            if advanced is not None:
+                segment = decode([*prompt, *out.ids], advanced, budget)
+                call = parse(segment.text) if segment.finish_reason == "stop" else None
+                out.advanced += call is not None and call not in previous
         if call is not None and call in previous:
             out.dropped_repeat = True  # drop it, and the separator written before it
             del out.ids[len(out.ids) - len(separator) :]

@@ -129,6 +129,7 @@ def build_grammar(
     calls: tuple[int, int | None] | None = None,
     request_text: str | None = None,
     previous_calls: Sequence[tuple[str, dict[str, Any]]] = (),
+    advance: bool = False,
 ) -> str | None:
     """A Lark grammar (llguidance dialect) for the reply, or ``None`` when nothing needs constraining.
 
@@ -141,7 +142,9 @@ def build_grammar(
     text; a string argument whose schema does not pin its form must then be one of its spans, a
     number one it writes, and arrays get a repetition bound; ``previous_calls`` (name, arguments),
     the calls this reply already holds, make a further call of the same tool move forward through
-    the request (:mod:`agentkit.backends.transformers.request_values`).
+    the request (:mod:`agentkit.backends.transformers.request_values`); with ``advance``, a further
+    call of a tool already called must take a number written after the ones its calls used (a tool
+    that cannot is left out; ``None`` when none can).
     """
     specs = list(tools)
     if tool_choice not in ("auto", "none", "required"):
@@ -159,13 +162,18 @@ def build_grammar(
         alternatives.append("calls")
         lines.append(f"calls: {_repeat(calls if calls is not None else (1, None if parallel_calls else 1))}")
         lines.append(f"call: {json.dumps(CALL_OPEN)} body {json.dumps(CALL_CLOSE)}")
-        lines.append("body: " + " | ".join(f"tool{i}" for i in range(len(specs))))
+        bodies = []
         for i, spec in enumerate(specs):
-            arguments = _closed(dict(spec.parameters), values)
-            if values is not None and values.previous:
+            arguments: dict[str, Any] | None = _closed(dict(spec.parameters), values)
+            if values is not None and values.previous and arguments is not None:
                 for key, sub in (arguments.get("properties") or {}).items():
                     if isinstance(sub, dict):
                         values.progress(spec.name, key, sub)
+                if advance:
+                    arguments = values.advanced(spec.name, arguments)
+            if arguments is None:
+                continue  # this tool cannot be called again with anything new
+            bodies.append(f"tool{i}")
             body = {
                 "type": "object",
                 "properties": {
@@ -176,6 +184,9 @@ def build_grammar(
                 "additionalProperties": False,
             }
             lines.append(f"tool{i}: {_json_rule(body)}")
+        if not bodies:
+            return None
+        lines.insert(2, "body: " + " | ".join(bodies))
     if allow_answer:
         alternatives.append("answer")
         if output_schema is not None:

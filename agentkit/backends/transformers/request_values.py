@@ -20,6 +20,7 @@ items as the request writes numbers, an array of allowed values at most as many 
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -232,6 +233,38 @@ class RequestValues:
         elif isinstance(last, int | float) and not isinstance(last, bool) and "enum" in schema:
             written = [(p, v) for p, v in self.numbers if p > position]
             schema["enum"] = [last, *[v for v in self._allowed_numbers(schema, written) if v != last]]
+
+    def advanced(self, tool: str, arguments: dict[str, Any]) -> dict[str, Any] | None:
+        """The arguments schema of a call of ``tool`` that must not repeat its previous call: some
+        top-level number argument takes a number the request writes after every value the tool's
+        calls used so far (one ``anyOf`` branch per such argument). ``None`` when the request writes
+        no further number for any of them: the reply has used what the request offers. Applied to
+        a schema :meth:`progress` has already narrowed."""
+        earlier = [called for name, called in self.previous if name == tool]
+        if not earlier:
+            return arguments
+        properties = arguments.get("properties") or {}
+        frontier = max(
+            (self._position([called[key] for called in earlier if key in called]) for key in properties),
+            default=-1,
+        )
+        variants = []
+        for key, sub in properties.items():
+            last = earlier[-1].get(key)
+            if not (isinstance(sub, dict) and isinstance(sub.get("enum"), list)):
+                continue
+            if not isinstance(last, int | float) or isinstance(last, bool):
+                continue
+            later = [v for p, v in self.numbers if p > frontier and v != last and v in sub["enum"]]
+            if not later:
+                continue
+            variant = copy.deepcopy(arguments)
+            variant["properties"][key] = {**sub, "enum": list(dict.fromkeys(later))}
+            variant["required"] = sorted({*variant.get("required", []), key})
+            variants.append(variant)
+        if not variants:
+            return None
+        return variants[0] if len(variants) == 1 else {"anyOf": variants}
 
     def _position(self, values: list[Any]) -> int:
         """Where in the request the last of ``values`` (an argument's values in call order) was
