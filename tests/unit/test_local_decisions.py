@@ -27,7 +27,7 @@ from agentkit.backends.transformers.decision import (
     needs_model,
     overlap,
 )
-from agentkit.backends.transformers.request_values import numbers_in, span_pattern
+from agentkit.backends.transformers.request_values import documented_default, numbers_in, span_pattern
 from agentkit.errors import ConfigurationError
 from agentkit.messages import AssistantMessage, ToolCall, ToolMessage, UserMessage
 from agentkit.parsing import parse_tool_calls
@@ -479,6 +479,8 @@ def test_a_number_may_also_be_the_default_its_description_documents() -> None:
     assert _complete(grammar, _call("fall", {"height": 150, "gravity": 9.81, "start": 0}))
     assert not _complete(grammar, _call("fall", {"height": 150, "gravity": 9.8}))  # neither written
     assert not _complete(grammar, _call("fall", {"height": 9.81}))  # another parameter's default
+    said = ["In g/mile. Default factor is 355.48.", "Default: 10, at most 20", "Default is the current year"]
+    assert [documented_default(text) for text in said] == [355.48, 10, None]
 
 
 GCD = ToolSpec(

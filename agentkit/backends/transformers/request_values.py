@@ -126,19 +126,20 @@ def numbers_in(text: str) -> list[tuple[int, float]]:
     return sorted(found)
 
 
-_DEFAULT_SAYS = re.compile(r"\bdefaults?\b(?:\s+(?:value|is|to|of|=|:))*\s*", re.IGNORECASE)
+_DEFAULT_SAYS = re.compile(r"\bdefaults?\b", re.IGNORECASE)
 
 
 def documented_default(description: str) -> float | None:
-    """The number a parameter's description gives as its default ("Default value is 9.81", "Default
-    is zero"), or ``None``. Passing the documented default is never wrong, and a small model that
+    """The number a parameter's description gives as its default, the first one in the clause after
+    the word ("Default value is 9.81", "Default factor is 355.48", "Default is zero"), or ``None``. Passing the documented default is never wrong, and a small model that
     writes an optional argument the request does not mention otherwise has only the request's
     numbers to choose from."""
     said = _DEFAULT_SAYS.search(description[:MAX_TEXT_CHARS])
     if said is None:
         return None
-    found = numbers_in(description[said.end() : said.end() + 24])
-    return found[0][1] if found and found[0][0] == 0 else None
+    clause = re.split(r"[.;,]\s|\.$", description[said.end() : said.end() + 40])[0]
+    found = numbers_in(clause)
+    return found[0][1] if found else None
 
 
 def _json_number(value: float, integer: bool) -> float | int:
