@@ -131,9 +131,9 @@ _DEFAULT_SAYS = re.compile(r"\bdefaults?\b", re.IGNORECASE)
 
 def documented_default(description: str) -> float | None:
     """The number a parameter's description gives as its default, the first one in the clause after
-    the word ("Default value is 9.81", "Default factor is 355.48", "Default is zero"), or ``None``. Passing the documented default is never wrong, and a small model that
-    writes an optional argument the request does not mention otherwise has only the request's
-    numbers to choose from."""
+    the word ("Default value is 9.81", "Default factor is 355.48", "Default is zero"), or ``None``.
+    Passing the documented default is never wrong, and a small model that writes an optional
+    argument the request does not mention otherwise has only the request's numbers to choose from."""
     said = _DEFAULT_SAYS.search(description[:MAX_TEXT_CHARS])
     if said is None:
         return None
