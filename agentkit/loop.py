@@ -108,6 +108,9 @@ class RunLoop:
         self._transfer: ToolCall | None = None
         self._seen: list[Message] | None = None
         """The history as the current agent sees it, after a handoff (else the history itself)."""
+        self._parked: dict[str, tuple[list[Message], ContextWindow | None]] = {}
+        """Per agent that handed the conversation on: what it saw and its window, so that taking the
+        conversation back counts only what is new (a ping-pong of handoffs stays linear)."""
         self.streaming = streaming
         self.run_id = uuid.uuid4().hex
         self.usage = Usage()
@@ -649,6 +652,7 @@ class RunLoop:
         the history up to ``upto`` through its input filter (what comes after it sees whole)."""
         spec = target.spec()
         self.spec = spec
+        self._parked[self.path] = (self.messages if self._seen is None else self._seen, self._window)
         parent = self.path.rpartition("/")[0]
         self.path = f"{parent}/{target.name}" if parent else target.name
         self._paths.append(self.path)
@@ -656,10 +660,16 @@ class RunLoop:
         before = self.messages[1:upto]
         if target.input_filter is not None:
             before = list(target.input_filter(before))
-        self._seen = [SystemMessage(content=target.system_prompt), *before, *self.messages[upto:]]
+        seen_before, window = self._parked.pop(self.path, (None, None))
+        system = SystemMessage(content=target.system_prompt)
+        if seen_before and seen_before[0] == system:
+            system = seen_before[0]  # the same object, so the window's first view still matches
+        self._seen = [system, *before, *self.messages[upto:]]
         self._contextual = frozenset(tool.name for tool in spec.registry if tool.takes_context)
         self._semaphore = asyncio.Semaphore(spec.max_parallel_tools)
-        self._window = self._new_window(spec)
+        if window is None or seen_before is None or not _extends(self._seen, seen_before, window):
+            window = self._new_window(spec)
+        self._window = window
 
     @staticmethod
     def _new_window(spec: RunSpec) -> ContextWindow | None:
@@ -668,3 +678,12 @@ class RunLoop:
         from agentkit.context.manager import ContextWindow
 
         return ContextWindow(spec.context, spec.backend, spec.registry.specs(), spec.settings)
+
+
+def _extends(seen: list[Message], before: list[Message], window: ContextWindow) -> bool:
+    """Whether ``seen`` starts with what ``window`` has already taken in of ``before`` (the very same
+    message objects): only then may the window go on from where it was instead of counting anew."""
+    taken = window.taken
+    if len(seen) < taken or len(before) < taken:
+        return False
+    return all(seen[i] is before[i] for i in range(taken))

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.peers import FRAMEWORKS  # noqa: E402
+from benchmarks.peers import FRAMEWORKS, HANDOFFS, NESTED  # noqa: E402
 
 PEERS_VENV = ROOT / ".venv-peers"
 INSTALL_REPORT = PEERS_VENV / "peers-install.json"
@@ -146,6 +146,38 @@ def render(rows: dict[str, Row], ns: list[int], python: str, clock: str = "cpu")
     return "\n".join(out + notes)
 
 
+def render_nested(rows: dict[str, Row], ns: list[int], clock: str = "cpu") -> str:
+    """What one nested call (a child agent run as a tool) adds to a step: the nested row's µs/step
+    minus its framework's plain row, also in plain agentkit steps (the target: at most 2); and each
+    handoff row's µs per step (every step a handoff) beside agentkit's."""
+    base = _per_step(rows.get("agentkit", {}), ns, clock)
+    lines = [f"Cost of one nested call ({clock} µs; = nested row - same framework's plain row, per step)"]
+    for name, plain_name in NESTED.items():
+        nested, plain = (
+            _per_step(rows.get(name, {}), ns, clock),
+            _per_step(rows.get(plain_name, {}), ns, clock),
+        )
+        if nested is None or plain is None:
+            continue
+        costs = [n - p for n, p in zip(nested, plain, strict=True)]
+        cells = [f"N={n}: {_us(c)} µs" for n, c in zip(ns, costs, strict=True)]
+        if base is not None:
+            cells.append(f"= {costs[-1] / base[-1]:.1f} plain agentkit steps at N={ns[-1]}")
+        lines.append(f"  {name:<24} " + ", ".join(cells))
+    handoff_base = _per_step(rows.get("agentkit-handoff", {}), ns, clock)
+    handoffs = [f"One handoff per step ({clock} µs per step)"]
+    for name in HANDOFFS:
+        per_n = _per_step(rows.get(name, {}), ns, clock)
+        if per_n is None:
+            continue
+        cells = [f"N={n}: {_us(v)} µs" for n, v in zip(ns, per_n, strict=True)]
+        if handoff_base is not None:
+            cells.append(f"= {per_n[-1] / handoff_base[-1]:.1f}x agentkit's at N={ns[-1]}")
+        handoffs.append(f"  {name:<24} " + ", ".join(cells))
+    parts = [block for block in (lines, handoffs) if len(block) > 1]
+    return "\n".join("\n".join(block) for block in parts)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Per-step agent overhead: agentkit vs its peers.")
     parser.add_argument("--ns", type=lambda s: [int(x) for x in s.split(",")], default=[10, 100, 300])
@@ -174,6 +206,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
     print(render(rows, args.ns, args.python, args.clock))
+    nested = render_nested(rows, args.ns, args.clock)
+    if nested:
+        print(nested)
     failed = [n for n, r in rows.items() if r.get("status") == "failed"]
     return 1 if failed else 0
 

@@ -92,6 +92,11 @@ class ContextWindow:
         self._limit = (scale, limit)
         return limit
 
+    @property
+    def taken(self) -> int:
+        """How many messages of the history this window has taken in (it goes on from there)."""
+        return len(self.views)
+
     def tool_result_limit(self, tool_name: str) -> int:
         limit = self.config.tool_limits.get(tool_name) or self.config.tool_result_tokens
         return limit if limit is not None else max(self.limit // 4, 32)

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from agentkit.errors import ConfigurationError
 from agentkit.messages import AssistantMessage, Message, SystemMessage, UserMessage
 
 ExpectKind = Literal["calls", "no_call", "any_call"]
@@ -270,14 +271,17 @@ def _tools(raw: Any) -> tuple[ToolRef, ...]:
 
 
 def parse_case(row: Any, *, line: int = 0, default_category: str = "default") -> EvalCase:
-    """One case from its decoded JSON; raises ValueError naming the field at fault."""
+    """One case from its decoded JSON; raises :class:`CaseFormatError` naming the field at fault."""
     try:
         return _parse(row, line, default_category)
     except _Bad as bad:
         raise CaseFormatError(bad.field, bad.message) from None
 
 
-class CaseFormatError(ValueError):
+class CaseFormatError(ConfigurationError, ValueError):
+    """A case that does not follow the format: the user must fix the named field (still a
+    ``ValueError``, as :func:`parse_case` has always documented)."""
+
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"field {field!r}: {message}" if field else message)
         self.field = field

@@ -16,6 +16,8 @@ from datetime import datetime, timezone
 from html import escape
 from typing import TYPE_CHECKING, Any
 
+from agentkit.eval.values import normalize
+
 if TYPE_CHECKING:
     from agentkit.eval.case_run import CaseResult
     from agentkit.eval.report import EvalReport, ModelReport
@@ -42,7 +44,11 @@ svg text.value{font-size:10px;fill:#555}
 .grid{stroke:#eee}
 .controls{display:flex;gap:.6rem;margin:.6rem 0;flex-wrap:wrap}
 .controls input{flex:1;min-width:14rem;padding:.3rem}
-pre.diff{margin:0;white-space:pre-wrap;word-break:break-word;max-width:44rem;
+#failures{table-layout:fixed}
+#failures th:nth-child(1),#failures th:nth-child(2){width:9%}
+#failures th:nth-child(3){width:12%}#failures th:nth-child(4){width:30%}
+#failures td{overflow-wrap:anywhere}
+pre.diff{margin:0;white-space:pre-wrap;overflow-wrap:anywhere;max-height:18rem;overflow:auto;
   font:12px/1.35 ui-monospace,Menlo,Consolas,monospace}
 .diff .del{background:#fde2e1;color:#8a1c1c}
 .diff .ins{background:#dcf5dc;color:#1c5e1c}
@@ -91,7 +97,8 @@ def accuracy_chart(report: EvalReport) -> str:
     """Grouped bars: one group per category (and "all"), one bar per model, height = accuracy."""
     models = report.models
     groups = [*report.categories, "all"]
-    bar, gap, left, top, height = 22, 20, 44, 16, 220
+    bar, gap, top, height = 22, 20, 16, 220
+    left = max(44, int(6 * max(len(g) for g in groups)))  # room for the first slanted label
     group_width = max(1, len(models)) * bar + gap
     width = left + len(groups) * group_width + 10
     parts = [
@@ -191,14 +198,75 @@ def latency_chart(report: EvalReport) -> str:
     return "\n".join(out)
 
 
-def _pretty(value: Any) -> list[str]:
-    return json.dumps(value, indent=1, ensure_ascii=False, sort_keys=True, default=repr).splitlines()
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=repr)
+
+
+def _argument_line(key: str, value: Any) -> str:
+    """One expected argument: its value, or its acceptable values and whether it may be left out."""
+    if isinstance(value, dict) and "one_of" in value and set(value) <= {"one_of", "optional"}:
+        options = value["one_of"]
+        shown = _json(options[0]) if len(options) == 1 else f"one of {_json(options)}"
+        return f"  {key}: {shown}" + (" (or left out)" if value.get("optional") else "")
+    return f"  {key}: {_json(value)}"
+
+
+def call_lines(calls: Any) -> list[str]:
+    """Calls (expected or produced, in their JSON form) as lines: the tool's name, then one line per
+    argument, sorted, so that a diff lines up argument by argument."""
+    if not isinstance(calls, list):
+        return [str(calls)]
+    lines: list[str] = []
+    for call in calls:
+        if not isinstance(call, dict):
+            lines.append(_json(call))
+            continue
+        lines.append(str(call.get("name")) + (f"  [{call['error']}]" if call.get("error") else ""))
+        arguments = call.get("arguments")
+        for key, value in sorted(arguments.items()) if isinstance(arguments, dict) else ():
+            lines.append(_argument_line(key, value))
+    return lines
+
+
+def _same(value: Any, option: Any, inside: bool = False) -> bool:
+    if isinstance(value, str) and isinstance(option, str):
+        return normalize(value) == normalize(option)
+    if isinstance(value, list) and isinstance(option, list):
+        pairs = zip(value, option, strict=False)
+        return len(value) == len(option) and all(_same(v, o, inside=True) for v, o in pairs)
+    if inside and type(value) is not type(option):
+        return False  # BFCL takes an integer for a number, but not inside a list
+    return bool(value == option)
+
+
+def _shown_as_given(expected: Any, got: Any) -> Any:
+    """The expected calls, with each argument the produced call got right written as it was given, so
+    that the diff marks only what differs (a display aid: the verdict comes from the scorer)."""
+    if not isinstance(expected, list) or not isinstance(got, list):
+        return expected
+    out = []
+    for index, call in enumerate(expected):
+        given = got[index] if index < len(got) else None
+        if not isinstance(call, dict) or not isinstance(given, dict) or given.get("name") != call.get("name"):
+            out.append(call)
+            continue
+        arguments = dict(call.get("arguments") or {})
+        for key, spec in arguments.items():
+            value = (given.get("arguments") or {}).get(key, _MISSING)
+            options = spec["one_of"] if isinstance(spec, dict) and "one_of" in spec else [spec]
+            if value is not _MISSING and any(_same(value, option) for option in options):
+                arguments[key] = value
+        out.append({**call, "arguments": arguments})
+    return out
+
+
+_MISSING = object()
 
 
 def diff_html(expected: Any, got: Any) -> str:
     """Expected and produced calls as a line diff: ``-`` only expected, ``+`` only produced."""
     lines = []
-    for line in difflib.ndiff(_pretty(expected), _pretty(got)):
+    for line in difflib.ndiff(call_lines(_shown_as_given(expected, got)), call_lines(got)):
         tag, text = line[:1], line[2:]
         if tag == "?":
             continue

@@ -26,7 +26,7 @@ class PreparedCase:
 
     case: EvalCase
     specs: tuple[ToolSpec, ...]
-    """The tools as the model is told about them: frozen plain data, so a prepared case travels to Ray
+    """What the model is told about each tool: plain frozen data, so a prepared case travels to Ray
     workers."""
     signatures: Mapping[str, Signature]
     """By the name the expectation uses."""

@@ -28,8 +28,8 @@ class CategoryScore:
 @dataclass(frozen=True, slots=True)
 class ModelReport:
     """One model's figures. ``seconds_per_case``: the mean latency of a model call; ``calls_per_second``:
-    cases finished per second of wall time in the run that asked them (``None`` when every result was
-    resumed from an earlier run); ``cost``: ``None`` unless the backend reported one."""
+    cases finished per second of wall time, over the runs that asked them (``None`` when unknown);
+    ``cost``: ``None`` unless the backend reported one."""
 
     model: str
     categories: dict[str, CategoryScore]

@@ -16,6 +16,7 @@ import asyncio
 import hashlib
 import json
 import re
+import sys
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -24,7 +25,7 @@ from typing import Any
 
 from agentkit.agent import Agent
 from agentkit.backends import resolve_backend
-from agentkit.backends.base import Backend, BaseBackend, ModelRequest, ModelSettings
+from agentkit.backends.base import Backend, ModelRequest, ModelSettings
 from agentkit.errors import AgentkitError, BackendError, ConfigurationError
 from agentkit.eval.case_run import CaseResult, EvalSettings, ask, failed_result, judge
 from agentkit.eval.cases import message_to_json
@@ -47,10 +48,13 @@ def model_label(model: str | Backend) -> str:
 
 
 def task_id(prepared: PreparedCase) -> str:
-    """The case id plus a digest of what the model is asked: a changed request is a new task."""
+    """The case id plus a digest of what the model is asked: a changed request is a new task.
+
+    The tools enter the digest in the shape results files were first written with (``{"type":
+    "function", "function": spec}``), so results written before specs became typed still resume."""
     request = {
         "messages": [message_to_json(m) for m in prepared.case.messages],
-        "tools": [spec.as_dict() for spec in prepared.specs],
+        "tools": [{"type": "function", "function": spec.as_dict()} for spec in prepared.specs],
     }
     digest = hashlib.sha256(json.dumps(request, sort_keys=True, default=str).encode()).hexdigest()[:10]
     return f"{prepared.case.id}#{digest}"
@@ -104,14 +108,14 @@ _PROBE = ModelRequest(
 
 
 async def check_model(backend: Backend, label: str) -> None:
-    """Load a local model, or send a one-token request to a remote one (not retried), so that a model
-    that cannot be used is named before any case runs."""
+    """Load the model if it loads lazily, then send it a one-token request (not retried), so that a
+    model that cannot be used is named before any case runs."""
     from agentkit.retry import RetryPolicy
 
+    aload = getattr(backend, "aload", None)
     try:
-        if getattr(type(backend), "aload", BaseBackend.aload) is not BaseBackend.aload:
-            await backend.aload()  # it has something to load: loading it is the check
-            return
+        if aload is not None:
+            await aload()
         retry = getattr(backend, "retry", None)
         if isinstance(retry, RetryPolicy):
             backend.retry = RetryPolicy(max_attempts=1)  # type: ignore[attr-defined]
@@ -158,11 +162,13 @@ SERVER_CONCURRENCY = 8
 
 
 def default_concurrency(model: str | Backend) -> int:
-    """1 for an in-process model (it decodes one request at a time), 8 for a server."""
+    """1 for an in-process transformers model (it decodes one request at a time: more would only
+    queue, and inflate each case's latency), 8 for anything else (a server)."""
     if isinstance(model, str):
         in_process = model.split(":", 1)[0] in ("local", "hf", "gguf")
     else:
-        in_process = hasattr(model, "aload")
+        module = sys.modules.get("agentkit.backends.transformers.backend")  # not loaded: not one of those
+        in_process = module is not None and isinstance(model, module.TransformersBackend)
     return 1 if in_process else SERVER_CONCURRENCY
 
 
@@ -202,12 +208,15 @@ async def run_model(
     out = str(runs_dir / f"{_slug(label)}.jsonl") if runs_dir is not None else None
     if concurrency is None:
         concurrency = default_concurrency(backend if backend is not None else model)
+    description = _settings_description(label, settings)
+    if out is not None:
+        _check_settings(out, description, force)
     batch = Batch(
         agent, concurrency=concurrency, engine=engine, out=out, batch_id=f"eval:{label}",
-        description=_settings_description(label, settings), force=force,
+        description=description, force=force,
     )  # fmt: skip
     run = ModelRun(label)
-    stored = _stored(out, by_task, label) if out is not None and not force else {}
+    stored = _stored(out, by_task, label) if out is not None else {}
     if on_start is not None:
         on_start(label, len(by_task) - len(stored))
     started = time.perf_counter()
@@ -223,9 +232,42 @@ async def run_model(
             on_result(case_result)
     run.wall_seconds = time.perf_counter() - started
     if out is not None:
+        run.ran, run.wall_seconds = _add_throughput(out, run.ran, run.wall_seconds)
         for case_id, earlier in _stored(out, by_task, label).items():  # earlier runs', resumed from
             run.results.setdefault(case_id, earlier)
     return run
+
+
+def _add_throughput(out: str, ran: int, wall_seconds: float) -> tuple[int, float]:
+    """Cases asked and wall time, summed over the runs that filled ``out`` (so that a report written
+    after a resume still has a throughput), kept next to it."""
+    path = Path(out).with_suffix(".throughput.json")
+    try:
+        earlier = json.loads(path.read_text())
+        ran, wall_seconds = ran + int(earlier["ran"]), wall_seconds + float(earlier["wall_seconds"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # none yet (or unreadable): this run's figures alone
+    path.write_text(json.dumps({"ran": ran, "wall_seconds": wall_seconds}))
+    return ran, wall_seconds
+
+
+def _check_settings(out: str, description: Mapping[str, Any], force: bool) -> None:
+    """Results asked with other settings are not mixed in: refused, or with ``force`` discarded."""
+    from agentkit.batch.output import scan_output
+
+    header = scan_output(out).header or {}
+    differences = [
+        f"{k}: {header.get(k)!r} there, {v!r} now" for k, v in description.items() if header.get(k) != v
+    ]
+    if not header or not differences:
+        return
+    if not force:
+        raise ConfigurationError(
+            f"{out} holds results asked with other settings ({'; '.join(differences)}); "
+            "use another --out, or --force to discard them"
+        )
+    Path(out).unlink()
+    Path(out).with_suffix(".throughput.json").unlink(missing_ok=True)
 
 
 def _stored(out: str, by_task: Mapping[str, PreparedCase], label: str) -> dict[str, CaseResult]:

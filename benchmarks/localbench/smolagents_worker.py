@@ -140,10 +140,9 @@ def run_bfcl(model_dir: str, limit: int | None, threads: int) -> dict[str, Any]:
     started = time.perf_counter()
     for case in prepared:
         (spec,) = case.specs
-        function = spec["function"]
-        original = case.expectation_name(function["name"])
+        original = case.expectation_name(spec.name)
         name = _identifier(original)
-        tool = _tool(name, function.get("description", ""), function["parameters"])
+        tool = _tool(name, spec.description, dict(spec.parameters))
         agent = ToolCallingAgent(tools=[tool], model=model, verbosity_level=0)
         agent.memory.system_prompt.system_prompt = agent.system_prompt
         task = "\n".join(str(m.content) for m in case.case.messages)

@@ -292,3 +292,30 @@ def test_eval_my_tools_scores_each_case_with_a_reason(tmp_path: Path) -> None:
     }
     assert (tmp_path / "report.html").exists()
     assert len((tmp_path / "cases.jsonl").read_text().splitlines()) == 6
+
+
+def test_multi_agent_hands_off_to_billing_which_asks_the_researcher(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    example = load_example("multi_agent")
+    models = {
+        "triage": ScriptedBackend([call("transfer_to_billing", reason="a double charge")]),
+        "billing": ScriptedBackend(
+            [
+                call("researcher", task="Look up order A-1002."),
+                "You were charged twice; a refund is on its way.",
+            ]
+        ),
+        "researcher": ScriptedBackend([call("lookup_order", order_id="a-1002"), "A-1002 was charged twice."]),
+    }
+    result = example.main("Why was order A-1002 charged twice?", model=models)
+    assert result.agent == "billing" and result.output == "You were charged twice; a refund is on its way."
+    assert set(result.usage_by_agent) == {"triage", "billing", "billing/researcher"}
+    # The researcher got the task and its tool's result; billing got the researcher's answer.
+    researcher_tools = tool_messages(models["researcher"].requests[-1].messages)
+    assert "charged twice on 2026-11-28" in researcher_tools[0].content
+    assert tool_messages(models["billing"].requests[-1].messages)[-1].content == "A-1002 was charged twice."
+    out = capsys.readouterr().out
+    assert "[triage] hands the conversation to billing" in out
+    assert "[billing/researcher] calls lookup_order({'order_id': 'a-1002'})" in out
+    assert "answered by billing: You were charged twice" in out

@@ -16,9 +16,13 @@ import pytest
 from benchmarks import overhead
 from benchmarks.peers import (
     FRAMEWORKS,
+    HANDOFFS,
+    NESTED,
     PEER_REQUIREMENTS,
     agentkit_bench,
+    agentkit_handoff_bench,
     agentkit_inline_bench,
+    agentkit_nested_bench,
     agentkit_nocontext_bench,
     run,
 )
@@ -47,7 +51,14 @@ def test_verify_accepts_the_full_workload_only() -> None:
 
 
 @pytest.mark.parametrize(
-    "prepare", [agentkit_bench.prepare, agentkit_inline_bench.prepare, agentkit_nocontext_bench.prepare]
+    "prepare",
+    [
+        agentkit_bench.prepare,
+        agentkit_inline_bench.prepare,
+        agentkit_nocontext_bench.prepare,
+        agentkit_nested_bench.prepare,
+        agentkit_handoff_bench.prepare,
+    ],
 )
 def test_agentkit_adapters_run_the_workload_and_report_a_time(prepare: Prepare) -> None:
     results = run_all(prepare, [3, 12], repeats=2, min_time=0.0)
@@ -81,7 +92,12 @@ def test_an_unimportable_framework_is_reported_not_installed(
 
 def test_every_peer_has_an_adapter_and_pinned_requirements() -> None:
     assert next(iter(FRAMEWORKS)) == "agentkit"
-    assert set(PEER_REQUIREMENTS) == set(FRAMEWORKS) - {"agentkit", "agentkit-inline", "agentkit-nocontext"}
+    own = {"agentkit", "agentkit-inline", "agentkit-nocontext", "agentkit-nested", "agentkit-handoff"}
+    plain = set(FRAMEWORKS) - own - set(NESTED) - set(HANDOFFS)
+    assert set(PEER_REQUIREMENTS) == plain
+    # Each nested row is measured against its own framework's plain row.
+    assert set(NESTED) | set(HANDOFFS) <= set(FRAMEWORKS)
+    assert set(NESTED.values()) | set(HANDOFFS.values()) <= plain | {"agentkit"}
     for requirements in PEER_REQUIREMENTS.values():
         assert all("==" in r for r in requirements)
 
@@ -109,6 +125,33 @@ def test_table_has_ratios_and_no_number_for_a_missing_peer() -> None:
     missing = next(line for line in lines if line.startswith("langgraph"))
     assert "not installed" in missing and not any(ch.isdigit() for ch in missing)
     assert "langgraph: not installed: pip could not install langgraph==9" in table
+
+
+def test_a_nested_call_is_priced_against_its_own_frameworks_plain_row() -> None:
+    def ok(a: float, b: float) -> dict[str, object]:
+        return {
+            "status": "ok",
+            "version": "v",
+            "results": {"10": {"cpu_us_per_step": a}, "300": {"cpu_us_per_step": b}},
+        }
+
+    rows = {
+        "agentkit": ok(100.0, 120.0),
+        "agentkit-nested": ok(250.0, 300.0),
+        "openai-agents": ok(1000.0, 3000.0),
+        "openai-agents-as-tool": ok(3000.0, 6000.0),
+        "smolagents-managed": {"status": "not installed", "reason": "no"},
+        "agentkit-handoff": ok(80.0, 100.0),
+        "openai-agents-handoff": ok(2000.0, 15000.0),
+    }
+    lines = overhead.render_nested(rows, [10, 300]).splitlines()
+    nested = next(line for line in lines if "agentkit-nested" in line)
+    assert "N=10: 150 µs" in nested and "N=300: 180 µs" in nested and "1.5 plain agentkit steps" in nested
+    as_tool = next(line for line in lines if "openai-agents-as-tool" in line)
+    assert "N=10: 2,000 µs" in as_tool and "25.0 plain agentkit steps" in as_tool  # 3000 / 120
+    assert not any("smolagents-managed" in line for line in lines)  # no numbers, no line
+    handoff = next(line for line in lines if "openai-agents-handoff" in line)
+    assert "N=300: 15,000 µs" in handoff and "150.0x agentkit's" in handoff
 
 
 def test_a_failing_adapter_becomes_a_failed_row_without_numbers() -> None:

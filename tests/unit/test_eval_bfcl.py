@@ -11,6 +11,7 @@ from agentkit import ConfigurationError
 from agentkit.eval import load_bfcl
 from agentkit.eval.bfcl import categories, expectation, safe_name, to_json_schema
 from agentkit.eval.prepare import prepare
+from agentkit.eval.run import task_id
 from agentkit.eval.signature import Param, Signature
 
 FUNCTION: dict[str, Any] = {
@@ -80,3 +81,10 @@ def test_the_loader_reads_the_installed_data_and_every_case_prepares() -> None:
     assert not problems and len(prepared) == 9
     assert prepared[1].specs[0].name == "math_factorial"
     assert prepared[1].expectation_name("math_factorial") == "math.factorial"
+
+
+def test_a_cases_task_id_is_the_one_results_files_were_written_with() -> None:
+    # Pinned from a results file written before tool specs became typed (ToolSpec): the digest of
+    # the same request must not change, or every earlier eval run would be asked again on resume.
+    prepared, _ = prepare(load_bfcl("simple_python", limit=1), [])
+    assert task_id(prepared[0]) == "simple_python_0#ba89383b06"

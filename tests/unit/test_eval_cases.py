@@ -6,9 +6,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from agentkit import AssistantMessage, SystemMessage, UserMessage
+import pytest
+
+from agentkit import AssistantMessage, ConfigurationError, SystemMessage, UserMessage
 from agentkit.eval import DictPattern, ExpectedArgument, load_cases, parse_cases
-from agentkit.eval.cases import case_to_json
+from agentkit.eval.cases import CaseFormatError, case_to_json, parse_case
 
 TOOL_SCHEMA = {
     "name": "get_weather",
@@ -131,3 +133,10 @@ def test_a_case_round_trips_through_its_json_form() -> None:
     (case,) = parse_cases([line]).cases
     (again,) = parse_cases([json.dumps(case_to_json(case))]).cases
     assert again.expect == case.expect and again.messages == case.messages and again.category == "cat"
+
+
+def test_one_bad_case_from_python_is_a_configuration_error_naming_the_field() -> None:
+    with pytest.raises(ConfigurationError, match="field 'expect'") as caught:
+        parse_case({"id": "a", "prompt": "x", "tools": [], "expect": "nothing"})
+    assert isinstance(caught.value, CaseFormatError) and isinstance(caught.value, ValueError)
+    assert caught.value.field == "expect"

@@ -61,3 +61,26 @@ def test_the_table_and_the_jsonl(tmp_path: Path) -> None:
         "one": {"passed": 1, "total": 1},
         "two": {"passed": 0, "total": 1},
     }
+
+
+def test_the_failure_diff_marks_only_the_arguments_that_differ() -> None:
+    from agentkit.eval.html_report import diff_html
+
+    expected = [
+        {
+            "name": "f",
+            "arguments": {
+                "city": {"one_of": ["New York", "NYC"]},
+                "days": 3,
+                "unit": {"one_of": ["c"], "optional": True},
+            },
+        }
+    ]
+    got = [{"name": "f", "arguments": {"city": "new-york", "days": 4, "extra": [1]}}]
+    html = diff_html(expected, got)
+    assert '<span class="same">  f</span>' in html
+    assert '<span class="same">    city: &quot;new-york&quot;</span>' in html  # acceptable: shown as given
+    assert '<span class="del">-   days: 3</span>' in html and '<span class="ins">+   days: 4</span>' in html
+    assert '<span class="del">-   unit: &quot;c&quot; (or left out)</span>' in html
+    assert '<span class="ins">+   extra: [1]</span>' in html
+    assert "&lt;script&gt;" in diff_html("no_call", [{"name": "<script>", "arguments": {}}])  # escaped

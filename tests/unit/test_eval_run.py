@@ -101,6 +101,16 @@ def test_a_rerun_asks_only_the_cases_without_a_result(tmp_path: Path) -> None:
     lines = (tmp_path / "cases.jsonl").read_text().splitlines()
     assert [json.loads(line)["id"] for line in lines] == ["a", "b", "c"]
     assert (tmp_path / "report.html").read_text().startswith("<!DOCTYPE html>")
+    third = ScriptedBackend(_model)
+    again = evaluate(
+        _cases(_case("a", "Paris"), _case("b", "Rome"), _case("c", "Oslo")),
+        third,
+        tools=[get_weather],
+        out_dir=tmp_path,
+    )
+    assert _asked(third) == []
+    throughput = again.model("scripted").calls_per_second  # summed over the runs that asked the cases
+    assert throughput is not None and throughput > 0
 
 
 def test_a_changed_expectation_is_rescored_without_asking_again_and_a_changed_prompt_is_asked(
@@ -122,6 +132,24 @@ def test_a_changed_expectation_is_rescored_without_asking_again_and_a_changed_pr
     third = ScriptedBackend(lambda request: call("get_weather", city="Paris"))
     evaluate(_cases(reworded, relaxed), third, tools=[get_weather], out_dir=tmp_path)
     assert _asked(third) == ["Weather in Paris, please?"]
+
+
+def test_results_asked_with_other_settings_are_refused_or_discarded_with_force(tmp_path: Path) -> None:
+    cases = _cases(_case("a", "Paris"), _case("b", "Rome"))
+    evaluate(cases, ScriptedBackend(_model), tools=[get_weather], out_dir=tmp_path)
+    with pytest.raises(ConfigurationError, match=r"other settings \(max_tokens: 256 there, 100 now\)"):
+        evaluate(
+            cases,
+            ScriptedBackend(_model),
+            tools=[get_weather],
+            out_dir=tmp_path,
+            settings=EvalSettings(max_tokens=100),
+        )
+    again = ScriptedBackend(_model)
+    evaluate(
+        cases, again, tools=[get_weather], out_dir=tmp_path, settings=EvalSettings(max_tokens=100), force=True
+    )
+    assert sorted(_asked(again)) == ["Weather in Paris?", "Weather in Rome?"]
 
 
 def test_a_failed_model_call_is_a_result_with_the_error_and_a_rerun_asks_it_again(tmp_path: Path) -> None:
@@ -205,3 +233,13 @@ def test_tool_schemas_in_cases_need_no_python_tool() -> None:
     report = evaluate(_cases(_case("a", "Paris", tools=[schema])), backend)
     assert report.model("scripted").passed == 1
     assert backend.requests[1].tools[0].name == "get_weather"
+
+
+def test_in_process_models_run_one_case_at_a_time_servers_eight() -> None:
+    from agentkit.backends.transformers import local_backend
+    from agentkit.eval.run import default_concurrency
+
+    assert default_concurrency("local") == 1 and default_concurrency("gguf:/m.gguf") == 1
+    assert default_concurrency(local_backend()) == 1  # built lazily: nothing loads here
+    assert default_concurrency("openai:gpt-4o-mini") == 8
+    assert default_concurrency(ScriptedBackend(_model)) == 8

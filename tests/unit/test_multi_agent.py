@@ -306,6 +306,41 @@ def test_handoff_ping_pong_is_stopped_by_the_cap() -> None:
     assert info.value.result.stop_reason == "max_handoffs"
 
 
+def test_agents_that_take_the_conversation_back_count_only_what_is_new(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A ping-pong of handoffs stays linear: an agent that gets the conversation back goes on with the
+    context window it had, instead of counting the whole history again at every handoff."""
+    from agentkit.backends.counting import EstimateCounter
+
+    counted = 0
+    count_message = EstimateCounter.count_message
+
+    def counting(self: EstimateCounter, message: Any) -> int:
+        nonlocal counted
+        counted += 1
+        return count_message(self, message)
+
+    monkeypatch.setattr(EstimateCounter, "count_message", counting)
+    turns = iter(range(60))
+
+    def bounce(other: str) -> Any:
+        return lambda request: call(f"transfer_to_{other}") if next(turns) < 59 else "done"
+
+    ping = Agent(
+        ScriptedBackend(bounce("pong")), name="ping", description="Ping.", max_handoffs=100, max_steps=80
+    )
+    pong = Agent(
+        ScriptedBackend(bounce("ping")), name="pong", description="Pong.", handoffs=[ping], max_steps=80
+    )
+    ping.add_handoffs(pong)
+    result = ping.run("go")
+    assert result.output == "done" and result.steps == 60
+    # 60 steps add about 120 messages; counting each once per agent is ~240, recounting the history at
+    # every handoff would be ~3,600.
+    assert counted < 4 * len(result.messages), counted
+
+
 def test_two_transfers_in_one_reply_hand_off_once() -> None:
     a = Agent(ScriptedBackend(["from a"]), name="a", description="A.")
     b = Agent(ScriptedBackend(["from b"]), name="b", description="B.")
