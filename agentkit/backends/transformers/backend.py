@@ -397,7 +397,7 @@ class TransformersBackend(BaseBackend):
                 self._prefix.clear()
                 raise
             self._prefix.store(prompt, cache)
-            self.stats.record_prefill(len(prompt) - reused)
+            self.stats.record_prefill(len(prompt) - reused, reused)
         return logprobs.cpu().numpy()
 
     def _vocab_size(self) -> int:
@@ -501,7 +501,7 @@ class TransformersBackend(BaseBackend):
             if first:
                 self.stats.record(prefilled=len(prompt) - reused, reused=reused, generated=len(out.ids))
             else:
-                self.stats.record_prefill(len(prompt) - reused)
+                self.stats.record_prefill(len(prompt) - reused, reused)
                 self.stats.tokens_generated += len(out.ids)
         return out
 

@@ -88,6 +88,13 @@ def decode_calls(
             del out.ids[len(out.ids) - len(separator) :]
             out.text = out.text[: -len(CALL_SEPARATOR)]
             break
+        if call is None and previous and segment.finish_reason == "length":
+            # The token limit cut a further call in half: the complete calls before it stand, and
+            # the half call (which a lenient parser would "repair" into a wrong one) goes.
+            del out.ids[len(out.ids) - len(separator) :]
+            out.text = out.text[: -len(CALL_SEPARATOR)]
+            out.finish_reason = "length"
+            break
         out.ids.extend(segment.ids)
         out.text += segment.text
         if call is None:
