@@ -26,6 +26,7 @@ from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from agentkit.backends.base import ModelRequest, ModelResponse, StreamChunk, TextDelta
+from agentkit.call_bounds import bound_tool_calls
 from agentkit.cancellation import CancellationToken
 from agentkit.errors import (
     AgentkitError,
@@ -73,7 +74,9 @@ CANCELLED_RESULT = "Cancelled before it finished."
 
 
 def _fingerprint(call: ToolCall) -> str:
-    return call.name + "\x00" + json.dumps(call.arguments, sort_keys=True, default=str)
+    # Unparseable calls all have arguments {}: what the model wrote tells them apart.
+    arguments = call.raw_arguments or json.dumps(call.arguments, sort_keys=True, default=str)
+    return call.name + "\x00" + arguments
 
 
 class RunLoop:
@@ -140,6 +143,10 @@ class RunLoop:
         self._contextual = frozenset(tool.name for tool in spec.registry if tool.takes_context)
         """Tools that get a context of their own per call (and may hand events to the run)."""
         self._window: ContextWindow | None = self._new_window(spec)
+        self._call_ids = {
+            c.id for m in self.messages if isinstance(m, AssistantMessage) for c in m.tool_calls
+        }
+        """Every tool-call id in the history: a reply that reuses one gets a fresh id."""
         if active is not None:  # resumed after a handoff: the agent that took over goes on
             target, transfer_result = active
             self._take_over(target, transfer_result)
@@ -349,8 +356,9 @@ class RunLoop:
         self.context.usage = self.usage
         if self._window is not None:
             self._window.observe(response.usage)
-        self._append(response.message)
-        return response.message
+        message = bound_tool_calls(response.message, self._window, self._call_ids)  # before the history
+        self._append(message)
+        return message
 
     def _conclude(self, message: AssistantMessage) -> FinalOutput | OutputRejected:
         """A reply without tool calls: the final answer, or (invalid for ``output_type``) a retry."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any, Generic, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
@@ -15,17 +14,45 @@ from agentkit.tool_schema import strip_titles
 
 T = TypeVar("T")
 
-_FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
-
 
 def _json_candidate(text: str) -> str:
-    """The JSON inside a reply: a fenced block if there is one, else from the first brace or bracket."""
-    fenced = _FENCE.search(text)
-    if fenced:
-        return fenced.group(1).strip()
+    """The JSON inside a reply: a fenced block if there is one, else from the first brace or bracket.
+
+    Found with ``str.find`` (a lazy regex over unclosed fences would rescan the rest of the reply from
+    each one: quadratic in a hostile reply)."""
+    opening = text.find("```")
+    if opening >= 0:
+        closing = text.find("```", opening + 3)
+        if closing >= 0:
+            body = text[opening + 3 : closing]
+            return (body[4:] if body.startswith("json") else body).strip()
     stripped = text.strip()
     starts = [i for i in (stripped.find("{"), stripped.find("[")) if i >= 0]
     return stripped[min(starts) :] if starts else stripped
+
+
+MAX_OUTPUT_DEPTH = 100
+"""Broken JSON nested deeper is not read leniently: no answer schema nests that far."""
+
+
+def _read_json(candidate: str) -> Any:
+    """``candidate`` decoded strictly, else read leniently (trailing commas, single quotes, unquoted
+    keys, unclosed brackets; :func:`agentkit.parsing.read_lenient`, one pass, linear in the text);
+    :class:`OutputValidationError` when no JSON value comes out."""
+    try:
+        return json.loads(candidate)
+    except RecursionError:
+        raise OutputValidationError(f"the reply nests deeper than {MAX_OUTPUT_DEPTH} levels") from None
+    except ValueError:  # JSONDecodeError, and integers too long to convert
+        pass
+    from agentkit.parsing._lenient import read_lenient  # only broken replies pay for the import
+
+    value = read_lenient(candidate, MAX_OUTPUT_DEPTH)
+    if value is None and candidate.strip() not in ("null", "None"):
+        raise OutputValidationError(f"the reply nests deeper than {MAX_OUTPUT_DEPTH} levels")
+    if isinstance(value, str) and not candidate.lstrip().startswith(('"', "'")):
+        raise OutputValidationError("the reply is not valid JSON")  # plain text, not a quoted string
+    return value
 
 
 class OutputSpec(Generic[T]):
@@ -45,17 +72,11 @@ class OutputSpec(Generic[T]):
             raise OutputValidationError("the reply was empty")
         if self._adapter is None:
             return text  # type: ignore[return-value]
-        candidate = _json_candidate(text)
-        try:
-            value = json.loads(candidate)
-        except json.JSONDecodeError:
-            from json_repair import repair_json
-
-            value = repair_json(candidate, return_objects=True)
-            if value in ("", None):
-                raise OutputValidationError("the reply is not valid JSON") from None
+        value = _read_json(_json_candidate(text))
         try:
             return self._adapter.validate_python(value)
+        except RecursionError:  # a value json.loads could read but a validator recursing into it cannot
+            raise OutputValidationError(f"the reply nests deeper than {MAX_OUTPUT_DEPTH} levels") from None
         except ValidationError as exc:
             problems = "; ".join(
                 f"{'.'.join(map(str, e['loc'])) or '(value)'}: {e['msg']}"

@@ -25,6 +25,7 @@ from agentkit.messages import ToolCall
 from agentkit.run_context import RunContext
 from agentkit.tool import Tool, ToolLike, serialize_result
 from agentkit.tool_result import ToolResult
+from agentkit.tool_schema import unvalidated
 from agentkit.tool_spec import ToolSpec
 
 ApprovalCallback = Callable[[ToolCall, Tool], bool | Awaitable[bool]]
@@ -66,7 +67,8 @@ class ToolRegistry:
         found = self._tools.get(name)
         if found is None:
             available = ", ".join(sorted(self._tools)) or "(none)"
-            raise UnknownToolError(f"Unknown tool '{name}'. Available tools: {available}.", tool_name=name)
+            shown = name if len(name) <= 100 else f"{name[:100]}...({len(name)} characters)"
+            raise UnknownToolError(f"Unknown tool '{shown}'. Available tools: {available}.", tool_name=name)
         return found
 
     def __contains__(self, name: object) -> bool:
@@ -89,7 +91,11 @@ class ToolRegistry:
         return self._specs
 
     def validate(self, call: ToolCall) -> dict[str, Any]:
-        """Validated keyword arguments for ``call``, or a :class:`ModelFixableError` saying what is wrong."""
+        """Validated keyword arguments for ``call``, or a :class:`ModelFixableError` saying what is wrong.
+
+        Total: a validator that fails in any other way (arguments nested too deep for it, a schema
+        that breaks on them) is reported as a :class:`ToolArgumentsError` too.
+        """
         found = self.get(call.name)
         if call.arguments_error is not None:
             raise ToolArgumentsError(
@@ -97,7 +103,12 @@ class ToolRegistry:
                 "Send the arguments as one JSON object.",
                 tool_name=call.name,
             )
-        return found.validate(call.arguments)
+        try:
+            return found.validate(call.arguments)
+        except ModelFixableError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the model sent these arguments; it gets told
+            raise unvalidated(call.name, exc) from None
 
     async def execute(
         self,

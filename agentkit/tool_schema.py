@@ -13,6 +13,7 @@ with a message that names the tool, the parameter, what was expected and what wa
 from __future__ import annotations
 
 import inspect
+import reprlib
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -57,17 +58,38 @@ def strip_titles(schema: Any) -> Any:
     return schema
 
 
+def _bounded_repr() -> reprlib.Repr:
+    shown = reprlib.Repr()
+    shown.maxlevel, shown.maxstring, shown.maxother, shown.maxlong = 3, 80, 80, 40
+    return shown
+
+
+_SHOWN = _bounded_repr()
+"""Values the model sent are shown at most 3 levels deep and about 80 characters long: the model sent
+them, it needs a reminder, not a copy (and ``repr`` of arguments nested 10,000 deep would recurse)."""
+
+
 def _describe(value: Any) -> str:
-    text = repr(value)
+    try:
+        text = _SHOWN.repr(value)
+    except Exception:  # noqa: BLE001 - e.g. an integer too long to write: say what it was
+        text = "(a value too large to show)"
     if len(text) > 80:
         text = text[:77] + "..."
     return f"{text} ({type(value).__name__})"
+
+
+def _clip(text: str, limit: int = 300) -> str:
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
 
 
 def _expected_params(parameters: dict[str, Any]) -> str:
     required = set(parameters.get("required", []))
     parts = []
     for name, sub in parameters.get("properties", {}).items():
+        if not isinstance(sub, dict):  # a boolean schema: true accepts anything, false nothing
+            parts.append(f"{name} ({'any' if sub else 'never valid'})")
+            continue
         kind = sub.get("type") or ("enum" if "enum" in sub else "object")
         parts.append(f"{name} ({kind}{', required' if name in required else ''})")
     return ", ".join(parts) or "no parameters"
@@ -77,14 +99,14 @@ def format_pydantic_errors(tool_name: str, error: ValidationError, parameters: d
     """One line per problem, written for a model to act on."""
     lines = [f"Invalid arguments for tool '{tool_name}':"]
     for item in error.errors(include_url=False):
-        path = ".".join(str(part) for part in item["loc"]) or "(arguments)"
+        path = _clip(".".join(str(part) for part in item["loc"]), 100) or "(arguments)"
         kind = item["type"]
         if kind == "missing":
             lines.append(f"- parameter '{path}' is required but was not given")
         elif kind == "extra_forbidden":
             lines.append(f"- unexpected parameter '{path}'")
         else:
-            lines.append(f"- parameter '{path}': {item['msg']}; received {_describe(item['input'])}")
+            lines.append(f"- parameter '{path}': {_clip(item['msg'])}; received {_describe(item['input'])}")
     lines.append(f"Expected parameters: {_expected_params(parameters)}.")
     return "\n".join(lines)
 
@@ -131,24 +153,100 @@ def signature_schema(fn: Callable[..., Any], tool_name: str) -> FunctionSignatur
             raise ToolArgumentsError(
                 format_pydantic_errors(tool_name, exc, parameters), tool_name=tool_name
             ) from None
+        except Exception as exc:  # noqa: BLE001 - e.g. a validator of the user's raising something else
+            raise unvalidated(tool_name, exc) from None
         return dict(validated.__dict__)  # shallow: nested models stay typed
 
     description = "\n\n".join(part for part in (doc.short_description, doc.long_description) if part).strip()
     return FunctionSignature(description, parameters, validate, context_param)
 
 
+def unvalidated(tool_name: str, exc: BaseException) -> ToolArgumentsError:
+    """The model-facing error for arguments a validator could not check at all (nested too deep for it,
+    a schema that fails on them): the model can still change them or use another tool."""
+    return ToolArgumentsError(
+        f"Invalid arguments for tool '{tool_name}': they could not be checked "
+        f"({type(exc).__name__}: {_clip(str(exc), 200)}). Send simpler arguments or use another tool.",
+        tool_name=tool_name,
+    )
+
+
+_DATA_KEYWORDS = frozenset({"const", "enum", "default", "examples", "example"})
+"""Keywords whose values are data, not schemas: a ``$ref`` key inside them is no reference."""
+
+_SCHEMA_MAPS = frozenset({"properties", "patternProperties", "$defs", "definitions", "dependentSchemas"})
+"""Keywords whose values map names to schemas (a property may be called ``default`` or ``$ref``)."""
+
+
+def _unresolvable_refs(parameters: dict[str, Any], specification: Any) -> list[str]:
+    """The ``$ref`` / ``$dynamicRef`` values in ``parameters`` that point at nothing it (or a standard
+    meta-schema) holds. Schemas are never fetched: a reference elsewhere counts as unresolvable.
+    Walked without recursion, so a schema nested thousands deep is checked, not a crash."""
+    from jsonschema_specifications import REGISTRY  # type: ignore[import-untyped]
+    from referencing.exceptions import Unresolvable
+
+    root = REGISTRY.resolver_with_root(specification.create_resource(parameters))
+    stack: list[tuple[Any, Any, bool]] = [(parameters, root, False)]  # (node, resolver, is a name map)
+    bad: list[str] = []
+    while stack:
+        node, resolver, is_map = stack.pop()
+        if isinstance(node, list):
+            stack.extend((item, resolver, False) for item in node)
+            continue
+        if not isinstance(node, dict):
+            continue
+        if is_map:
+            stack.extend((sub, resolver, False) for sub in node.values())
+            continue
+        if node is not parameters and isinstance(specification.id_of(node), str):  # a new base URI
+            resolver = resolver.in_subresource(specification.create_resource(node))
+        for key, value in node.items():
+            if key in ("$ref", "$dynamicRef") and isinstance(value, str):
+                try:
+                    resolver.lookup(value)
+                except Unresolvable:
+                    bad.append(value)
+            elif key not in _DATA_KEYWORDS:
+                stack.append((value, resolver, key in _SCHEMA_MAPS))
+    return bad
+
+
 def json_schema_validator(tool_name: str, parameters: dict[str, Any]) -> Validator:
-    """A validator for an external JSON schema; defaults of top-level properties are filled in."""
+    """A validator for an external JSON schema; defaults of top-level properties are filled in.
+
+    The schema is checked once, here: it must be a valid schema whose every ``$ref`` resolves inside it
+    (a server may send one pointing at a definition it left out; validation would fail on every call).
+    Nothing is ever fetched over the network, and whatever goes wrong while validating becomes a
+    :class:`ToolArgumentsError` for the model.
+    """
     import jsonschema
+    import referencing
+    import referencing.jsonschema
 
     try:
         validator_cls = jsonschema.validators.validator_for(
             parameters, default=jsonschema.Draft202012Validator
         )
         validator_cls.check_schema(parameters)
+        specification = referencing.jsonschema.specification_with(
+            validator_cls.META_SCHEMA.get("$id") or validator_cls.META_SCHEMA.get("$schema", ""),
+            default=referencing.jsonschema.DRAFT202012,
+        )
+        missing = _unresolvable_refs(parameters, specification)
     except jsonschema.SchemaError as exc:
-        raise ToolDefinitionError(f"tool '{tool_name}': invalid JSON schema: {exc.message}") from exc
-    validator = validator_cls(parameters)
+        raise ToolDefinitionError(f"tool '{tool_name}': invalid JSON schema: {_clip(exc.message)}") from exc
+    except Exception as exc:  # nested too deep to check, a malformed $id, ...
+        raise ToolDefinitionError(
+            f"tool '{tool_name}': the JSON schema cannot be checked ({type(exc).__name__}: {_clip(str(exc))})"
+        ) from exc
+    if missing:
+        shown = ", ".join(repr(_clip(ref, 100)) for ref in missing[:5])
+        raise ToolDefinitionError(
+            f"tool '{tool_name}': the JSON schema refers to {shown}, which it does not define "
+            "(references must point inside the schema; nothing is fetched)"
+        )
+    # An empty registry without retrieval: jsonschema's default would fetch unknown references by URL.
+    validator = validator_cls(parameters, registry=referencing.Registry())
     defaults = {
         name: sub["default"]
         for name, sub in parameters.get("properties", {}).items()
@@ -156,15 +254,18 @@ def json_schema_validator(tool_name: str, parameters: dict[str, Any]) -> Validat
     }
 
     def validate(arguments: dict[str, Any]) -> dict[str, Any]:
-        errors = sorted(validator.iter_errors(arguments), key=lambda e: list(map(str, e.absolute_path)))
+        try:
+            errors = sorted(validator.iter_errors(arguments), key=lambda e: list(map(str, e.absolute_path)))
+        except Exception as exc:  # noqa: BLE001 - too deep for the validator, a reference it cannot follow
+            raise unvalidated(tool_name, exc) from None
         if errors:
             lines = [f"Invalid arguments for tool '{tool_name}':"]
-            for err in errors:
-                path = ".".join(str(part) for part in err.absolute_path)
+            for err in errors[:20]:
+                path = _clip(".".join(str(part) for part in err.absolute_path), 100)
                 if err.validator == "required" or not path:
-                    lines.append(f"- {err.message}")
+                    lines.append(f"- {_clip(err.message)}")
                 else:
-                    lines.append(f"- parameter '{path}': {err.message}")
+                    lines.append(f"- parameter '{path}': {_clip(err.message)}")
             lines.append(f"Expected parameters: {_expected_params(parameters)}.")
             raise ToolArgumentsError("\n".join(lines), tool_name=tool_name)
         return {**defaults, **arguments}

@@ -4,8 +4,11 @@
 
 - ``openai:MODEL`` or ``openai:MODEL@BASE_URL``: any OpenAI-compatible API
 - ``hf:REPO_OR_DIR``: a transformers model from the hub or a local directory
-- ``gguf:PATH``: a GGUF file, loaded (dequantized) by transformers
-- ``local``: the embedded SmolLM2-135M-Instruct GGUF
+- ``gguf:PATH``: a GGUF file, on llama.cpp when llama-cpp-python is installed, else on transformers
+- ``local``: the embedded SmolLM2-135M-Instruct GGUF (on transformers; ``local@llama`` on llama.cpp)
+
+``gguf`` and ``local`` take an engine suffix (``@llama``, ``@transformers``): see
+:mod:`agentkit.backends.local`.
 
 Backend modules are imported only when their prefix is used, so ``import agentkit`` stays light.
 """
@@ -43,7 +46,8 @@ def resolve_backend(model: Backend | str) -> Backend:
         raise ConfigurationError(f"model must be a model string or a Backend, got {type(model).__name__}")
     prefix, sep, rest = model.partition(":")
     if not sep:
-        prefix, rest = model, ""
+        prefix, at, engine = model.partition("@")  # 'local@llama': the rest is '@llama'
+        rest = at + engine
     if prefix not in _FACTORIES:
         known = ", ".join(f"'{p}:...'" if p != "local" else "'local'" for p in _FACTORIES) or "(none)"
         raise ConfigurationError(f"unknown model string {model!r}; expected one of {known}")
@@ -55,8 +59,8 @@ def resolve_backend(model: Backend | str) -> Backend:
 
 register_backend_prefix("openai", "agentkit.backends.openai", "from_model_string")
 register_backend_prefix("hf", "agentkit.backends.transformers", "hf_backend")
-register_backend_prefix("gguf", "agentkit.backends.transformers", "gguf_backend")
-register_backend_prefix("local", "agentkit.backends.transformers", "local_backend")
+register_backend_prefix("gguf", "agentkit.backends.local", "gguf_backend")
+register_backend_prefix("local", "agentkit.backends.local", "local_backend")
 
 __all__ = [
     "Backend",

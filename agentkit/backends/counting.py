@@ -79,8 +79,40 @@ def spec_text(spec: ToolSpec) -> str:
 
 
 def call_text(call: ToolCall) -> str:
-    # pydantic-core's JSON encoder: several times faster than json.dumps, and on the hot path of every step.
-    return call.name + (call.raw_arguments or to_json(call.arguments).decode())
+    """A call's name and arguments as the text its tokens are counted from. Total: arguments that no
+    JSON encoder writes (a lone surrogate, nesting past pydantic's limit) are measured all the same."""
+    if call.raw_arguments:
+        return call.name + call.raw_arguments
+    try:
+        # pydantic-core's encoder: several times faster than json.dumps, on the hot path of every step.
+        return call.name + to_json(call.arguments).decode()
+    except ValueError:  # PydanticSerializationError: a lone surrogate, or nested past its limit
+        return call.name + _stand_in(call.arguments)
+
+
+def _stand_in(value: object) -> str:
+    """Text as long as ``value``'s JSON (about), built without recursion, for counting only."""
+    try:
+        return json.dumps(value, ensure_ascii=False, default=str)
+    except (ValueError, RecursionError, TypeError):
+        pass
+    parts: list[str] = []
+    stack: list[object] = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            parts.append("{}")
+            for key, sub in item.items():
+                parts.append(f'"{key}":')
+                stack.append(sub)
+        elif isinstance(item, list | tuple):
+            parts.append("[]")
+            stack.extend(item)
+        elif isinstance(item, str):
+            parts.append(f'"{item}",')
+        else:
+            parts.append("0,")
+    return "".join(parts)
 
 
 class EstimateCounter(Calibrated):
@@ -160,10 +192,12 @@ class BackendCounter:
     def count_message(self, message: Message) -> int:
         # A template render plus tokenization costs about a millisecond; a conversation continued from
         # a session brings back the same messages as new objects, so remember counts by content.
-        key = message.model_dump_json()
-        found = self._memo.get(key)
+        key = _memo_key(message)
+        found = self._memo.get(key) if key else None
         if found is None:
             found = self._measure(message)
+            if not key:
+                return found
             if len(self._memo) >= _MEMO_SIZE:
                 self._memo.pop(next(iter(self._memo)))
             self._memo[key] = found
@@ -187,6 +221,13 @@ class BackendCounter:
 
     def observe(self, estimated: int, actual: int) -> None:
         return None
+
+
+def _memo_key(message: Message) -> str:
+    try:
+        return message.model_dump_json()
+    except ValueError:  # a lone surrogate or arguments nested past pydantic's limit: not cached
+        return ""
 
 
 def count_prompt(counter: TokenCounter, messages: Sequence[Message], tools: Sequence[ToolSpec] = ()) -> int:

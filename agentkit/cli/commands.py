@@ -73,7 +73,10 @@ async def preload(setup: RunSetup) -> None:
     backend = setup.agent.backend
     name = model_label(backend)
     started = time.monotonic()
-    loading = asyncio.ensure_future(backend.aload())
+    from agentkit.backends.local.feedback import quiet_progress
+
+    with quiet_progress():  # the task copies this context: a local model's own bar would tear the spinner
+        loading = asyncio.ensure_future(backend.aload())
     shown = False
     try:
         done, _ = await asyncio.wait({loading}, timeout=LOADING_NOTICE_S)

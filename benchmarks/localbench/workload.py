@@ -29,6 +29,33 @@ READ_PAGE: dict[str, Any] = {
     },
 }
 
+SPEED_TASK = (
+    "Write a long, detailed story about a lighthouse keeper on a remote northern island who finds a "
+    "message in a bottle one stormy winter night. Describe the island, the weather, the keeper's daily "
+    "routine, the lamp and its machinery, the supply boat that comes once a month, the letters he "
+    "writes to his sister in the city, and what the message says. Take your time and do not stop early."
+)
+"""The prompt of the speed part: about 120 tokens with the chat template, and long replies."""
+SPEED_NEW_TOKENS = 128
+
+
+def speed_messages(run: int) -> list[dict[str, str]]:
+    """The speed prompt as chat messages; ``run`` changes the first line, so no engine can reuse a
+    cached prefix from the run before."""
+    return [
+        {"role": "system", "content": f"Run {run}. You are a storyteller."},
+        {"role": "user", "content": SPEED_TASK},
+    ]
+
+
+def read_page_spec() -> Any:
+    """``READ_PAGE`` as agentkit's typed tool spec."""
+    from agentkit.tool_spec import ToolSpec
+
+    function = READ_PAGE["function"]
+    return ToolSpec(function["name"], function["description"], function["parameters"])
+
+
 _SITES = ["Arden", "Brill", "Caddo", "Delmar", "Eskdale", "Fenwick", "Garrow", "Hollin"]
 _WORDS = (  # noqa: SIM905 - prose reads better than a 40-line list
     "rainfall soil sample river bank gauge reading morning evening wind north south crew logged "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -467,17 +468,28 @@ def test_run_against_an_openai_compatible_server(chat_server: str, tmp_path: Pat
     assert key not in trace.read_text() and key not in done.stderr
 
 
-@pytest.mark.slow  # the retry policy waits about 16 s before giving up
-def test_an_unreachable_server_exits_4(tmp_path: Path) -> None:
+def test_an_unreachable_server_exits_4_saying_the_connection_was_refused(tmp_path: Path) -> None:
     import socket
 
     with socket.socket() as probe:  # a port that nothing listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     model = f"openai:m@http://127.0.0.1:{port}/v1"
+    started = time.monotonic()
     done = run_cli("run", "hi", "--model", model, "--quiet", OPENAI_API_KEY="sk-x-0123456789abcdefgh")
     assert done.code == 4
-    assert "failed" in _one_error_line(done.stderr)
+    line = _one_error_line(done.stderr)
+    assert "refused" in line and "timed out" not in line
+    assert time.monotonic() - started < 20  # a few quick tries, not the whole retry policy (~17 s)
+
+
+@pytest.mark.parametrize("extra", [(), ("--json",), ("--debug",)])
+def test_credentials_in_the_model_url_exit_3_without_printing_the_password(extra: tuple[str, ...]) -> None:
+    model = "openai:m@http://user:s3cret-pw@127.0.0.1:9/v1"
+    done = run_cli("run", "hi", "--model", model, *extra)
+    assert done.code == 3, done.stderr
+    assert "s3cret-pw" not in done.stdout + done.stderr
+    assert "carries credentials" in done.stdout + done.stderr
 
 
 def _time_server() -> str:

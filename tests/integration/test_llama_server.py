@@ -3,7 +3,9 @@ embedded SmolLM2-135M GGUF. The tests start the server on a free port and always
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import logging
 import socket
 import subprocess
 import sys
@@ -13,9 +15,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
 from agentkit import Agent, tool
 from agentkit.backends import ModelSettings
+from agentkit.backends.openai import forget_server_features
+from agentkit.errors import MaxStepsExceeded
 from agentkit.events import FinalOutput, ModelTextDelta, ToolCallFinished
 from agentkit.messages import AssistantMessage, ToolMessage
 
@@ -39,10 +44,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@contextlib.contextmanager
+def running_server(log_dir: Path, *extra: str) -> Iterator[str]:
+    """llama-cpp-python's server on a free port, serving the embedded GGUF; always stopped."""
     port = free_port()
-    log_path = tmp_path_factory.mktemp("llama") / "server.log"
+    log_path = log_dir / "server.log"
     command = [
         sys.executable,
         "-m",
@@ -55,6 +61,7 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         str(port),
         "--n_ctx",
         "2048",
+        *extra,
     ]
     log = log_path.open("wb")  # a file, not a pipe: a full pipe would stall the server
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
@@ -80,6 +87,21 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         process.kill()
         process.wait(timeout=30)
         log.close()
+
+
+@pytest.fixture(scope="module")
+def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with running_server(tmp_path_factory.mktemp("llama")) as base_url:
+        yield base_url
+
+
+@pytest.fixture(scope="module")
+def function_calling_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The server with ``--chat_format chatml-function-calling``, which cannot stream with tools."""
+    with running_server(
+        tmp_path_factory.mktemp("llama-fc"), "--chat_format", "chatml-function-calling"
+    ) as url:
+        yield url
 
 
 @tool
@@ -132,3 +154,58 @@ async def test_forced_tool_call_then_final_answer_streaming(llama_server: str) -
     assert streamed and streamed == final.result.output
     # llama-cpp-python's server sends no usage in streams (it ignores stream_options): requests only.
     assert final.result.usage.requests == final.result.steps >= 2
+
+
+class Product(BaseModel):
+    value: int
+
+
+def retry_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if "attempt" in r.getMessage()]
+
+
+def test_structured_output_falls_back_after_one_500_and_remembers_it_per_url(
+    llama_server: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # llama-cpp-python answers response_format json_schema with HTTP 500 ("Input should be 'text' or
+    # 'json_object'"): one try, then a final-answer tool (grammar-constrained by the server).
+    forget_server_features(llama_server)
+    settings = ModelSettings(temperature=0.0, max_tokens=32, seed=7)
+    with caplog.at_level(logging.WARNING, "agentkit"):
+        first = Agent(f"openai:smollm2@{llama_server}", output_type=Product, settings=settings).run(
+            "6 times 7?"
+        )
+        rejected = [r.getMessage() for r in caplog.records if "rejected response_format" in r.getMessage()]
+        second = Agent(f"openai:smollm2@{llama_server}", output_type=Product, settings=settings).run(
+            "2 times 3?"
+        )
+    assert isinstance(first.output, Product) and isinstance(second.output, Product)
+    assert len(rejected) == 1  # the first backend probed once; the second knew
+    assert [
+        r.getMessage() for r in caplog.records if "rejected response_format" in r.getMessage()
+    ] == rejected
+    assert retry_warnings(caplog) == []  # the 500 was never retried
+    assert first.usage.requests == 1 and second.usage.requests == 1
+
+
+async def test_streaming_with_tools_where_the_server_cannot_falls_back_to_whole_replies(
+    function_calling_server: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    forget_server_features(function_calling_server)
+    agent = Agent(
+        model=f"openai:smollm2@{function_calling_server}",
+        tools=[multiply],
+        settings=ModelSettings(temperature=0.0, max_tokens=48, seed=7),
+        max_steps=3,
+    )
+    with caplog.at_level(logging.WARNING, "agentkit"):
+        try:
+            events = [event async for event in agent.run_stream("What is 6 times 7?")]
+            result = events[-1].result  # type: ignore[attr-defined]
+        except MaxStepsExceeded as exc:  # a 135M model may keep calling the tool: a documented end
+            result = exc.result
+    empty = [r.getMessage() for r in caplog.records if "ended before its first chunk" in r.getMessage()]
+    assert len(empty) == 1  # once; later steps with tools were asked for whole replies directly
+    assert retry_warnings(caplog) == []  # the empty stream was not retried six times
+    assert result.usage.requests == result.steps >= 1
+    assert any(m.tool_calls for m in result.messages if isinstance(m, AssistantMessage))

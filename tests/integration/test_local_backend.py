@@ -1,6 +1,9 @@
-"""The local backend on the real embedded model (SmolLM2-135M-Instruct, CPU, offline).
+"""The local backend on the real embedded model (SmolLM2-135M-Instruct, CPU, offline), on both
+in-process engines: every behavioural test runs on transformers and on llama.cpp (the ``engine``
+parameter), so the two are held to the same behaviour by the same code. Tests of what only one engine
+has (transformers' safetensors cache, ``model.generate``, model directories) take that engine only.
 
-The model loads once per session; replies are kept short so the whole file runs in about a minute.
+Each engine's model loads once per session; replies are kept short.
 """
 
 from __future__ import annotations
@@ -16,6 +19,11 @@ from pydantic import BaseModel
 
 from agentkit import Agent, tool
 from agentkit.backends import ModelRequest, ModelSettings, TextDelta, resolve_backend
+from agentkit.backends.llamacpp import LlamaCppBackend
+from agentkit.backends.local import InProcessBackend
+from agentkit.backends.local import local_backend as any_local_backend
+from agentkit.backends.local.feedback import LoadProgress
+from agentkit.backends.local.files import embedded_gguf
 from agentkit.backends.transformers import TransformersBackend, loading, local_backend
 from agentkit.errors import BackendError, ConfigurationError
 from agentkit.events import (
@@ -27,8 +35,9 @@ from agentkit.events import (
     ToolCallFinished,
     ToolCallStarted,
 )
-from agentkit.messages import AssistantMessage, Message, SystemMessage, ToolMessage, UserMessage
+from agentkit.messages import AssistantMessage, Message, SystemMessage, ToolCall, ToolMessage, UserMessage
 from agentkit.registry import ToolRegistry
+from tests.gguf_files import edit_gguf
 
 pytestmark = pytest.mark.slow
 
@@ -59,20 +68,40 @@ def book_flight(city: str, seat: Literal["window", "aisle"], passengers: int) ->
 QUESTION = "How much is 37 multiplied by 41?"
 
 
+ENGINES = ["transformers", "llama"]
+
+
+def make_local(engine: str, **options: Any) -> InProcessBackend:
+    """``local`` on ``engine`` (a fresh backend: its own KV cache; transformers shares the weights)."""
+    return any_local_backend(engine=engine, **options)
+
+
+@pytest.fixture(scope="session", params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture(scope="session")
-def local() -> TransformersBackend:
-    backend = local_backend()
-    backend.loaded  # noqa: B018 - load once, here, not inside the first test's timing
+def local(engine: str) -> InProcessBackend:
+    backend = make_local(engine)
+    backend.ensure_loaded()  # load once, here, not inside the first test's timing
     return backend
 
 
-def _agent(backend: TransformersBackend, **options: Any) -> Agent[str, None]:
+@pytest.fixture(scope="session")
+def transformers_local() -> TransformersBackend:
+    backend = local_backend()
+    backend.loaded  # noqa: B018
+    return backend
+
+
+def _agent(backend: InProcessBackend, **options: Any) -> Agent[str, None]:
     return Agent(
         model=backend, tools=[multiply], settings=ModelSettings(max_tokens=40), max_steps=3, **options
     )
 
 
-def test_agent_calls_a_tool_then_answers(local: TransformersBackend) -> None:
+def test_agent_calls_a_tool_then_answers(local: InProcessBackend) -> None:
     result = _agent(local).run(QUESTION)
     calls = [c for m in result.messages if isinstance(m, AssistantMessage) for c in m.tool_calls]
     assert [c.name for c in calls] == ["multiply"]
@@ -84,7 +113,7 @@ def test_agent_calls_a_tool_then_answers(local: TransformersBackend) -> None:
     assert result.usage.requests == 2 and result.usage.output_tokens > 0
 
 
-async def test_streaming_events_in_order_without_blocking_the_loop(local: TransformersBackend) -> None:
+async def test_streaming_events_in_order_without_blocking_the_loop(local: InProcessBackend) -> None:
     ticks = 0
 
     async def ticker() -> None:
@@ -123,7 +152,7 @@ async def test_streaming_events_in_order_without_blocking_the_loop(local: Transf
     assert ticks > elapsed / 0.01 * 0.3  # the event loop kept running while the model decoded
 
 
-async def _conversation(backend: TransformersBackend) -> tuple[list[list[int]], list[Message]]:
+async def _conversation(backend: InProcessBackend) -> tuple[list[list[int]], list[Message]]:
     """Two user turns, each a call and an answer: four requests on a growing conversation."""
     agent = _agent(backend)
     ids: list[list[int]] = []
@@ -138,10 +167,10 @@ async def _conversation(backend: TransformersBackend) -> tuple[list[list[int]], 
     return ids, history
 
 
-async def test_cache_reuse_gives_identical_tokens_and_prefills_less(local: TransformersBackend) -> None:
-    fresh = local_backend(reuse_cache=False)  # shares the loaded weights, not the cache
+async def test_cache_reuse_gives_identical_tokens_and_prefills_less(engine: str) -> None:
+    fresh = make_local(engine, reuse_cache=False)
     await fresh.aload()
-    reuse = local_backend()
+    reuse = make_local(engine)
     await reuse.aload()
     plain_ids, plain_history = await _conversation(fresh)
     reused_ids, reused_history = await _conversation(reuse)
@@ -163,7 +192,7 @@ async def test_cache_reuse_gives_identical_tokens_and_prefills_less(local: Trans
     )
 
 
-def _ask(backend: TransformersBackend, settings: ModelSettings, **request: Any) -> Any:
+def _ask(backend: InProcessBackend, settings: ModelSettings, **request: Any) -> Any:
     messages = [
         SystemMessage(content="You are a helpful assistant."),
         UserMessage(content="Tell me about the sea."),
@@ -171,7 +200,7 @@ def _ask(backend: TransformersBackend, settings: ModelSettings, **request: Any) 
     return asyncio.run(backend.complete(ModelRequest(messages=messages, settings=settings, **request)))
 
 
-def test_max_tokens_and_stop_sequences(local: TransformersBackend) -> None:
+def test_max_tokens_and_stop_sequences(local: InProcessBackend) -> None:
     short = _ask(local, ModelSettings(max_tokens=5))
     assert short.usage.output_tokens == 5 and short.finish_reason == "length"
     long = _ask(local, ModelSettings(max_tokens=40))
@@ -183,7 +212,7 @@ def test_max_tokens_and_stop_sequences(local: TransformersBackend) -> None:
     assert stopped.message.content == long.message.content[: long.message.content.index(stop)].strip()
 
 
-def test_greedy_is_deterministic_and_seeds_reproduce_samples(local: TransformersBackend) -> None:
+def test_greedy_is_deterministic_and_seeds_reproduce_samples(local: InProcessBackend) -> None:
     greedy = [_ask(local, ModelSettings(max_tokens=12, temperature=0)).message.content for _ in range(2)]
     assert greedy[0] == greedy[1]
     hot = ModelSettings(max_tokens=12, temperature=1.2, top_p=0.95, top_k=50, seed=11)
@@ -195,7 +224,7 @@ def test_greedy_is_deterministic_and_seeds_reproduce_samples(local: Transformers
     assert len(others | {first}) > 1  # different seeds really sample differently
 
 
-def test_constraints_force_a_schema_valid_call_of_a_registered_tool(local: TransformersBackend) -> None:
+def test_constraints_force_a_schema_valid_call_of_a_registered_tool(local: InProcessBackend) -> None:
     registry = ToolRegistry([book_flight])
     messages = [UserMessage(content="Book me two aisle seats to Lisbon.")]
     response = asyncio.run(
@@ -234,7 +263,7 @@ class Person(BaseModel):
     age: int
 
 
-def test_structured_output_follows_the_schema(local: TransformersBackend) -> None:
+def test_structured_output_follows_the_schema(local: InProcessBackend) -> None:
     schema = Person.model_json_schema()
     response = _ask(local, ModelSettings(max_tokens=40), output_schema=schema)
     assert response.finish_reason == "stop"
@@ -242,7 +271,7 @@ def test_structured_output_follows_the_schema(local: TransformersBackend) -> Non
     jsonschema.validate(__import__("json").loads(response.message.content), schema)
 
 
-def test_token_counts_are_exact_and_context_window_comes_from_the_config(local: TransformersBackend) -> None:
+def test_token_counts_are_exact_and_context_window_comes_from_the_config(local: InProcessBackend) -> None:
     messages = [SystemMessage(content="Be brief."), UserMessage(content=QUESTION)]
     tools = ToolRegistry([multiply]).specs()
     counted = local.count_tokens(messages, tools)
@@ -255,14 +284,30 @@ def test_token_counts_are_exact_and_context_window_comes_from_the_config(local: 
     assert local.context_window == 8192
 
 
+class _RecordedProgress(LoadProgress):
+    """Load progress that remembers every report."""
+
+    def __init__(self) -> None:
+        super().__init__("model", None, 3600.0)
+        self.seen: list[tuple[str, float | None]] = []
+
+    def update(self, fraction: float | None = None, stage: str | None = None) -> None:
+        super().update(fraction, stage)
+        self.seen.append((self.stage, self.fraction))
+
+
 def test_gguf_is_dequantized_once_then_loaded_from_the_cache(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AGENTKIT_CACHE_DIR", str(tmp_path))
-    source = loading.ModelSource("gguf", str(loading.embedded_gguf()))
-    first = loading.load(source)
+    source = loading.ModelSource("gguf", str(embedded_gguf()))
+    progress = _RecordedProgress()
+    first = loading.load(source, progress=progress)
     assert not first.from_cache
-    assert (loading.gguf_cache_dir(loading.embedded_gguf()) / "model.safetensors").is_file()
+    assert (loading.gguf_cache_dir(embedded_gguf()) / "model.safetensors").is_file()
+    # the conversion reported itself tensor by tensor (the load feedback draws it as a bar)
+    converting = [f for stage, f in progress.seen if stage == "converting (once)" and f is not None]
+    assert len(converting) > 100 and converting == sorted(converting) and converting[-1] > 0.95
 
     def no_conversion(*_: Any) -> None:
         raise AssertionError("the GGUF was dequantized again")
@@ -279,13 +324,13 @@ def test_gguf_is_dequantized_once_then_loaded_from_the_cache(
 
 
 def test_gguf_without_the_cache_loads_the_same_weights_and_writes_nothing(
-    local: TransformersBackend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    transformers_local: TransformersBackend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AGENTKIT_CACHE_DIR", str(tmp_path))
-    direct = loading.load(loading.ModelSource("gguf", str(loading.embedded_gguf())), use_gguf_cache=False)
+    direct = loading.load(loading.ModelSource("gguf", str(embedded_gguf())), use_gguf_cache=False)
     assert not direct.from_cache
     assert list(tmp_path.iterdir()) == []
-    cached = local.loaded.model.state_dict()
+    cached = transformers_local.loaded.model.state_dict()
     for name, tensor in direct.model.state_dict().items():
         assert bool((tensor == cached[name]).all()), name
 
@@ -305,7 +350,7 @@ def test_hub_model_without_network_fails_clearly(tmp_path: Path, monkeypatch: py
         backend.loaded  # noqa: B018
 
 
-async def test_stream_yields_deltas_then_one_response(local: TransformersBackend) -> None:
+async def test_stream_yields_deltas_then_one_response(local: InProcessBackend) -> None:
     messages = [UserMessage(content="Say hello.")]
     chunks = [
         c async for c in local.stream(ModelRequest(messages=messages, settings=ModelSettings(max_tokens=8)))
@@ -316,11 +361,12 @@ async def test_stream_yields_deltas_then_one_response(local: TransformersBackend
     assert "".join(c.text for c in chunks[:-1]).strip() == final.message.content
 
 
-def test_grammar_logits_processor_works_with_model_generate(local: TransformersBackend) -> None:
+def test_grammar_logits_processor_works_with_model_generate(transformers_local: TransformersBackend) -> None:
+    local = transformers_local
     import torch
     from transformers import LogitsProcessorList
 
-    from agentkit.backends.transformers.constraints import build_grammar
+    from agentkit.backends.local.constraints import build_grammar
     from agentkit.backends.transformers.logits import GrammarLogitsProcessor
     from agentkit.parsing import parse_tool_calls
 
@@ -374,16 +420,10 @@ Call one as <tool_call>
 {% endif %}"""
 
 
-def test_model_directory_with_a_tool_template_uses_native_tools(
-    local: TransformersBackend, tmp_path: Path
-) -> None:
-    cached = loading.gguf_cache_dir(loading.embedded_gguf())
-    for name in ("config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json"):
-        (tmp_path / name).write_bytes((cached / name).read_bytes())
-    (tmp_path / "model.safetensors").symlink_to(cached / "model.safetensors")
-    (tmp_path / "chat_template.jinja").write_text(TOOL_TEMPLATE)
-    backend = resolve_backend(f"hf:{tmp_path}")
-    assert isinstance(backend, TransformersBackend) and backend.context_window == 8192
+def _check_native_tools(backend: InProcessBackend) -> None:
+    """A backend whose chat template takes ``tools=``: tools go through the template, the call is
+    constrained in its Hermes syntax, results render as the template says, and the next request
+    reuses the cache past the call (the native rendering matched the generated tokens)."""
     specs = ToolRegistry([multiply]).specs()
     messages: list[Message] = [UserMessage(content="What is 6 times 7?")]
     first = asyncio.run(
@@ -393,24 +433,66 @@ def test_model_directory_with_a_tool_template_uses_native_tools(
             )
         )
     )
-    assert backend._renderer.native and backend._call_format == "hermes"
-    prompt = backend._renderer.render(messages, specs)
+    renderer = backend.ensure_loaded()
+    assert renderer.native and backend._call_format == "hermes"
+    prompt = renderer.render(messages, specs)
     assert "<tools>" in prompt and '"name": "multiply"' in prompt
-    calls = first.message.tool_calls  # several are allowed: parallel calls are on for hf: models
+    calls = first.message.tool_calls  # several are allowed: parallel calls are on for these models
     assert calls and all(ToolRegistry([multiply]).validate(c).keys() == {"a", "b"} for c in calls)
     call = calls[0]
     messages += [first.message.model_copy(update={"tool_calls": [call]})]
     messages += [ToolMessage(tool_call_id=call.id, name="multiply", content="42")]
-    rendered = backend._renderer.render(messages, specs)
+    rendered = renderer.render(messages, specs)
     assert "<tool_response>\n42\n</tool_response>" in rendered
     asyncio.run(
         backend.complete(ModelRequest(messages=messages, tools=specs, settings=ModelSettings(max_tokens=20)))
     )
-    assert backend.stats.last_reused > 0  # the native rendering of the call matched the generated tokens
+    assert backend.stats.last_reused > 0
 
 
-def test_prompt_longer_than_the_window_is_a_clear_error(local: TransformersBackend) -> None:
-    small = local_backend(context_window=16)
+def test_model_directory_with_a_tool_template_uses_native_tools(
+    transformers_local: TransformersBackend, tmp_path: Path
+) -> None:
+    cached = loading.gguf_cache_dir(embedded_gguf())
+    for name in ("config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json"):
+        (tmp_path / name).write_bytes((cached / name).read_bytes())
+    (tmp_path / "model.safetensors").symlink_to(cached / "model.safetensors")
+    (tmp_path / "chat_template.jinja").write_text(TOOL_TEMPLATE)
+    backend = resolve_backend(f"hf:{tmp_path}")
+    assert isinstance(backend, TransformersBackend) and backend.context_window == 8192
+    _check_native_tools(backend)
+
+
+def test_gguf_with_a_tool_template_uses_native_tools_on_llama_cpp(tmp_path: Path) -> None:
+    model = edit_gguf(embedded_gguf(), tmp_path / "tools.gguf", {"tokenizer.chat_template": TOOL_TEMPLATE})
+    backend = resolve_backend(f"gguf:{model}@llama")
+    assert isinstance(backend, LlamaCppBackend) and backend.context_window == 8192
+    _check_native_tools(backend)
+
+
+def test_both_engines_write_the_same_prompt_for_the_same_request(
+    transformers_local: TransformersBackend,
+) -> None:
+    llama = make_local("llama")
+    call = ToolCall(id="c1", name="multiply", arguments={"a": 37, "b": 41})
+    request = ModelRequest(
+        messages=[
+            SystemMessage(content="Be brief."),
+            UserMessage(content=QUESTION),
+            AssistantMessage(tool_calls=[call]),
+            ToolMessage(tool_call_id="c1", name="multiply", content="1517.0"),
+        ],
+        tools=ToolRegistry([multiply, book_flight]).specs(),
+    )
+    # one renderer and one template environment: the same text, and the tokenizers agree on it
+    assert llama.ensure_loaded().render(
+        request.messages, request.tools
+    ) == transformers_local.ensure_loaded().render(request.messages, request.tools)
+    assert llama.prompt_ids(request) == transformers_local.prompt_ids(request)
+
+
+def test_prompt_longer_than_the_window_is_a_clear_error(engine: str) -> None:
+    small = make_local(engine, context_window=16)
     with pytest.raises(BackendError, match="accepts 16"):
         asyncio.run(small.complete(ModelRequest(messages=[UserMessage(content="hello " * 20)])))
 
@@ -420,13 +502,13 @@ LONG_STORY = ModelRequest(
 )
 
 
-async def _full_story_length(local: TransformersBackend) -> int:
+async def _full_story_length(local: InProcessBackend) -> int:
     full = (await local.complete(LONG_STORY)).usage.output_tokens
     assert full > 40
     return full
 
 
-async def _decoded_since(local: TransformersBackend, before: int) -> int:
+async def _decoded_since(local: InProcessBackend, before: int) -> int:
     """Tokens decoded since ``before`` by the interrupted request, measured after a 3-token one ran
     (which can only run once the interrupted request released the model)."""
     response = await local.complete(
@@ -436,7 +518,7 @@ async def _decoded_since(local: TransformersBackend, before: int) -> int:
     return local.stats.tokens_generated - before - 3
 
 
-async def test_abandoned_stream_stops_decoding(local: TransformersBackend) -> None:
+async def test_abandoned_stream_stops_decoding(local: InProcessBackend) -> None:
     full = await _full_story_length(local)
     before = local.stats.tokens_generated
     stream = local.stream(LONG_STORY)
@@ -447,7 +529,7 @@ async def test_abandoned_stream_stops_decoding(local: TransformersBackend) -> No
     assert await _decoded_since(local, before) < full  # the abandoned request stopped early
 
 
-async def test_cancelled_completion_stops_decoding(local: TransformersBackend) -> None:
+async def test_cancelled_completion_stops_decoding(local: InProcessBackend) -> None:
     full = await _full_story_length(local)
     before = local.stats.tokens_generated
     task = asyncio.create_task(local.complete(LONG_STORY))

@@ -21,6 +21,7 @@ OUTSIDE_THE_CORE = (
     "agentkit.__main__",
     "agentkit.cli",
     "agentkit.backends.openai",
+    "agentkit.backends.local",
     "agentkit.backends.transformers",
     "agentkit.backends.llamacpp",
     "agentkit.mcp",

@@ -14,12 +14,14 @@ import pytest
 
 from agentkit import ToolSpec, tool
 from agentkit.backends import ModelRequest, resolve_backend
+from agentkit.backends.local.constraints import build_grammar, render_call
+from agentkit.backends.local.engine import visible_prefix
+from agentkit.backends.local.files import embedded_gguf
+from agentkit.backends.local.prompting import PromptRenderer, template_supports_tools
+from agentkit.backends.local.stats import CacheStats, common_prefix_length
 from agentkit.backends.transformers import ModelSource, TransformersBackend
-from agentkit.backends.transformers.backend import visible_prefix
-from agentkit.backends.transformers.constraints import build_grammar, render_call
-from agentkit.backends.transformers.kv_cache import CacheStats, PrefixCache, common_prefix_length
-from agentkit.backends.transformers.loading import default_threads, embedded_gguf, gguf_cache_dir
-from agentkit.backends.transformers.prompting import PromptRenderer, template_supports_tools
+from agentkit.backends.transformers.kv_cache import PrefixCache
+from agentkit.backends.transformers.loading import default_threads, gguf_cache_dir
 from agentkit.errors import ConfigurationError
 from agentkit.messages import AssistantMessage, SystemMessage, ToolCall, ToolMessage, UserMessage
 from agentkit.registry import ToolRegistry
@@ -251,7 +253,8 @@ def test_visible_prefix_holds_back_markers_and_partial_characters(
 def test_sampling_greedy_topk_topp_and_seed() -> None:
     import torch
 
-    from agentkit.backends.transformers.generation import Sampling, sample
+    from agentkit.backends.local.engine import Sampling
+    from agentkit.backends.transformers.generation import sample
 
     logits = torch.tensor([0.1, 3.0, 2.9, -1.0])
     assert sample(logits, Sampling(), None) == 1
@@ -273,7 +276,15 @@ def test_sampling_greedy_topk_topp_and_seed() -> None:
 
 
 class _TemplateOnly:
-    chat_template = "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}"
+    """A chat template without tool support (rendering and encoding are not used here)."""
+
+    source = "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}"
+
+    def apply(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> str:
+        raise NotImplementedError
+
+    def encode(self, text: str) -> list[int]:
+        raise NotImplementedError
 
 
 def test_text_rendering_for_templates_without_tool_support() -> None:
@@ -302,7 +313,7 @@ def test_text_rendering_for_templates_without_tool_support() -> None:
 
 
 def test_tool_support_detection() -> None:
-    assert not template_supports_tools(_TemplateOnly.chat_template)
+    assert not template_supports_tools(_TemplateOnly.source)
     assert template_supports_tools("{% if tools %}..{% endif %}{{ m.tool_calls }}")
 
 

@@ -17,17 +17,17 @@ from hypothesis import strategies as st
 
 from agentkit import ToolSpec
 from agentkit.backends import ModelRequest
-from agentkit.backends.transformers import ModelSource, TransformersBackend
-from agentkit.backends.transformers.call_loop import decode_calls
-from agentkit.backends.transformers.constraints import CALL_CLOSE, CALL_OPEN, build_grammar, start_tokens
-from agentkit.backends.transformers.decision import (
+from agentkit.backends.local.call_loop import decode_calls
+from agentkit.backends.local.constraints import CALL_CLOSE, CALL_OPEN, build_grammar, start_tokens
+from agentkit.backends.local.decision import (
     call_log_odds,
     content_words,
     decide,
     needs_model,
     overlap,
 )
-from agentkit.backends.transformers.request_values import documented_default, numbers_in, span_pattern
+from agentkit.backends.local.request_values import documented_default, numbers_in, span_pattern
+from agentkit.backends.transformers import ModelSource, TransformersBackend
 from agentkit.errors import ConfigurationError
 from agentkit.messages import AssistantMessage, ToolCall, ToolMessage, UserMessage
 from agentkit.parsing import parse_tool_calls

@@ -111,7 +111,7 @@ def test_from_openai_keeps_unrepairable_arguments_with_an_error() -> None:
 @pytest.mark.parametrize("raw", ["not json at all", '{"a": '])
 def test_parse_arguments_reports_garbage(raw: str) -> None:
     arguments, error = parse_arguments(raw)
-    if error is None:  # json-repair may complete a truncated object; then it must be a dict
+    if error is None:  # the lenient reader may complete a truncated object; then it must be a dict
         assert isinstance(arguments, dict)
     else:
         assert arguments == {}

@@ -8,7 +8,13 @@ from __future__ import annotations
 from agentkit.backends.openai.backend import OpenAIBackend, StructuredMode, ToolMode
 from agentkit.backends.openai.convert import from_openai, to_openai
 from agentkit.backends.openai.counting import OpenAICounter, openai_counter
-from agentkit.backends.openai.errors import OpenAIBackendError
+from agentkit.backends.openai.errors import (
+    EmptyStreamError,
+    FeatureRejectedError,
+    OpenAIBackendError,
+    ServerUnreachableError,
+)
+from agentkit.backends.openai.features import forget_server_features
 from agentkit.errors import (
     AuthenticationError,
     BadRequestError,
@@ -43,15 +49,19 @@ def from_model_string(rest: str) -> OpenAIBackend:
 __all__ = [
     "AuthenticationError",
     "BadRequestError",
+    "EmptyStreamError",
+    "FeatureRejectedError",
     "InvalidResponseError",
     "ModelNotFoundError",
     "OpenAIBackend",
     "OpenAIBackendError",
     "OpenAICounter",
     "PermissionDeniedError",
+    "ServerUnreachableError",
     "StructuredMode",
     "ToolMode",
     "UnprocessableRequestError",
+    "forget_server_features",
     "from_model_string",
     "from_openai",
     "openai_counter",

@@ -2,9 +2,11 @@
 
 One request per model call, through the official SDK with its own retries switched off: the one
 :class:`~agentkit.retry.RetryPolicy` decides about retries. Features a server may lack are probed
-by use and remembered per backend: when it rejects ``tools`` (``tool_mode="auto"``), the backend
-switches to text-mode tool calls; when it rejects ``response_format``, structured output moves to a
-final-answer tool; when it rejects ``stream_options``, usage is taken without it.
+by use and remembered per base URL (:mod:`agentkit.backends.openai.features`): when it rejects
+``tools`` (``tool_mode="auto"``), the backend switches to text-mode tool calls; when it rejects
+``response_format`` (with any status: llama-cpp-python answers 500), structured output moves to a
+final-answer tool; when it rejects ``stream_options``, usage is taken without it; when a streamed
+request with tools comes back empty, such requests are made whole.
 
 The SDK client is bound to the event loop it was created on, and ``Agent.run`` uses a fresh loop
 per call; so one client is kept per live event loop and reused for every step on that loop.
@@ -18,6 +20,7 @@ import importlib.util
 import json
 import logging
 import os
+import urllib.parse
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from dataclasses import dataclass, replace
@@ -27,7 +30,16 @@ from agentkit.backends.base import BaseBackend, ModelRequest, ModelResponse, Str
 from agentkit.backends.counting import TokenCounter
 from agentkit.backends.openai import convert, textmode
 from agentkit.backends.openai.counting import openai_counter
-from agentkit.backends.openai.errors import context_overflow, rejects, translate
+from agentkit.backends.openai.errors import (
+    EmptyStreamError,
+    RefusedConnection,
+    ServerUnreachableError,
+    context_overflow,
+    rejects,
+    translate,
+    undecodable,
+)
+from agentkit.backends.openai.features import server_features
 from agentkit.backends.openai.sizes import known_context_window
 from agentkit.backends.openai.streaming import Delivered, StreamAssembler
 from agentkit.errors import BadRequestError, ConfigurationError, TransientError
@@ -112,10 +124,7 @@ class OpenAIBackend(BaseBackend):
             raise ConfigurationError(f"context_window must be positive, got {context_window}")
         self._model = model
         self.base_url = (base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
-        if not self.base_url.startswith(("http://", "https://")):
-            raise ConfigurationError(
-                f"base URL {self.base_url!r} must start with http:// or https:// (e.g. http://127.0.0.1:8080/v1)"
-            )
+        _check_base_url(self.base_url)
         key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
         if not key and self.base_url == DEFAULT_BASE_URL:
             raise ConfigurationError(
@@ -138,12 +147,8 @@ class OpenAIBackend(BaseBackend):
         if http_transport == "aiohttp" and importlib.util.find_spec("aiohttp") is None:
             raise ConfigurationError("http_transport='aiohttp' needs aiohttp: pip install 'openai[aiohttp]'")
         self.http_transport = http_transport
-        # What this server turned out to support (None: not known yet).
-        self._native_tools: bool | None = None if tool_mode == "auto" else tool_mode == "native"
-        self._json_schema: bool | None = (
-            None if structured_output == "auto" else structured_output == "json_schema"
-        )
-        self._stream_usage: bool = True
+        # What this server turned out to support, shared with every backend at the same base URL.
+        self._features = server_features(self.base_url)
         self._clients: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, tuple[openai.AsyncOpenAI, AsyncGenerator[None, None]]
         ] = weakref.WeakKeyDictionary()
@@ -219,13 +224,20 @@ class OpenAIBackend(BaseBackend):
     # -- planning -------------------------------------------------------------------------------
 
     def _plan(self, request: ModelRequest, *, streaming: bool) -> _Plan:
+        features = self._features
         structured: Literal["json_schema", "tool"] | None = None
         if request.output_schema is not None:
-            structured = "json_schema" if self._json_schema is not False else "tool"
+            if self.structured_output == "auto":
+                structured = "json_schema" if features.json_schema is not False else "tool"
+            else:
+                structured = self.structured_output
+        native = (
+            features.native_tools is not False if self.tool_mode == "auto" else self.tool_mode == "native"
+        )
         return _Plan(
-            text_tools=self._native_tools is False,
+            text_tools=not native,
             structured=structured,
-            stream_usage=streaming and self._stream_usage,
+            stream_usage=streaming and features.stream_usage,
         )
 
     def _fallback(self, error: BadRequestError, plan: _Plan) -> _Plan | None:
@@ -235,18 +247,24 @@ class OpenAIBackend(BaseBackend):
         if context_overflow(said):
             return None
         if plan.stream_usage and "stream_options" in said:
-            self._stream_usage = False
+            self._features.stream_usage = False
             return replace(plan, stream_usage=False)
         if (
             plan.structured == "json_schema"
             and self.structured_output == "auto"
             and rejects(said, ("response_format", "json_schema"))
         ):
-            self._json_schema = False
+            logger.warning(
+                "%s at %s rejected response_format (%s); using a final-answer tool",
+                self.name,
+                self.base_url,
+                said[:200],
+            )
+            self._features.json_schema = False
             return replace(plan, structured="tool")
         if not plan.text_tools and self.tool_mode == "auto" and rejects(said, ("tool", "function")):
             logger.warning("%s rejected native tools (%s); using text-mode tool calls", self.name, said[:200])
-            self._native_tools = False
+            self._features.native_tools = False
             return replace(plan, text_tools=True)
         return None
 
@@ -302,10 +320,11 @@ class OpenAIBackend(BaseBackend):
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
         plan = self._plan(request, streaming=False)
+        refusals = _Refusals()
         while True:
             try:
                 response = await self.retry.call(
-                    functools.partial(self._complete_once, self._payload(request, plan)),
+                    functools.partial(self._complete_once, self._payload(request, plan), refusals),
                     what=f"{self.name} request",
                 )
             except BadRequestError as exc:
@@ -316,7 +335,7 @@ class OpenAIBackend(BaseBackend):
                 continue
             return self._finish(response, request, plan)
 
-    async def _complete_once(self, payload: dict[str, Any]) -> ModelResponse:
+    async def _complete_once(self, payload: dict[str, Any], refusals: _Refusals) -> ModelResponse:
         import httpx2
 
         client = await self._client()
@@ -324,20 +343,27 @@ class OpenAIBackend(BaseBackend):
             # client.post (the SDK's documented route for raw requests) rather than the typed
             # chat.completions.create: the typed path deep-copies and transforms every message and
             # tool schema on each call, which dominated the client's CPU time with many runs at once.
-            raw = await client.post("/chat/completions", body=payload, cast_to=httpx2.Response)
+            raw = await client.post(
+                "/chat/completions", content=convert.request_body(payload), cast_to=httpx2.Response
+            )
             body = raw.content
-            data = json.loads(body)
         except Exception as exc:  # noqa: BLE001 - translated into agentkit's typed errors
-            self._raise(exc)
+            self._raise(exc, refusals)
+        try:
+            data = json.loads(body)
+        except (ValueError, RecursionError) as exc:  # not JSON, nested past the limit, a 5,000-digit number
+            self._raise(undecodable(exc, body.decode(errors="replace")))
         if not isinstance(data, dict):
             self._raise(json.JSONDecodeError("expected a JSON object", body.decode(errors="replace"), 0))
         return convert.response_from_dict(data)
 
-    def _raise(self, exc: BaseException) -> NoReturn:
+    def _raise(self, exc: BaseException, refusals: _Refusals | None = None) -> NoReturn:
         """Raise the agentkit error for ``exc`` (``exc`` itself when it is no request failure)."""
         error = translate(exc, api_key=self._api_key, model=self.model, base_url=self.base_url)
         if error is exc:
             raise exc
+        if refusals is not None:
+            error = refusals.check(error)
         raise error from exc
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[StreamChunk]:
@@ -349,7 +375,12 @@ class OpenAIBackend(BaseBackend):
         In text tool mode the deltas are held back until the reply is parsed, so no tool-call markup
         leaks into the stream.
         """
+        if request.tools and not self._features.stream_with_tools:
+            async for item in self._whole(request):
+                yield item
+            return
         plan = self._plan(request, streaming=True)
+        refusals = _Refusals()
         while True:
             delivered = Delivered()
             try:
@@ -359,6 +390,7 @@ class OpenAIBackend(BaseBackend):
                         self._payload(request, plan),
                         delivered,
                         plan,
+                        refusals,
                     ),
                     what=f"{self.name} stream",
                 ):
@@ -370,6 +402,16 @@ class OpenAIBackend(BaseBackend):
                     else:
                         yield item
                 return
+            except EmptyStreamError as exc:
+                # Not transient: the server cannot stream this request (llama-cpp-python's
+                # chatml-function-calling with tools). Ask once for the whole reply instead.
+                logger.warning("%s; asking for the whole reply instead of a stream", exc)
+                if request.tools:
+                    self._features.stream_with_tools = False
+                await self.aclose()  # the server dropped that connection: a pooled one would fail
+                async for item in self._whole(request):
+                    yield item
+                return
             except BadRequestError as exc:
                 if delivered.length:
                     raise
@@ -378,8 +420,15 @@ class OpenAIBackend(BaseBackend):
                     raise
                 plan = fallback
 
+    async def _whole(self, request: ModelRequest) -> AsyncIterator[StreamChunk]:
+        """A streamed call answered by one whole request: its text as one delta, then the response."""
+        response = await self.complete(request)
+        if response.message.content:
+            yield TextDelta(response.message.content)
+        yield response
+
     async def _stream_once(
-        self, payload: dict[str, Any], delivered: Delivered, plan: _Plan
+        self, payload: dict[str, Any], delivered: Delivered, plan: _Plan, refusals: _Refusals
     ) -> AsyncIterator[StreamChunk]:
         from openai import AsyncStream
 
@@ -389,13 +438,13 @@ class OpenAIBackend(BaseBackend):
         try:
             stream = await client.post(
                 "/chat/completions",
-                body={**payload, "stream": True},
+                content=convert.request_body({**payload, "stream": True}),
                 cast_to=object,
                 stream=True,
                 stream_cls=AsyncStream[object],
             )
         except Exception as exc:  # noqa: BLE001 - translated into agentkit's typed errors
-            self._raise(exc)
+            self._raise(exc, refusals)
         try:
             iterator = stream.__aiter__()
             while True:
@@ -403,6 +452,8 @@ class OpenAIBackend(BaseBackend):
                     chunk = await iterator.__anext__()
                 except StopAsyncIteration:
                     break
+                except (ValueError, RecursionError) as exc:  # the SDK could not decode an event's JSON
+                    self._raise(undecodable(exc, getattr(exc, "doc", "")))
                 except Exception as exc:  # noqa: BLE001 - translated into agentkit's typed errors
                     self._raise(exc)
                 piece = assembler.add(chunk if isinstance(chunk, dict) else {})
@@ -413,6 +464,10 @@ class OpenAIBackend(BaseBackend):
                     yield TextDelta(fresh)
         finally:
             await stream.close()  # also on cancellation: the HTTP stream must not linger
+        if assembler.chunks == 0 and not delivered.length:
+            raise EmptyStreamError(
+                f"the stream from {self.name} at {self.base_url} ended before its first chunk"
+            )
         if assembler.finish_reason is None:
             # The body ended without the last chunk: a connection closed early, not a short reply.
             raise TransientError(
@@ -433,3 +488,54 @@ async def _close_at_loop_shutdown(client: openai.AsyncOpenAI) -> AsyncGenerator[
         yield
     finally:
         await client.close()
+
+
+class _Refusals:
+    """Refused connections during one model call: a port nobody listens on is retried only a little
+    (a server may be starting), then reported as :class:`ServerUnreachableError`."""
+
+    limit = 3
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def check(self, error: BaseException) -> BaseException:
+        if not isinstance(error, RefusedConnection):
+            return error
+        self.count += 1
+        if self.count < self.limit:
+            return error
+        return ServerUnreachableError(f"{error} (refused {self.count} times)")
+
+
+def _check_base_url(base_url: str) -> None:
+    """A base URL must be http(s) and carry no credentials: they would be sent as a second
+    Authorization beside the key, and shown in every error and log line that names the URL."""
+    if not base_url.startswith(("http://", "https://")):
+        raise ConfigurationError(
+            f"base URL {_masked(base_url)!r} must start with http:// or https:// "
+            "(e.g. http://127.0.0.1:8080/v1)"
+        )
+    try:
+        parts = urllib.parse.urlsplit(base_url)
+        has_credentials = parts.username is not None or parts.password is not None
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError as exc:
+        raise ConfigurationError(f"base URL {_masked(base_url)!r} is not a valid URL: {exc}") from None
+    if has_credentials:
+        raise ConfigurationError(
+            f"base URL {_masked(base_url)!r} carries credentials, which agentkit does not take from a URL: "
+            "pass the key with api_key= or OPENAI_API_KEY (or an Authorization header with "
+            "default_headers=) and remove them from the URL"
+        )
+
+
+def _masked(base_url: str) -> str:
+    """``base_url`` with anything before an ``@`` in its authority replaced by ``***``."""
+    scheme, sep, rest = base_url.partition("://")
+    if not sep:
+        return base_url.split("@")[-1]
+    authority, slash, path = rest.partition("/")
+    if "@" in authority:
+        authority = "***@" + authority.rpartition("@")[2]
+    return f"{scheme}://{authority}{slash}{path}"

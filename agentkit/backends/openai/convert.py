@@ -22,6 +22,7 @@ from agentkit.messages import (
     UserMessage,
     new_call_id,
     parse_arguments,
+    preview,
 )
 from agentkit.tool_spec import ToolSpec
 
@@ -70,20 +71,7 @@ def from_openai(data: dict[str, Any]) -> Message:
     """Convert one OpenAI chat-completions dict to a typed message."""
     role = data.get("role")
     if role == "assistant":
-        calls = []
-        for raw_call in data.get("tool_calls") or []:
-            function = raw_call.get("function", {})
-            raw_args = function.get("arguments")
-            arguments, error = parse_arguments(raw_args)
-            calls.append(
-                ToolCall(
-                    id=raw_call.get("id") or new_call_id(),
-                    name=function.get("name", ""),
-                    arguments=arguments,
-                    raw_arguments=raw_args if error is not None and isinstance(raw_args, str) else None,
-                    arguments_error=error,
-                )
-            )
+        calls = [_call_from_wire(raw) for raw in data.get("tool_calls") or []]
         return AssistantMessage(content=_content_text(data.get("content")), tool_calls=calls)
     if role == "tool":
         return ToolMessage(
@@ -186,39 +174,82 @@ def settings_params(settings: ModelSettings) -> tuple[dict[str, Any], dict[str, 
     return params, extra
 
 
-def parse_tool_calls(raw_calls: Sequence[dict[str, Any]]) -> list[ToolCall]:
+def parse_tool_calls(raw_calls: object) -> list[ToolCall]:
     """Typed tool calls from wire dicts: arguments parsed (with lenient repair), ids kept exactly,
-    a fresh id where the server gave none or repeated one (so every result pairs with one call)."""
+    a fresh id where the server gave none or repeated one (so every result pairs with one call).
+
+    Total over whatever a server sends: a call that is not in the chat-completions form (not an
+    object, arguments that are not a string or object, a name that is not a string) is kept with
+    ``arguments_error`` saying so, which goes back to the model as the call's result.
+    """
+    if not isinstance(raw_calls, list):  # one call not wrapped in a list (or something else: told below)
+        raw_calls = [raw_calls]
     calls: list[ToolCall] = []
     seen: set[str] = set()
     for raw in raw_calls:
-        function = raw.get("function") or {}
-        raw_args = function.get("arguments")
-        arguments, error = parse_arguments(raw_args)
-        call_id = raw.get("id") or new_call_id()
-        if call_id in seen:
-            call_id = new_call_id()
-        seen.add(call_id)
-        calls.append(
-            ToolCall(
-                id=call_id,
-                name=function.get("name") or "",
-                arguments=arguments,
-                raw_arguments=raw_args if error is not None and isinstance(raw_args, str) else None,
-                arguments_error=error,
-            )
-        )
+        call = _call_from_wire(raw)
+        if call.id in seen:
+            call = call.model_copy(update={"id": new_call_id()})
+        seen.add(call.id)
+        calls.append(call)
     return calls
 
 
-def usage_from(data: dict[str, Any] | None) -> Usage:
-    if not data:
+def _call_from_wire(raw: object) -> ToolCall:
+    entry = raw if isinstance(raw, dict) else {}
+    function = entry.get("function")
+    fields = function if isinstance(function, dict) else {}
+    name, raw_args, call_id = fields.get("name"), fields.get("arguments"), entry.get("id")
+    arguments, error = parse_arguments(raw_args)
+    if not isinstance(raw, dict) or not isinstance(function, dict | None):
+        error = (
+            f"the call was not in the tool-call form ({preview(raw)}); "
+            'call a tool as {"name": ..., "arguments": {...}}'
+        )
+    elif name is not None and not isinstance(name, str):
+        error = f"the tool name must be a string, got {type(name).__name__} {preview(name)}"
+    return ToolCall(
+        id=call_id if isinstance(call_id, str) and call_id else new_call_id(),
+        name=name if isinstance(name, str) else "",
+        arguments=arguments if error is None else {},
+        raw_arguments=raw_args if error is not None and isinstance(raw_args, str) else None,
+        arguments_error=error,
+    )
+
+
+def usage_from(data: object) -> Usage:
+    """Token usage from a response's ``usage``; counts that are not non-negative numbers read as 0."""
+    if not isinstance(data, dict):
         return Usage(requests=1)
     return Usage(
-        input_tokens=int(data.get("prompt_tokens") or 0),
-        output_tokens=int(data.get("completion_tokens") or 0),
+        input_tokens=_token_count(data.get("prompt_tokens")),
+        output_tokens=_token_count(data.get("completion_tokens")),
         requests=1,
     )
+
+
+def _token_count(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return 0
+    return int(value) if 0 <= value < 2**53 else 0
+
+
+def invalid_response(problem: str) -> Exception:
+    """The typed error for a reply that is not a chat completion."""
+    return InvalidResponseError(
+        f"the server's response is not a chat completion: {problem}. "
+        "To fix: check that the base URL points at an OpenAI-compatible /v1 API."
+    )
+
+
+def reply_text(content: object) -> str | None:
+    """A reply's text: a string, ``None``, or a list of typed parts (their text joined)."""
+    if content is None or isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = (p if isinstance(p, str) else p.get("text") if isinstance(p, dict) else None for p in content)
+        return "".join(p for p in parts if isinstance(p, str))
+    raise invalid_response(f"the message content must be text, got {type(content).__name__}")
 
 
 def lift_final_answer(message: AssistantMessage, schema: dict[str, Any] | None) -> AssistantMessage:
@@ -244,23 +275,43 @@ def lift_final_answer(message: AssistantMessage, schema: dict[str, Any] | None) 
 
 
 def response_from_dict(data: dict[str, Any]) -> ModelResponse:
-    """A :class:`ModelResponse` from a chat-completions response body."""
-    choices = data.get("choices") or []
-    if not choices:
-        raise InvalidResponseError(
-            f"the server's response has no choices: {json.dumps(data)[:300]}. "
-            "To fix: check that the base URL points at an OpenAI-compatible /v1 API."
-        )
+    """A :class:`ModelResponse` from a chat-completions response body; :class:`InvalidResponseError`
+    when its structure is not one (the content of each tool call is the model's, checked later)."""
+    choices = data.get("choices")
+    if not choices or not isinstance(choices, list) or not isinstance(choices[0], dict):
+        raise invalid_response(f"no choices in {json.dumps(data, default=str)[:300]}")
     choice = choices[0]
     message = choice.get("message") or {}
-    content = message.get("content")
-    if isinstance(content, list):
-        content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
+    if not isinstance(message, dict):
+        raise invalid_response(f"the choice's message is a {type(message).__name__}, not an object")
+    finish = choice.get("finish_reason")
+    model = data.get("model")
     return ModelResponse(
         message=AssistantMessage(
-            content=content, tool_calls=parse_tool_calls(message.get("tool_calls") or [])
+            content=reply_text(message.get("content")),
+            tool_calls=parse_tool_calls(message.get("tool_calls") or []),
         ),
         usage=usage_from(data.get("usage")),
-        finish_reason=choice.get("finish_reason"),
-        model=data.get("model"),
+        finish_reason=finish if isinstance(finish, str) else None,
+        model=model if isinstance(model, str) else None,
     )
+
+
+def request_body(payload: dict[str, Any]) -> bytes:
+    """The JSON bytes of a request, written here rather than by the SDK so that text no UTF-8 can hold
+    (a lone surrogate: a tool that listed a file name that is not UTF-8, a model that wrote half an
+    emoji) is sent as U+FFFD instead of failing the request."""
+    try:
+        text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except ValueError as exc:  # NaN or an infinity where JSON has no place for one
+        from agentkit.errors import ConfigurationError
+
+        raise ConfigurationError(
+            f"the request cannot be written as JSON ({exc}): check the settings and tool schemas for "
+            "NaN or infinite numbers"
+        ) from exc
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        # Paired surrogates become the character they encode; lone ones become U+FFFD.
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace").encode()

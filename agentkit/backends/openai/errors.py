@@ -3,12 +3,15 @@
 Every failure of a request ends as exactly one of:
 
 - :class:`~agentkit.errors.TransientError` (408, 409, 429, 5xx, connection errors, timeouts, an error
-  event inside a stream): retried by the one :class:`~agentkit.retry.RetryPolicy`;
+  event inside a stream): retried by the one :class:`~agentkit.retry.RetryPolicy`; a refused connection
+  (:class:`RefusedConnection`) only a little, then :class:`ServerUnreachableError`;
 - a :class:`~agentkit.errors.RemoteBackendError` subclass (400, 401, 403, 404, 422, other 4xx, a body
-  that is not JSON): raised at once, with a message that says what to fix.
+  that is not JSON, and a reply of any status that rejects a feature of the request by name, as
+  llama-cpp-python's HTTP 500 for ``response_format``): raised at once, with a message that says what
+  to fix (the backend first falls back to doing without the feature where it can).
 
-The classes live in :mod:`agentkit.errors` (any remote backend can raise them); this module translates
-the SDK's failures into them.
+The shared classes live in :mod:`agentkit.errors` (any remote backend can raise them); this module
+adds this backend's specifics as their subclasses, and translates the SDK's failures into them.
 
 Messages quote what the server said (trimmed) and never contain the API key: it is scrubbed from
 every message, in case a server echoes it back.
@@ -36,6 +39,26 @@ RETRYABLE_STATUS = frozenset({408, 409, 429})
 
 OpenAIBackendError = RemoteBackendError
 """The name this package used before the classes moved to :mod:`agentkit.errors`."""
+
+
+class FeatureRejectedError(BadRequestError):
+    """A reply with a status other than 400 (llama-cpp-python answers 500) whose message rejects a
+    parameter of the request by name: not transient, so it is not retried, and the backend falls back
+    to doing without that feature where it can."""
+
+
+class ServerUnreachableError(RemoteBackendError):
+    """Nothing accepted a connection at the base URL, on every attempt allowed for that (the server is
+    not running, or the URL names the wrong host or port)."""
+
+
+class RefusedConnection(TransientError):
+    """A refused connection: worth a retry or two (a server may be starting), not the whole policy."""
+
+
+class EmptyStreamError(InvalidResponseError):
+    """A streamed request came back without a single chunk. Not transient (llama-cpp-python's
+    ``chatml-function-calling`` cannot stream with tools): the backend asks for the whole reply."""
 
 
 def scrub(text: str, secret: str | None) -> str:
@@ -97,16 +120,24 @@ _HINTS: dict[int, tuple[type[OpenAIBackendError], str]] = {
 }
 
 
-def _root_cause(exc: BaseException) -> BaseException:
-    """The innermost cause: the SDK's aiohttp adapter reports a refused connection as a connect
-    timeout, which only the original OSError at the bottom of the chain tells apart."""
-    seen = {id(exc)}
-    while True:
-        inner = exc.__cause__ or exc.__context__
-        if inner is None or id(inner) in seen:
-            return exc
-        seen.add(id(inner))
-        exc = inner
+def _transport_cause(exc: BaseException) -> BaseException | None:
+    """The innermost transport failure under ``exc`` that is not a timeout: an OSError (a refused or
+    reset connection, a failed name lookup) or an aiohttp connection error (a server that closed the
+    connection). Transports wrap these differently (the SDK's aiohttp adapter reports both as a
+    connect *timeout*), and an exception being handled when the request started hangs below them as
+    ``__context__`` (``Agent.run``'s probe for a running loop): so the chain is searched, not followed
+    to its end."""
+    found: BaseException | None = None
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        names = {cls.__name__ for cls in type(current).__mro__}
+        timeout = isinstance(current, TimeoutError) or names & {"ServerTimeoutError", "SocketTimeoutError"}
+        if not timeout and (isinstance(current, OSError) or "ClientConnectionError" in names):
+            found = current
+        current = current.__cause__ or current.__context__
+    return found
 
 
 def translate(exc: BaseException, *, api_key: str | None, model: str, base_url: str) -> BaseException:
@@ -118,6 +149,14 @@ def translate(exc: BaseException, *, api_key: str | None, model: str, base_url: 
     if isinstance(exc, openai.APIStatusError):
         status = exc.status_code
         server = scrub(_server_message(exc.body, exc.message), api_key)
+        said = server.lower()
+        if status != 400 and rejects(said, REQUEST_PARAMETERS) and not context_overflow(said):
+            return FeatureRejectedError(
+                f"HTTP {status} from {where}: {server[:500]}. To fix: the server does not support a "
+                "parameter it names; use a mode without it (tool_mode=, structured_output=)",
+                status=status,
+                server_message=server,
+            )
         if status in RETRYABLE_STATUS or status >= 500:
             retry_after = parse_retry_after(dict(exc.response.headers))
             return TransientError(
@@ -131,11 +170,15 @@ def translate(exc: BaseException, *, api_key: str | None, model: str, base_url: 
             f"HTTP {status} from {where}: {server}. To fix: {hint}.", status=status, server_message=server
         )
     if isinstance(exc, openai.APIConnectionError):
-        root = _root_cause(exc)
-        refused = isinstance(root, OSError) and not isinstance(root, TimeoutError)
-        if isinstance(exc, openai.APITimeoutError) and not refused:
+        cause = _transport_cause(exc)
+        if isinstance(cause, ConnectionRefusedError):
+            return RefusedConnection(
+                f"connection to {where} was refused: nothing is listening there. To fix: start the "
+                "server, or check the host and port of the base URL"
+            )
+        if isinstance(exc, openai.APITimeoutError) and cause is None:
             return TransientError(f"request to {where} timed out")
-        detail = f" ({type(root).__name__}: {scrub(str(root), api_key)})" if root is not exc else ""
+        detail = f" ({type(cause).__name__}: {scrub(str(cause), api_key)})" if cause is not None else ""
         return TransientError(f"connection to {where} failed{detail}")
     if isinstance(exc, openai.APIResponseValidationError):
         return InvalidResponseError(
@@ -154,8 +197,29 @@ def translate(exc: BaseException, *, api_key: str | None, model: str, base_url: 
     return exc
 
 
+def undecodable(exc: BaseException, doc: str) -> json.JSONDecodeError:
+    """``exc`` from decoding a reply as a ``JSONDecodeError``, so :func:`translate` reports it as a body
+    that is not JSON (``InvalidResponseError``) whatever the decoder raised."""
+    if isinstance(exc, json.JSONDecodeError):
+        return exc
+    return json.JSONDecodeError(f"{type(exc).__name__}: {str(exc)[:100]}", doc, 0)
+
+
+REQUEST_PARAMETERS = (
+    "response_format",
+    "json_schema",
+    "tool_choice",
+    "tools",
+    "stream_options",
+    "parallel_tool_calls",
+)
+"""Parameters the backend may send that some servers lack: a reply of any status that rejects one by
+name is a refusal of the feature, not a transient failure."""
+
 _REJECTION_WORDS = (
     "not support",
+    "validation error",
+    "input should be",
     "unsupported",
     "not available",
     "not allowed",
@@ -171,7 +235,8 @@ _REJECTION_WORDS = (
 
 
 def rejects(said: str, features: tuple[str, ...]) -> bool:
-    """Whether a 400's message says the server rejects one of ``features`` (as a parameter)."""
+    """Whether an error message (lower-cased) says the server rejects one of ``features`` (as a
+    parameter): it names one and says it is unsupported, unknown, invalid or fails validation."""
     return any(f in said for f in features) and any(w in said for w in _REJECTION_WORDS)
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agentkit.backends.base import ModelResponse
-from agentkit.backends.openai.convert import parse_tool_calls, usage_from
+from agentkit.backends.openai.convert import invalid_response, parse_tool_calls, reply_text, usage_from
 from agentkit.messages import AssistantMessage
 
 
@@ -22,6 +22,8 @@ class _PartialCall:
     id: str | None = None
     name: str = ""
     arguments: list[str] = field(default_factory=list)
+    malformed: object = None
+    """A fragment that was not a tool-call object, kept so the model is told (see ``parse_tool_calls``)."""
 
 
 class StreamAssembler:
@@ -42,28 +44,40 @@ class StreamAssembler:
         return "".join(self._text)
 
     def add(self, chunk: dict[str, Any]) -> str:
+        """Take one chunk; :class:`InvalidResponseError` when its structure is not a chat-completion
+        chunk's (the content of each tool call is the model's, checked later)."""
         self.chunks += 1
-        self.model = chunk.get("model") or self.model
-        if chunk.get("usage"):
-            self.usage = chunk["usage"]
+        model, usage, choices = chunk.get("model"), chunk.get("usage"), chunk.get("choices") or []
+        self.model = model if isinstance(model, str) and model else self.model
+        if usage and isinstance(usage, dict):
+            self.usage = usage
+        if not isinstance(choices, list):
+            raise invalid_response(f"a stream chunk's 'choices' is a {type(choices).__name__}, not a list")
         delta_text = ""
-        for choice in chunk.get("choices") or []:
-            if choice.get("index", 0) != 0:
+        for choice in choices:
+            if not isinstance(choice, dict) or choice.get("index", 0) != 0:
                 continue  # agentkit asks for one choice; ignore any other
             delta = choice.get("delta") or {}
-            content = delta.get("content")
+            if not isinstance(delta, dict):
+                raise invalid_response(f"a stream chunk's delta is a {type(delta).__name__}, not an object")
+            content = reply_text(delta.get("content"))
             if content:
                 self._text.append(content)
                 delta_text += content
-            for fragment in delta.get("tool_calls") or []:
+            fragments = delta.get("tool_calls") or []
+            for fragment in fragments if isinstance(fragments, list) else [fragments]:
                 self._add_call_fragment(fragment)
-            if choice.get("finish_reason"):
-                self.finish_reason = choice["finish_reason"]
+            finish = choice.get("finish_reason")
+            if finish:
+                self.finish_reason = finish if isinstance(finish, str) else str(finish)
         return delta_text
 
-    def _add_call_fragment(self, fragment: dict[str, Any]) -> None:
-        index = fragment.get("index")
-        call_id = fragment.get("id")
+    def _add_call_fragment(self, fragment: object) -> None:
+        if not isinstance(fragment, dict) or not isinstance(fragment.get("function") or {}, dict):
+            self._calls.append(_PartialCall(malformed=fragment))
+            return
+        index = fragment.get("index") if isinstance(fragment.get("index"), int) else None
+        call_id = fragment.get("id") if isinstance(fragment.get("id"), str) else None
         function = fragment.get("function") or {}
         partial: _PartialCall | None = None
         if index is not None:
@@ -80,16 +94,20 @@ class StreamAssembler:
         if call_id and not partial.id:
             partial.id = call_id
             self._by_id[call_id] = partial
-        if function.get("name") and not partial.name:
-            partial.name = function["name"]  # some servers repeat the name in every fragment
+        name = function.get("name")
+        if name and isinstance(name, str) and not partial.name:
+            partial.name = name  # some servers repeat the name in every fragment
         arguments = function.get("arguments")
         if arguments:
             partial.arguments.append(arguments if isinstance(arguments, str) else _dumps(arguments))
 
     def response(self) -> ModelResponse:
         """The assembled reply."""
-        raw_calls = [
-            {"id": c.id, "function": {"name": c.name, "arguments": "".join(c.arguments)}} for c in self._calls
+        raw_calls: list[object] = [
+            c.malformed
+            if c.malformed is not None
+            else {"id": c.id, "function": {"name": c.name, "arguments": "".join(c.arguments)}}
+            for c in self._calls
         ]
         content = self.text
         return ModelResponse(
@@ -101,7 +119,12 @@ class StreamAssembler:
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
+    """Arguments a server sent as JSON rather than JSON text; what cannot be written back as text
+    (nested past the recursion limit) becomes text that fails to parse, so the model is told."""
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (ValueError, RecursionError):
+        return f"(arguments of type {type(value).__name__} that cannot be read as JSON)"
 
 
 class Delivered:

@@ -1,8 +1,10 @@
 """In-process transformers models: ``hf:REPO_OR_DIR``, ``gguf:PATH`` and ``local``.
 
-Modules: ``loading`` (find, load, cache GGUF as safetensors, threads/device), ``prompting`` (chat
-template, tool messages), ``constraints`` (llguidance grammars), ``logits`` (grammar mask on torch
-logits), ``kv_cache`` (prefix reuse across steps), ``generation`` (the decode loop), ``backend``.
+Modules: ``loading`` (find, load, cache GGUF as safetensors, threads/device), ``tokenizer`` (the chat
+template and llguidance tokenizer from the Hugging Face tokenizer), ``logits`` (grammar mask on torch
+logits), ``kv_cache`` (prefix reuse across steps), ``generation`` (the decode loop), ``backend``. What
+both in-process engines share (prompting, grammars, the request logic) is in
+:mod:`agentkit.backends.local`, which also decides which engine serves ``gguf:`` and ``local``.
 
 The factories below are cheap: they check the extras and the path, and the model loads on first use.
 Importing this package does not import torch.
@@ -12,15 +14,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from agentkit.backends.local.files import check_gguf_file, embedded_gguf
 from agentkit.backends.transformers.backend import TransformersBackend
-from agentkit.backends.transformers.loading import (
-    ModelSource,
-    check_gguf_file,
-    check_hf_location,
-    embedded_gguf,
-    require_local_extras,
-)
+from agentkit.backends.transformers.loading import ModelSource, check_hf_location, require_local_extras
 from agentkit.errors import ConfigurationError
+
+LOCAL_DECIDING_OPTIONS: dict[str, Any] = {
+    "decide_calls": True,
+    "parallel_calls": True,
+    "values_from_request": True,
+}
+"""Defaults for ``local`` on this engine (``local@llama`` keeps
+:data:`~agentkit.backends.local.engine.EMBEDDED_MODEL_OPTIONS`, the forced path)."""
 
 
 def hf_backend(location: str, **options: Any) -> TransformersBackend:
@@ -50,10 +55,8 @@ def local_backend(rest: str = "", **options: Any) -> TransformersBackend:
     require_local_extras()
     # Measured on BFCL (benchmarks/README.md, "The local model deciding"): the decision step, calls
     # decoded one at a time and values from the request beat forcing one call (``call_then_answer``,
-    # still available) on simple_python, parallel and irrelevance together.
-    options.setdefault("decide_calls", True)
-    options.setdefault("parallel_calls", True)
-    options.setdefault("values_from_request", True)
+    # still available, and what ``local@llama`` does: the decision needs this engine's logits).
+    options = {**LOCAL_DECIDING_OPTIONS, **options}
     options.setdefault("name", "local")
     return TransformersBackend(ModelSource("gguf", str(embedded_gguf())), **options)
 

@@ -16,22 +16,9 @@ from typing import Any
 
 import torch
 
+from agentkit.backends.local.engine import Sampling, find_stop
 from agentkit.backends.transformers.logits import mask_logits
 from agentkit.errors import BackendError
-
-
-@dataclass(frozen=True, slots=True)
-class Sampling:
-    """Resolved sampling settings; greedy when ``temperature`` is 0 or None."""
-
-    temperature: float | None = None
-    top_k: int | None = None
-    top_p: float | None = None
-    seed: int | None = None
-
-    @property
-    def greedy(self) -> bool:
-        return not self.temperature
 
 
 def sample(logits: torch.Tensor, sampling: Sampling, generator: torch.Generator | None) -> int:
@@ -71,11 +58,6 @@ def _cache_argument(model_class: Any) -> str:
     return "cache" if "cache" in inspect.signature(model_class.forward).parameters else "past_key_values"
 
 
-def _find_stop(text: str, stops: Sequence[str], start: int) -> int:
-    hits = [i for i in (text.find(s, start) for s in stops) if i >= 0]
-    return min(hits) if hits else -1
-
-
 def prefill(model: Any, prompt: Sequence[int], *, cache: Any, reused: int) -> tuple[torch.Tensor, Any]:
     """Run ``prompt`` (its first ``reused`` tokens already in ``cache``) through the model; returns the
     log-probabilities of the next token and the cache, which then holds the whole prompt."""
@@ -103,7 +85,7 @@ def generate(
     reused: int,
     max_new_tokens: int,
     sampling: Sampling,
-    stop_ids: set[int],
+    stop_ids: frozenset[int] | set[int],
     stop_strings: Sequence[str] = (),
     matcher: Any = None,
     on_text: Callable[[str], None] | None = None,
@@ -157,7 +139,7 @@ def generate(
             previous = len(text)
             text = tokenizer.decode(ids, skip_special_tokens=False)
             if stop_strings:
-                at = _find_stop(text, stop_strings, max(0, previous - longest_stop))
+                at = find_stop(text, stop_strings, max(0, previous - longest_stop))
                 if at >= 0:
                     text = text[:at]
                     finish = "stop"

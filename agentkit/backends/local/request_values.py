@@ -22,9 +22,12 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
+
+from agentkit.messages import Message, ToolMessage, UserMessage
 
 MAX_SPAN_CHUNKS = 24
 """Longest span, in pieces (a word, a run of spaces, or a run of other characters): about 12 words."""
@@ -288,3 +291,15 @@ class RequestValues:
         if isinstance(value, int | float) and not isinstance(value, bool):
             return next((p for p, v in self.numbers if p > after and v == value), None)
         return None
+
+
+def value_source(messages: Sequence[Message]) -> str:
+    """Where argument values may come from: the last user message and the tool results since."""
+    parts: list[str] = []
+    for message in reversed(messages):
+        if isinstance(message, ToolMessage):
+            parts.append(message.content)
+        elif isinstance(message, UserMessage):
+            parts.append(message.content)
+            break
+    return "\n".join(reversed(parts))

@@ -6,7 +6,7 @@ later call depend on an earlier one. Decoding call by call can:
 
 - each call is decoded under its own grammar, built knowing the calls before it (with values from the
   request, a later call of the same tool moves forward through the request:
-  :meth:`~agentkit.backends.transformers.request_values.RequestValues.progress`);
+  :meth:`~agentkit.backends.local.request_values.RequestValues.progress`);
 - a call identical to an earlier one ends the reply (and is dropped);
 - after each call, the model's log-odds of ending the reply against starting another call decide
   whether to go on (above ``stop_threshold``: stop), at most ``max_calls`` calls.
@@ -29,9 +29,14 @@ CALL_SEPARATOR = "\n"
 
 
 class Decoded(Protocol):
-    ids: list[int]
-    text: str
-    finish_reason: str
+    """What the engine's decode loop returns (read only)."""
+
+    @property
+    def ids(self) -> list[int]: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def finish_reason(self) -> str: ...
 
 
 @dataclass(slots=True)

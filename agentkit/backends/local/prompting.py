@@ -1,5 +1,7 @@
-"""Turning a conversation into prompt tokens with the model's own chat template.
+"""Turning a conversation into prompt tokens with the model's own chat template, for every engine.
 
+An engine hands over its :class:`ChatTemplate` (the template text, how it renders, how its tokenizer
+encodes); everything else here is shared, so both engines write the same prompt for the same request.
 Templates that support tools (they mention ``tools`` and render ``tool_calls``: Qwen2.5/3, Hermes,
 Llama 3.1, ...) get ``tools=`` and the messages in the Hugging Face tool-calling shape. Others (SmolLM2)
 have no tool role at all: the tool instructions go into the system message, past calls are written
@@ -11,13 +13,30 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
-from agentkit.backends.transformers.constraints import CALL_CLOSE, CALL_OPEN, render_call
+from agentkit.backends.local.constraints import CALL_CLOSE, CALL_OPEN, render_call
 from agentkit.errors import BackendError
 from agentkit.messages import AssistantMessage, Message, SystemMessage, ToolCall, ToolMessage, UserMessage
 from agentkit.templates import render
 from agentkit.tool_spec import ToolSpec
+
+
+class ChatTemplate(Protocol):
+    """What an engine provides: its chat template's text, rendering, and its tokenizer."""
+
+    @property
+    def source(self) -> str:
+        """The Jinja text of the template (read to detect tool support and the call format)."""
+        ...
+
+    def apply(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> str:
+        """The prompt text for chat-shaped ``messages``, ending with the assistant turn's opening."""
+        ...
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids of prompt text (special tokens written by the template are parsed as such)."""
+        ...
 
 
 def template_supports_tools(template: str | None) -> bool:
@@ -46,15 +65,13 @@ def assistant_text(message: AssistantMessage) -> str:
 
 
 class PromptRenderer:
-    """Renders requests for one tokenizer; ``native`` says whether its template takes ``tools=``."""
+    """Renders requests for one chat template; ``native`` says whether it takes ``tools=``."""
 
-    def __init__(self, tokenizer: Any, *, native: bool | None = None) -> None:
-        self.tokenizer = tokenizer
-        template = getattr(tokenizer, "chat_template", None)
+    def __init__(self, chat: ChatTemplate, *, native: bool | None = None) -> None:
+        self.chat = chat
+        template = chat.source
         if not isinstance(template, str) or not template:
-            raise BackendError(
-                "this tokenizer has no chat template; agentkit needs one to prompt a chat model"
-            )
+            raise BackendError("this model has no chat template; agentkit needs one to prompt a chat model")
         self.template: str = template
         self.native = template_supports_tools(template) if native is None else native
 
@@ -129,19 +146,11 @@ class PromptRenderer:
         """The prompt text, ending with the assistant turn's opening."""
         try:
             if self.native:
-                return str(
-                    self.tokenizer.apply_chat_template(
-                        self._native_messages(messages),
-                        tools=[{"type": "function", "function": t.as_dict()} for t in tools] or None,
-                        add_generation_prompt=True,
-                        tokenize=False,
-                    )
+                return self.chat.apply(
+                    self._native_messages(messages),
+                    [{"type": "function", "function": t.as_dict()} for t in tools] or None,
                 )
-            return str(
-                self.tokenizer.apply_chat_template(
-                    self._text_messages(messages, tools), add_generation_prompt=True, tokenize=False
-                )
-            )
+            return self.chat.apply(self._text_messages(messages, tools), None)
         except Exception as exc:
             raise BackendError(
                 f"the model's chat template failed on this conversation: {type(exc).__name__}: {exc}"
@@ -149,5 +158,4 @@ class PromptRenderer:
 
     def encode(self, messages: Sequence[Message], tools: Sequence[ToolSpec] = ()) -> list[int]:
         """Prompt token ids (the template writes any special tokens itself)."""
-        ids: list[int] = self.tokenizer(self.render(messages, tools), add_special_tokens=False).input_ids
-        return ids
+        return self.chat.encode(self.render(messages, tools))

@@ -1,0 +1,380 @@
+"""``InProcessBackend``: everything an in-process engine does that does not depend on the engine.
+
+One request: render the conversation with the model's chat template (:mod:`.prompting`), choose what
+the reply may be (the tool-choice policy, the grammar of :mod:`.constraints`), let the engine decode
+(reusing its KV cache up to the common prefix with the previous request), then parse the calls out of
+the text. An engine (transformers, llama.cpp) supplies only loading, its chat template and tokenizer,
+and the decode loop, so both engines prompt, constrain, stream, count and cancel the same way.
+Loading and decoding run on a worker thread, never on the event loop; one request at a time uses the
+model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from agentkit.backends.base import BaseBackend, ModelRequest, ModelResponse, StreamChunk, TextDelta
+from agentkit.backends.counting import BackendCounter, TokenCounter
+from agentkit.backends.local.constraints import CALL_OPEN, GrammarCache, build_grammar, tool_names
+from agentkit.backends.local.feedback import load_feedback
+from agentkit.backends.local.prompting import ChatTemplate, PromptRenderer
+from agentkit.backends.local.stats import CacheStats
+from agentkit.errors import BackendError, ConfigurationError
+from agentkit.messages import AssistantMessage, Message, ToolMessage, Usage, UserMessage
+from agentkit.tool_spec import ToolSpec
+
+DEFAULT_MAX_TOKENS = 512
+DEFAULT_CONTEXT_WINDOW = 2048
+"""Used only when neither the model nor the caller says."""
+EMBEDDED_MODEL_OPTIONS: dict[str, Any] = {"call_then_answer": True, "parallel_calls": False}
+"""Defaults for ``local`` (SmolLM2-135M) on every engine: one call, then the answer (see
+:class:`InProcessBackend`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Sampling:
+    """Resolved sampling settings; greedy when ``temperature`` is 0 or None."""
+
+    temperature: float | None = None
+    top_k: int | None = None
+    top_p: float | None = None
+    seed: int | None = None
+
+    @property
+    def greedy(self) -> bool:
+        return not self.temperature
+
+
+@dataclass(frozen=True, slots=True)
+class DecodeJob:
+    """What an engine's decode loop is asked to do for one request."""
+
+    max_new_tokens: int
+    sampling: Sampling
+    stop_ids: frozenset[int]
+    stop_strings: Sequence[str] = ()
+    matcher: Any = None
+    """An llguidance matcher in its start state, or ``None`` for free text."""
+    on_text: Callable[[str], None] | None = None
+    """Called with the whole decoded reply after each token (the caller computes deltas)."""
+    cancel: threading.Event | None = None
+    """Checked between tokens (and between prefill chunks): set, the loop stops with ``cancelled``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """What the decode loop produced."""
+
+    ids: list[int]
+    """Generated token ids, the final stop token excluded."""
+    text: str
+    finish_reason: str  # "stop", "length" or "cancelled"
+    reused: int
+    """Prompt tokens whose keys/values came from the previous request's cache."""
+
+
+@dataclass(frozen=True, slots=True)
+class EngineReady:
+    """What an engine hands over once its model is loaded."""
+
+    chat: ChatTemplate
+    stop_ids: frozenset[int]
+
+
+def find_stop(text: str, stops: Sequence[str], start: int) -> int:
+    """Where the first stop string in ``text`` begins (searching from ``start``), or -1."""
+    hits = [i for i in (text.find(s, start) for s in stops) if i >= 0]
+    return min(hits) if hits else -1
+
+
+def visible_prefix(text: str, markers: Sequence[str]) -> int:
+    """How much of a partial reply can be streamed: everything before a call opener or stop string,
+    minus a tail that might still turn into one, minus an incomplete UTF-8 character."""
+    end = len(text)
+    for marker in markers:
+        at = text.find(marker)
+        if at >= 0:
+            end = min(end, at)
+    held = 0
+    for marker in markers:
+        for k in range(min(len(marker) - 1, end), 0, -1):
+            if text[:end].endswith(marker[:k]):
+                held = max(held, k)
+                break
+    end -= held
+    while end > 0 and text[end - 1] == "\ufffd":
+        end -= 1
+    return end
+
+
+class InProcessBackend(BaseBackend):
+    """The engine-neutral part of a local model in this process (subclass it for an engine).
+
+    Args:
+        constrained: decode tool calls and structured output under a grammar (on by default).
+        reuse_cache: keep the KV cache between requests and prefill only the new tokens.
+        native_tools: force (or forbid) passing ``tools=`` to the chat template; default: detected.
+        call_then_answer: with ``tool_choice="auto"``, the first reply after a user message must be a
+            tool call and the reply after successful results must be the answer (after a failed call,
+            another call). Tiny models almost never start a call on their own (SmolLM2-135M puts about
+            0.01% on it) and, once they have, repeat calls forever; ``local`` turns this on. Needs
+            ``constrained``.
+        parallel_calls: admit several calls in one reply (``local`` turns it off).
+        max_tokens: reply length when the request's settings do not say.
+        context_window: override the model's own context length.
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        constrained: bool = True,
+        reuse_cache: bool = True,
+        native_tools: bool | None = None,
+        call_then_answer: bool = False,
+        parallel_calls: bool = True,
+        max_tokens: int = DEFAULT_MAX_TOKENS,
+        context_window: int | None = None,
+    ) -> None:
+        if context_window is not None and context_window < 2:
+            raise ConfigurationError(f"context_window must be at least 2 tokens, got {context_window}")
+        self.constrained = constrained
+        self.reuse_cache = reuse_cache
+        self.call_then_answer = call_then_answer
+        self.parallel_calls = parallel_calls
+        self.max_tokens = max_tokens
+        self.stats = CacheStats()
+        self.last_ids: list[int] = []
+        """Token ids generated by the last request (for tests and debugging)."""
+        self._name = name
+        self._native_tools = native_tools
+        self._context_window = context_window
+        self._renderer: PromptRenderer | None = None
+        self._grammars: GrammarCache | None = None
+        self._call_format: str | None = None
+        self._stop_ids: frozenset[int] = frozenset()
+        self._load_lock = threading.Lock()
+        self._run_lock = threading.Lock()
+
+    # -- what an engine supplies ---------------------------------------------------------------------
+
+    def _load_engine(self, progress: Any) -> EngineReady:
+        """Load the model (blocking; ``progress`` is a :class:`~.feedback.LoadProgress`)."""
+        raise NotImplementedError
+
+    def _load_label(self) -> str:
+        """What the load feedback calls the model."""
+        return self.model
+
+    def _read_context_window(self) -> int | None:
+        """The model's context length, from its files if possible (without loading the weights)."""
+        raise NotImplementedError
+
+    def _ll_tokenizer(self) -> Any:
+        """An llguidance tokenizer for the loaded model (built once per grammar cache)."""
+        raise NotImplementedError
+
+    def _decode(self, prompt: list[int], job: DecodeJob) -> Decoded:
+        """Run ``prompt`` (reusing the cache where it matches) and decode; called under the run lock."""
+        raise NotImplementedError
+
+    def _drop_cache(self) -> None:
+        """Forget the KV cache (after a failed request, and on close)."""
+
+    # -- loading -------------------------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def is_loaded(self) -> bool:
+        return self._renderer is not None
+
+    def ensure_loaded(self) -> PromptRenderer:
+        """Load now (blocking) if needed; the renderer for this model's chat template."""
+        with self._load_lock:
+            if self._renderer is None:
+                from agentkit.parsing import detect_format
+
+                with load_feedback(self._load_label()) as progress:
+                    ready = self._load_engine(progress)
+                renderer = PromptRenderer(ready.chat, native=self._native_tools)
+                # Without native tool support we prompt for Hermes calls ourselves.
+                self._call_format = detect_format(renderer.template) if renderer.native else "hermes"
+                if not ready.stop_ids:
+                    raise BackendError(
+                        f"{self.name} defines no end-of-sequence token; cannot tell when a reply ends"
+                    )
+                self._stop_ids = ready.stop_ids
+                self._renderer = renderer
+            return self._renderer
+
+    async def aload(self) -> None:
+        """Load on a worker thread (the first request does this itself)."""
+        if self._renderer is None:
+            await asyncio.to_thread(self.ensure_loaded)
+
+    def make_token_counter(self) -> TokenCounter:
+        """Exact counts from the model's own tokenizer and chat template, one message at a time."""
+        return BackendCounter(self)
+
+    @property  # BaseBackend has a plain attribute; here it comes from the model's files
+    def context_window(self) -> int:  # type: ignore[override]
+        """From the model's files without loading the weights where possible."""
+        if self._context_window is None:
+            self._context_window = self._read_context_window() or DEFAULT_CONTEXT_WINDOW
+        return self._context_window
+
+    def _grammar_cache(self) -> GrammarCache:
+        if self._grammars is None:
+            self.ensure_loaded()
+            self._grammars = GrammarCache(self._ll_tokenizer())
+        return self._grammars
+
+    # -- requests ------------------------------------------------------------------------------------
+
+    def count_tokens(self, messages: Sequence[Message], tools: Sequence[ToolSpec] = ()) -> int:
+        """Exact: the prompt this backend would send, through the model's tokenizer and template."""
+        return len(self.ensure_loaded().encode(messages, tools))
+
+    def prompt_ids(self, request: ModelRequest) -> list[int]:
+        return list(self.ensure_loaded().encode(request.messages, request.tools))
+
+    def tool_choice(self, request: ModelRequest) -> str:
+        """The request's tool choice, adjusted where ``call_then_answer`` applies."""
+        if not (
+            self.call_then_answer and self.constrained and request.tools and request.tool_choice == "auto"
+        ):
+            return request.tool_choice
+        failed = False
+        for message in reversed(request.messages):
+            if isinstance(message, ToolMessage):
+                failed = failed or message.is_error
+            elif isinstance(message, AssistantMessage) and message.tool_calls:
+                return "required" if failed else "none"
+            elif isinstance(message, UserMessage):
+                return "required"
+        return "auto"
+
+    def _grammar(self, request: ModelRequest, choice: str) -> str | None:
+        if not self.constrained:
+            return None
+        if request.tools and self._call_format != "hermes":
+            return None  # no grammar for this model's call syntax: leave calls and answers free
+        return build_grammar(
+            request.tools,
+            tool_choice=choice,
+            output_schema=request.output_schema,
+            parallel_calls=self.parallel_calls,
+        )
+
+    def _markers(self, request: ModelRequest) -> list[str]:
+        markers = list(request.settings.stop)
+        if request.tools and self.tool_choice(request) != "none":
+            markers.append(CALL_OPEN.strip())
+        return markers
+
+    def generate_sync(
+        self,
+        request: ModelRequest,
+        on_text: Callable[[str], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> ModelResponse:
+        """One request, blocking (``complete``/``stream`` run this on a worker thread)."""
+        settings = request.settings
+        prompt = self.prompt_ids(request)
+        window = self.context_window
+        if len(prompt) >= window:
+            raise BackendError(
+                f"the prompt has {len(prompt)} tokens but {self.name} accepts {window}; "
+                "shorten the conversation"
+            )
+        choice = self.tool_choice(request)
+        grammar = self._grammar(request, choice)
+        job = DecodeJob(
+            max_new_tokens=min(settings.max_tokens or self.max_tokens, window - len(prompt)),
+            sampling=Sampling(settings.temperature, settings.top_k, settings.top_p, settings.seed),
+            stop_ids=self._stop_ids,
+            stop_strings=settings.stop,
+            matcher=self._grammar_cache().matcher(grammar) if grammar is not None else None,
+            on_text=on_text,
+            cancel=cancel,
+        )
+        with self._run_lock:
+            try:
+                out = self._decode(prompt, job)
+            except Exception:
+                self._drop_cache()
+                raise
+            self.stats.record(prefilled=len(prompt) - out.reused, reused=out.reused, generated=len(out.ids))
+            self.last_ids = list(out.ids)
+        return self._response(request, choice, job.matcher is not None, out, len(prompt))
+
+    def _response(
+        self, request: ModelRequest, choice: str, constrained: bool, out: Decoded, prompt_tokens: int
+    ) -> ModelResponse:
+        from agentkit.parsing import parse_tool_calls
+
+        calls = []
+        content: str | None = out.text.strip() or None
+        if request.tools and choice != "none":
+            formats = [self._call_format] if self._call_format and constrained else None
+            parsed = parse_tool_calls(out.text, formats=formats, tool_names=tool_names(request.tools))
+            content, calls = parsed.content, parsed.tool_calls
+            if out.finish_reason == "length" and len(calls) > 1 and calls[-1].arguments_error is not None:
+                # The token limit cut a further call in half; the complete ones before it stand.
+                calls = calls[:-1]
+        finish = "tool_calls" if calls else out.finish_reason
+        return ModelResponse(
+            message=AssistantMessage(content=content, tool_calls=calls),
+            usage=Usage(input_tokens=prompt_tokens, output_tokens=len(out.ids), requests=1),
+            finish_reason=finish,
+            model=self.name,
+        )
+
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        await self.aload()
+        cancel = threading.Event()
+        try:
+            return await asyncio.to_thread(self.generate_sync, request, None, cancel)
+        except asyncio.CancelledError:
+            cancel.set()  # a cancelled run must not leave the model decoding on its worker thread
+            raise
+
+    async def stream(self, request: ModelRequest) -> AsyncIterator[StreamChunk]:
+        """Text deltas as tokens are decoded (tool-call markup is not streamed), then the response."""
+        await self.aload()
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[TextDelta | None] = asyncio.Queue()
+        cancel = threading.Event()
+        markers = self._markers(request)
+        sent = 0
+
+        def on_text(text: str) -> None:
+            nonlocal sent
+            end = visible_prefix(text, markers)
+            if end > sent:
+                piece, sent = text[sent:end], end
+                loop.call_soon_threadsafe(queue.put_nowait, TextDelta(piece))
+
+        task = asyncio.ensure_future(asyncio.to_thread(self.generate_sync, request, on_text, cancel))
+        task.add_done_callback(lambda _: queue.put_nowait(None))
+        try:
+            while (item := await queue.get()) is not None:
+                yield item
+            yield await task
+        finally:
+            cancel.set()  # the consumer stopped early: end the decode loop at the next token
+
+    def close_sync(self) -> None:
+        """Let go of the cache (an engine may free more); waits for a request in flight."""
+        with self._run_lock:
+            self._drop_cache()
+
+    async def aclose(self) -> None:
+        await asyncio.to_thread(self.close_sync)
