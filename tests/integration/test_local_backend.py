@@ -238,10 +238,11 @@ def test_constraints_force_a_schema_valid_call_of_a_registered_tool(local: InPro
         )
     )
     assert response.finish_reason == "tool_calls"
-    [call] = response.message.tool_calls
-    assert call.name == "book_flight" and call.arguments_error is None
-    arguments = registry.validate(call)
-    assert arguments["seat"] in ("window", "aisle") and isinstance(arguments["passengers"], int)
+    assert response.message.tool_calls  # one or more (local may write several calls in a reply)
+    for call in response.message.tool_calls:
+        assert call.name == "book_flight" and call.arguments_error is None
+        arguments = registry.validate(call)
+        assert arguments["seat"] in ("window", "aisle") and isinstance(arguments["passengers"], int)
     # the grammar for this tool set was compiled once and is reused
     compiled = local._grammar_cache().compiled
     asyncio.run(

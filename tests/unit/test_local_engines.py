@@ -37,11 +37,13 @@ from tests.gguf_files import STRING, UINT32, write_gguf
 
 
 def test_local_stays_on_transformers_unless_asked() -> None:
-    assert isinstance(resolve_backend("local"), TransformersBackend)
+    local = resolve_backend("local")
+    assert isinstance(local, TransformersBackend)
+    assert local.decide_calls and local.values_from_request and not local.call_then_answer
     assert isinstance(resolve_backend("local@transformers"), TransformersBackend)
     backend = resolve_backend("local@llama")
     assert isinstance(backend, LlamaCppBackend) and backend.name == "local@llama"
-    assert backend.call_then_answer and not backend.parallel_calls  # the same defaults on both engines
+    assert backend.call_then_answer and not backend.parallel_calls  # forced path: no logits
     assert backend.path == embedded_gguf()
 
 

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from agentkit.backends.local.request_values import RequestValues
 from agentkit.errors import ConfigurationError
 from agentkit.tool_spec import ToolSpec
 
@@ -51,9 +52,11 @@ _SUBSCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
 _SUBSCHEMA_MAPS = ("properties", "$defs", "definitions", "patternProperties")
 
 
-def _tighten(schema: Any) -> None:
+def _tighten(schema: Any, values: RequestValues | None = None) -> None:
     """In place, at every depth: objects that declare properties take no other keys, and a required
-    string or array is not empty unless the schema says how long it may be.
+    string or array is not empty unless the schema says how long it may be. With ``values``, free-form
+    strings are spans of the request and arrays get a repetition bound
+    (:meth:`~agentkit.backends.local.request_values.RequestValues.constrain`).
 
     Small models copy the parameter schema itself into an argument object (``{"type": "object",
     "properties": ...}``) when extra keys are allowed, and close a required string right after its
@@ -61,10 +64,12 @@ def _tighten(schema: Any) -> None:
     """
     if isinstance(schema, list):
         for item in schema:
-            _tighten(item)
+            _tighten(item, values)
         return
     if not isinstance(schema, dict):
         return
+    if values is not None:
+        values.constrain(schema)
     properties = schema.get("properties")
     if isinstance(properties, dict) and properties:
         schema.setdefault("additionalProperties", False)
@@ -79,12 +84,12 @@ def _tighten(schema: Any) -> None:
     for key, value in schema.items():
         if key in _SUBSCHEMA_MAPS and isinstance(value, dict):
             for sub in value.values():
-                _tighten(sub)
+                _tighten(sub, values)
         elif key in _SUBSCHEMA_LISTS or key in ("items", "additionalProperties"):
-            _tighten(value)
+            _tighten(value, values)
 
 
-def _closed(schema: dict[str, Any]) -> dict[str, Any]:
+def _closed(schema: dict[str, Any], values: RequestValues | None = None) -> dict[str, Any]:
     """An object schema with no extra keys unless it asks for them (small models otherwise invent keys
     until the token limit cuts the JSON in half), tightened at every depth by :func:`_tighten`."""
     schema = copy.deepcopy(schema) if schema else {"type": "object", "properties": {}}
@@ -92,12 +97,25 @@ def _closed(schema: dict[str, Any]) -> dict[str, Any]:
         schema.setdefault("type", "object")
         schema.setdefault("properties", {})
         schema.setdefault("additionalProperties", False)
-    _tighten(schema)
+    _tighten(schema, values)
     return schema
 
 
 def _json_rule(schema: dict[str, Any]) -> str:
     return "%json " + json.dumps({**schema, "x-guidance": _JSON_OPTIONS}, ensure_ascii=False)
+
+
+def _repeat(bounds: tuple[int, int | None]) -> str:
+    """``call`` repeated ``least`` to ``most`` times, separated by newlines."""
+    least, most = bounds
+    if least < 1 or (most is not None and most < least):
+        raise ConfigurationError(f"calls must be 1 <= least <= most, got {bounds}")
+    if most == 1:
+        return "call"
+    if least == 1 and most is None:
+        return 'call ("\\n" call)*'
+    upper = "" if most is None else str(most - 1)
+    return f'call ("\\n" call){{{least - 1},{upper}}}'
 
 
 def tool_names(tools: Sequence[ToolSpec]) -> list[str]:
@@ -110,6 +128,10 @@ def build_grammar(
     tool_choice: str = "auto",
     output_schema: dict[str, Any] | None = None,
     parallel_calls: bool = True,
+    calls: tuple[int, int | None] | None = None,
+    request_text: str | None = None,
+    previous_calls: Sequence[tuple[str, dict[str, Any]]] = (),
+    advance: bool = False,
 ) -> str | None:
     """A Lark grammar (llguidance dialect) for the reply, or ``None`` when nothing needs constraining.
 
@@ -117,7 +139,14 @@ def build_grammar(
     that tool only; ``none`` an answer only. An answer is free text that does not start with ``<``
     (so a call can only be written through the call rule), or JSON under ``output_schema``.
     ``parallel_calls=False`` admits one call per reply (small models otherwise repeat calls until
-    the token limit cuts the last one in half).
+    the token limit cuts the last one in half); ``calls=(least, most)`` bounds how many a reply
+    holds (``most`` ``None``: no bound), overriding ``parallel_calls``. ``request_text``: the request's
+    text; a string argument whose schema does not pin its form must then be one of its spans, a
+    number one it writes, and arrays get a repetition bound; ``previous_calls`` (name, arguments),
+    the calls this reply already holds, make a further call of the same tool move forward through
+    the request (:mod:`agentkit.backends.local.request_values`); with ``advance``, a further
+    call of a tool already called must take a number written after the ones its calls used (a tool
+    that cannot is left out; ``None`` when none can).
     """
     specs = list(tools)
     if tool_choice not in ("auto", "none", "required"):
@@ -130,22 +159,36 @@ def build_grammar(
         return None
     lines = []
     alternatives = []
+    values = RequestValues(request_text, tuple(previous_calls)) if request_text else None
     if allow_calls:
         alternatives.append("calls")
-        lines.append('calls: call ("\\n" call)*' if parallel_calls else "calls: call")
+        lines.append(f"calls: {_repeat(calls if calls is not None else (1, None if parallel_calls else 1))}")
         lines.append(f"call: {json.dumps(CALL_OPEN)} body {json.dumps(CALL_CLOSE)}")
-        lines.append("body: " + " | ".join(f"tool{i}" for i in range(len(specs))))
+        bodies = []
         for i, spec in enumerate(specs):
+            arguments: dict[str, Any] | None = _closed(dict(spec.parameters), values)
+            if values is not None and values.previous and arguments is not None:
+                for key, sub in (arguments.get("properties") or {}).items():
+                    if isinstance(sub, dict):
+                        values.progress(spec.name, key, sub)
+                if advance:
+                    arguments = values.advanced(spec.name, arguments)
+            if arguments is None:
+                continue  # this tool cannot be called again with anything new
+            bodies.append(f"tool{i}")
             body = {
                 "type": "object",
                 "properties": {
                     "name": {"const": spec.name},
-                    "arguments": _closed(dict(spec.parameters)),
+                    "arguments": arguments,
                 },
                 "required": ["name", "arguments"],
                 "additionalProperties": False,
             }
             lines.append(f"tool{i}: {_json_rule(body)}")
+        if not bodies:
+            return None
+        lines.insert(2, "body: " + " | ".join(bodies))
     if allow_answer:
         alternatives.append("answer")
         if output_schema is not None:
@@ -190,3 +233,15 @@ class GrammarCache:
                 entry = self._entries[grammar] = CompiledGrammar(grammar, matcher)
                 self.compiled += 1
             return entry.matcher.deep_copy()
+
+
+def start_tokens(matcher: Any, vocab_size: int) -> Any:
+    """A numpy bool mask of the tokens ``matcher`` admits first (tokens past the tokenizer's vocabulary,
+    padding rows of an embedding matrix, never are)."""
+    import numpy as np
+
+    bits = np.unpackbits(np.frombuffer(matcher.compute_bitmask(), dtype=np.uint8), bitorder="little")
+    mask = np.zeros(vocab_size, dtype=bool)
+    n = min(vocab_size, bits.size)
+    mask[:n] = bits[:n].astype(bool)
+    return mask

@@ -29,6 +29,13 @@ class CacheStats:
     last_prefilled: int = 0
     last_reused: int = 0
 
+    def record_prefill(self, prefilled: int, reused: int = 0) -> None:
+        """A prompt run through the model outside a request's own decode (the decision step's first
+        token, the next call of a call-by-call reply): ``prefilled`` new tokens, ``reused`` from the
+        cache, so that every prompt token is counted one way or the other."""
+        self.tokens_prefilled += prefilled
+        self.tokens_reused += reused
+
     def record(self, prefilled: int, reused: int, generated: int) -> None:
         self.requests += 1
         self.tokens_prefilled += prefilled

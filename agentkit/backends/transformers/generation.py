@@ -58,6 +58,24 @@ def _cache_argument(model_class: Any) -> str:
     return "cache" if "cache" in inspect.signature(model_class.forward).parameters else "past_key_values"
 
 
+def prefill(model: Any, prompt: Sequence[int], *, cache: Any, reused: int) -> tuple[torch.Tensor, Any]:
+    """Run ``prompt`` (its first ``reused`` tokens already in ``cache``) through the model; returns the
+    log-probabilities of the next token and the cache, which then holds the whole prompt."""
+    from transformers import DynamicCache
+
+    device = next(model.parameters()).device
+    if cache is None:
+        cache, reused = DynamicCache(config=model.config), 0
+    with torch.inference_mode():
+        out = model(
+            input_ids=torch.tensor([list(prompt[reused:])], device=device),
+            use_cache=True,
+            logits_to_keep=1,
+            **{_cache_argument(model.__class__): cache},
+        )
+    return torch.log_softmax(out.logits[0, -1].float(), dim=-1), cache
+
+
 def generate(
     model: Any,
     tokenizer: Any,

@@ -66,9 +66,8 @@ class LoadedModel:
 
 def require_local_extras() -> None:
     """Fail early, with the fix, when torch/transformers are missing."""
-    missing = [
-        name for name in ("torch", "transformers", "llguidance") if importlib.util.find_spec(name) is None
-    ]
+    needed = ("torch", "transformers", "llguidance", "snowballstemmer")
+    missing = [name for name in needed if importlib.util.find_spec(name) is None]
     if missing:
         raise ConfigurationError(f"the local backend needs {', '.join(missing)}: {_EXTRAS_HINT}")
 

@@ -1,0 +1,305 @@
+"""Values from the request: argument values a small model must take from the user's words.
+
+Small models fill a string argument with whatever the prompt made likely: the example in the
+parameter's description ("San Francisco, CA" for another city), a word of the tool's name, a value
+from a previous call. When a string argument's schema says nothing about its form (no ``enum``,
+``const``, ``pattern`` or ``format``), the value a user means is almost always written in the request
+itself (on BFCL, 86% of the expected string values of simple_python and 96% of parallel's are spans
+of the question). :func:`span_pattern` builds an anchored regex for JSON schema's ``pattern`` that
+admits exactly the spans of the request's text: whole words, up to :data:`MAX_SPAN_CHUNKS` pieces
+long, never starting or ending on a space or on the punctuation that closes a phrase.
+
+The regex is linear in the text's length times the span bound (each start position nests its
+continuations as optional groups: ``a(?: b(?: c)?)?``), so a long request costs kilobytes, not the
+quadratic list of every span.
+
+Arrays get a repetition bound: small models repeat the last item of a list until the token limit
+(``[85, 90, 91, 91, 91, ...]``, ``["Vegan", "Vegan", ...]``). An array of numbers holds at most as many
+items as the request writes numbers, an array of allowed values at most as many as there are.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from agentkit.messages import Message, ToolMessage, UserMessage
+
+MAX_SPAN_CHUNKS = 24
+"""Longest span, in pieces (a word, a run of spaces, or a run of other characters): about 12 words."""
+
+MAX_TEXT_CHARS = 2000
+"""Only the first this many characters of the text are used (the regex grows with the text)."""
+
+_CHUNKS = re.compile(r"\w+|\s+|[^\w\s]")
+_NUMBER = re.compile(r"(?<![\w.])(-)?(\d+(?:,\d{3})*(?:\.\d+)?)(%)?")
+_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven")
+_NUMBER_WORDS = {word: value for value, word in enumerate((*_WORDS, "twelve"))}
+_WORD_NUMBER = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b", re.IGNORECASE)
+_NO_EDGE = frozenset("'\"`.,;:!?()[]{}")
+"""Pieces a value never starts or ends with (quotes and the punctuation around phrases)."""
+_META = frozenset("\\.+*?()|[]{}^$#&-~")
+
+
+def _escape(text: str) -> str:
+    """Escape regex metacharacters only (Rust's regex rejects escapes of ordinary characters such as
+    a space, which :func:`re.escape` writes)."""
+    out = []
+    for char in text:
+        if char in _META:
+            out.append("\\" + char)
+        elif char == "\n":
+            out.append("\\n")
+        elif char == "\t":
+            out.append("\\t")
+        elif char == "\r":
+            out.append("\\r")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def _is_edge(chunk: str) -> bool:
+    return not chunk.isspace() and chunk not in _NO_EDGE
+
+
+def _groups(chunks: list[str]) -> list[str]:
+    """Chunks merged so that every group ends on a piece a span may end with (the trailing group
+    may not: it is dropped), each already escaped."""
+    groups: list[str] = []
+    pending = ""
+    for chunk in chunks:
+        pending += _escape(chunk)
+        if _is_edge(chunk):
+            groups.append(pending)
+            pending = ""
+    return groups
+
+
+def _chunks(text: str) -> list[tuple[int, str]]:
+    return [(m.start(), m.group()) for m in _CHUNKS.finditer(text[:MAX_TEXT_CHARS])]
+
+
+def span_pattern(text: str, max_chunks: int = MAX_SPAN_CHUNKS, after: int = -1) -> str | None:
+    """An anchored regex matching every span of ``text`` (``None`` when it has no word to offer);
+    ``after``: only spans that start after this character offset."""
+    alternatives = _span_alternatives(_chunks(text), max_chunks, after)
+    return "^(?:" + "|".join(alternatives) + ")$" if alternatives else None
+
+
+def _span_alternatives(chunks: list[tuple[int, str]], max_chunks: int, after: int) -> list[str]:
+    texts = [chunk for _, chunk in chunks]
+    alternatives: list[str] = []
+    seen: set[str] = set()
+    for index, (offset, chunk) in enumerate(chunks):
+        if offset <= after or not _is_edge(chunk):
+            continue
+        groups = _groups(texts[index : index + max_chunks])
+        head, rest = groups[0], groups[1:]
+        nested = ""
+        for group in reversed(rest):
+            nested = f"(?:{group}{nested})?"
+        alternative = head + nested
+        if alternative not in seen:
+            seen.add(alternative)
+            alternatives.append(alternative)
+    return alternatives
+
+
+_PINNED = ("enum", "const", "pattern", "format")
+"""A string schema with one of these says what its value looks like; it gets no span constraint."""
+
+
+def numbers_in(text: str) -> list[tuple[int, float]]:
+    """The numbers ``text`` writes, with where each starts: digits (``1,000`` is 1000, ``-3`` is -3,
+    ``5%`` is both 5 and 0.05) and the words zero to twelve."""
+    found: list[tuple[int, float]] = []
+    for match in _NUMBER.finditer(text[:MAX_TEXT_CHARS]):
+        sign, digits, percent = match.groups()
+        value = float(digits.replace(",", "")) * (-1 if sign else 1)
+        found.append((match.start(), value))
+        if percent:
+            found.append((match.start(), value / 100))
+    for match in _WORD_NUMBER.finditer(text[:MAX_TEXT_CHARS]):
+        found.append((match.start(), float(_NUMBER_WORDS[match.group().lower()])))
+    return sorted(found)
+
+
+_DEFAULT_SAYS = re.compile(r"\bdefaults?\b", re.IGNORECASE)
+
+
+def documented_default(description: str) -> float | None:
+    """The number a parameter's description gives as its default, the first one in the clause after
+    the word ("Default value is 9.81", "Default factor is 355.48", "Default is zero"), or ``None``.
+    Passing the documented default is never wrong, and a small model that writes an optional
+    argument the request does not mention otherwise has only the request's numbers to choose from."""
+    said = _DEFAULT_SAYS.search(description[:MAX_TEXT_CHARS])
+    if said is None:
+        return None
+    clause = re.split(r"[.;,]\s|\.$", description[said.end() : said.end() + 40])[0]
+    found = numbers_in(clause)
+    return found[0][1] if found else None
+
+
+def _json_number(value: float, integer: bool) -> float | int:
+    return int(value) if integer or value.is_integer() else value
+
+
+@dataclass(frozen=True)
+class RequestValues:
+    """What the request offers as argument values: its word spans and the numbers it writes.
+
+    ``previous``: the calls already written in this reply (tool name, arguments). A later call of the
+    same tool moves forward through the request: each top-level string or number argument either keeps
+    the previous call's value or takes one written after it ("Paris and Oslo", "45, 100 and 150").
+    """
+
+    text: str
+    previous: tuple[tuple[str, dict[str, Any]], ...] = ()
+
+    @cached_property
+    def chunks(self) -> list[tuple[int, str]]:
+        return _chunks(self.text)
+
+    @cached_property
+    def spans(self) -> str | None:
+        alternatives = _span_alternatives(self.chunks, MAX_SPAN_CHUNKS, -1)
+        return "^(?:" + "|".join(alternatives) + ")$" if alternatives else None
+
+    @cached_property
+    def numbers(self) -> list[tuple[int, float]]:
+        return numbers_in(self.text)
+
+    def constrain(self, schema: dict[str, Any]) -> None:
+        """In place, one schema node (not its children): a free-form string becomes a span of the
+        request, a number one the request writes, and an array of numbers or of allowed values gets
+        its repetition bound."""
+        kind = schema.get("type")
+        if kind == "string" and not any(key in schema for key in _PINNED) and self.spans is not None:
+            schema["pattern"] = self.spans
+        elif kind in ("integer", "number") and not any(key in schema for key in _PINNED):
+            allowed = self._allowed_numbers(schema, self.numbers)
+            if allowed:
+                schema["enum"] = allowed
+        elif kind == "array" and "maxItems" not in schema and isinstance(schema.get("items"), dict):
+            items = schema["items"]
+            if isinstance(items.get("enum"), list) and items["enum"]:
+                bound = len(items["enum"])
+            elif items.get("type") in ("number", "integer"):
+                bound = max(1, len({position for position, _ in self.numbers}))
+            else:
+                return
+            schema["maxItems"] = max(bound, int(schema.get("minItems", 0)))
+
+    @staticmethod
+    def _allowed_numbers(schema: dict[str, Any], numbers: list[tuple[int, float]]) -> list[float | int]:
+        """The numbers of the request this schema accepts (integers for ``integer``, within its
+        bounds), its default too; empty when the request writes none."""
+        integer = schema.get("type") == "integer"
+        low, high = schema.get("minimum"), schema.get("maximum")
+        values: list[float | int] = []
+        for _, value in numbers:
+            if integer and not value.is_integer():
+                continue
+            if (isinstance(low, int | float) and value < low) or (
+                isinstance(high, int | float) and value > high
+            ):
+                continue
+            number = _json_number(value, integer)
+            if number not in values:
+                values.append(number)
+        default = schema.get("default")
+        if not (isinstance(default, int | float) and not isinstance(default, bool)):
+            default = documented_default(str(schema.get("description") or ""))
+        if values and default is not None:
+            default = _json_number(float(default), integer)
+            if default not in values and (not integer or float(default).is_integer()):
+                values.append(default)
+        return values
+
+    def progress(self, tool: str, name: str, schema: dict[str, Any]) -> None:
+        """In place, the schema of top-level argument ``name`` of a later call of ``tool``: keep the
+        value of the tool's previous call in this reply, or take one written after it."""
+        earlier = [
+            arguments[name] for called, arguments in self.previous if called == tool and name in arguments
+        ]
+        if not earlier:
+            return
+        position = self._position(earlier)
+        last = earlier[-1]
+        if isinstance(last, str) and "pattern" in schema and schema.get("pattern") == self.spans:
+            later = _span_alternatives(self.chunks, MAX_SPAN_CHUNKS, position)
+            schema["pattern"] = "^(?:" + "|".join([_escape(last), *later]) + ")$"
+        elif isinstance(last, int | float) and not isinstance(last, bool) and "enum" in schema:
+            written = [(p, v) for p, v in self.numbers if p > position]
+            schema["enum"] = [last, *[v for v in self._allowed_numbers(schema, written) if v != last]]
+
+    def advanced(self, tool: str, arguments: dict[str, Any]) -> dict[str, Any] | None:
+        """The arguments schema of a call of ``tool`` that must not repeat its previous call: some
+        top-level number argument takes a number the request writes after every value the tool's
+        calls used so far (one ``anyOf`` branch per such argument). ``None`` when the request writes
+        no further number for any of them: the reply has used what the request offers. Applied to
+        a schema :meth:`progress` has already narrowed."""
+        earlier = [called for name, called in self.previous if name == tool]
+        if not earlier:
+            return arguments
+        properties = arguments.get("properties") or {}
+        frontier = max(
+            (self._position([called[key] for called in earlier if key in called]) for key in properties),
+            default=-1,
+        )
+        variants = []
+        for key, sub in properties.items():
+            last = earlier[-1].get(key)
+            if not (isinstance(sub, dict) and isinstance(sub.get("enum"), list)):
+                continue
+            if not isinstance(last, int | float) or isinstance(last, bool):
+                continue
+            later = [v for p, v in self.numbers if p > frontier and v != last and v in sub["enum"]]
+            if not later:
+                continue
+            variant = copy.deepcopy(arguments)
+            variant["properties"][key] = {**sub, "enum": list(dict.fromkeys(later))}
+            variant["required"] = sorted({*variant.get("required", []), key})
+            variants.append(variant)
+        if not variants:
+            return None
+        return variants[0] if len(variants) == 1 else {"anyOf": variants}
+
+    def _position(self, values: list[Any]) -> int:
+        """Where in the request the last of ``values`` (an argument's values in call order) was
+        written, following them forward; -1 when none of them is found."""
+        position = -1
+        for index, value in enumerate(values):
+            if index and value == values[index - 1]:
+                continue
+            found = self._find(value, position)
+            if found is None:
+                found = self._find(value, -1)
+            if found is not None:
+                position = found
+        return position
+
+    def _find(self, value: Any, after: int) -> int | None:
+        if isinstance(value, str):
+            at = self.text.find(value, after + 1)
+            return at if at >= 0 else None
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return next((p for p, v in self.numbers if p > after and v == value), None)
+        return None
+
+
+def value_source(messages: Sequence[Message]) -> str:
+    """Where argument values may come from: the last user message and the tool results since."""
+    parts: list[str] = []
+    for message in reversed(messages):
+        if isinstance(message, ToolMessage):
+            parts.append(message.content)
+        elif isinstance(message, UserMessage):
+            parts.append(message.content)
+            break
+    return "\n".join(reversed(parts))
