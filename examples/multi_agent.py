@@ -15,6 +15,8 @@ import os
 import sys
 from collections.abc import Mapping
 
+from pydantic import BaseModel
+
 from agentkit import (
     Agent,
     Backend,
@@ -44,6 +46,13 @@ def lookup_order(order_id: str) -> str:
     return ORDERS.get(order_id.strip().upper(), f"no order {order_id!r}; ids look like A-1001")
 
 
+class OrderQuestion(BaseModel):
+    """What billing asks the researcher: the order, and what to find out about it."""
+
+    order_id: str
+    question: str
+
+
 def build(model: Backend | str | Mapping[str, Backend | str]) -> Agent[str, None]:
     """The three agents; ``model`` is one model for all, or one per agent name."""
 
@@ -62,7 +71,7 @@ def build(model: Backend | str | Mapping[str, Backend | str]) -> Agent[str, None
         model_for("billing"),
         name="billing",
         description="Answers questions about charges, invoices and refunds.",
-        tools=[researcher.as_tool()],
+        tools=[researcher.as_tool(input_type=OrderQuestion)],  # the researcher gets an order id
         system_prompt="You are the billing specialist. Ask the researcher about the order, then answer.",
         max_steps=6,
     )

@@ -302,7 +302,7 @@ def test_multi_agent_hands_off_to_billing_which_asks_the_researcher(
         "triage": ScriptedBackend([call("transfer_to_billing", reason="a double charge")]),
         "billing": ScriptedBackend(
             [
-                call("researcher", task="Look up order A-1002."),
+                call("researcher", order_id="A-1002", question="Why two charges?"),
                 "You were charged twice; a refund is on its way.",
             ]
         ),
@@ -311,7 +311,9 @@ def test_multi_agent_hands_off_to_billing_which_asks_the_researcher(
     result = example.main("Why was order A-1002 charged twice?", model=models)
     assert result.agent == "billing" and result.output == "You were charged twice; a refund is on its way."
     assert set(result.usage_by_agent) == {"triage", "billing", "billing/researcher"}
-    # The researcher got the task and its tool's result; billing got the researcher's answer.
+    # The researcher got the typed task and its tool's result; billing got the researcher's answer.
+    task = models["researcher"].requests[0].messages[-1].content
+    assert '"order_id":"A-1002"' in task.replace(" ", "")
     researcher_tools = tool_messages(models["researcher"].requests[-1].messages)
     assert "charged twice on 2026-11-28" in researcher_tools[0].content
     assert tool_messages(models["billing"].requests[-1].messages)[-1].content == "A-1002 was charged twice."
