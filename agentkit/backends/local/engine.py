@@ -111,6 +111,21 @@ def visible_prefix(text: str, markers: Sequence[str]) -> int:
     return end
 
 
+def turn_choice(messages: Sequence[Message], *, after_user: str) -> str:
+    """The tool choice a reply gets from where the conversation stands: ``after_user`` right after a
+    user message, an answer (``"none"``) after successful tool results, another call (``"required"``)
+    after a failed one."""
+    failed = False
+    for message in reversed(messages):
+        if isinstance(message, ToolMessage):
+            failed = failed or message.is_error
+        elif isinstance(message, AssistantMessage) and message.tool_calls:
+            return "required" if failed else "none"
+        elif isinstance(message, UserMessage):
+            return after_user
+    return "auto"
+
+
 class InProcessBackend(BaseBackend):
     """The engine-neutral part of a local model in this process (subclass it for an engine).
 
@@ -251,15 +266,7 @@ class InProcessBackend(BaseBackend):
             self.call_then_answer and self.constrained and request.tools and request.tool_choice == "auto"
         ):
             return request.tool_choice
-        failed = False
-        for message in reversed(request.messages):
-            if isinstance(message, ToolMessage):
-                failed = failed or message.is_error
-            elif isinstance(message, AssistantMessage) and message.tool_calls:
-                return "required" if failed else "none"
-            elif isinstance(message, UserMessage):
-                return "required"
-        return "auto"
+        return turn_choice(request.messages, after_user="required")
 
     def _grammar(self, request: ModelRequest, choice: str) -> str | None:
         if not self.constrained:

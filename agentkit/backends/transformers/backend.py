@@ -30,12 +30,12 @@ from agentkit.backends.local.engine import (
     EngineReady,
     InProcessBackend,
     Sampling,
+    turn_choice,
 )
 from agentkit.backends.local.request_values import value_source
 from agentkit.backends.transformers.kv_cache import PrefixCache
 from agentkit.backends.transformers.loading import LoadedModel, ModelSource, load
 from agentkit.errors import BackendError, ConfigurationError
-from agentkit.messages import AssistantMessage, ToolMessage, UserMessage
 
 _models: dict[tuple[Any, ...], LoadedModel] = {}
 _models_lock = threading.Lock()
@@ -247,15 +247,7 @@ class TransformersBackend(InProcessBackend):
             return super().tool_choice(request)
         if not (self.constrained and request.tools and request.tool_choice == "auto"):
             return request.tool_choice
-        failed = False
-        for message in reversed(request.messages):
-            if isinstance(message, ToolMessage):
-                failed = failed or message.is_error
-            elif isinstance(message, AssistantMessage) and message.tool_calls:
-                return "required" if failed else "none"
-            elif isinstance(message, UserMessage):
-                return "decide"
-        return "auto"
+        return turn_choice(request.messages, after_user="decide")
 
     def decide(self, request: ModelRequest) -> str:
         """The tool choice this request's reply is decoded under, running the decision step when
