@@ -4,7 +4,6 @@ test that every call the grammar admits is valid under its tool's schema."""
 
 from __future__ import annotations
 
-import json
 import random
 import re
 from typing import Any
@@ -31,6 +30,10 @@ from agentkit.backends.transformers import ModelSource, TransformersBackend
 from agentkit.errors import ConfigurationError
 from agentkit.messages import AssistantMessage, ToolCall, ToolMessage, UserMessage
 from agentkit.parsing import parse_tool_calls
+from tests.grammar_matching import admits as _complete
+from tests.grammar_matching import admits_prefix as _prefix
+from tests.grammar_matching import call_text as _call
+from tests.grammar_matching import matcher
 
 BMI = ToolSpec(
     "determine_body_mass_index",
@@ -56,49 +59,6 @@ WEATHER = ToolSpec(
         "required": ["city"],
     },
 )
-
-
-# -- byte-level matcher helpers --------------------------------------------------------------------
-
-
-def _byte_tokenizer() -> Any:
-    import llguidance
-
-    return llguidance.LLTokenizer.from_tiktoken(
-        encoder={bytes([i]): i for i in range(256)},
-        special_tokens={"<eos>": 256},
-        pattern=r"[\s\S]",
-        eos_token=256,
-        n_vocab=257,
-        slices=[],
-    )
-
-
-_TOKENIZER = _byte_tokenizer()
-
-
-def _matcher(grammar: str) -> Any:
-    import llguidance
-
-    matcher = llguidance.LLMatcher(_TOKENIZER, llguidance.LLMatcher.grammar_from_lark(grammar), log_level=0)
-    assert not matcher.is_error(), matcher.get_error()
-    return matcher
-
-
-def _complete(grammar: str, text: str) -> bool:
-    """Whether ``grammar`` admits ``text`` as a whole reply (the end token may follow it)."""
-    matcher = _matcher(grammar)
-    ok = matcher.consume_tokens(_TOKENIZER.tokenize_str(text))
-    return bool(ok) and not matcher.is_error() and (matcher.is_accepting() or matcher.is_stopped())
-
-
-def _prefix(grammar: str, text: str) -> bool:
-    matcher = _matcher(grammar)
-    return bool(matcher.consume_tokens(_TOKENIZER.tokenize_str(text))) and not matcher.is_error()
-
-
-def _call(name: str, arguments: dict[str, Any]) -> str:
-    return CALL_OPEN + json.dumps({"name": name, "arguments": arguments}, ensure_ascii=False) + CALL_CLOSE
 
 
 # -- spans -----------------------------------------------------------------------------------------
@@ -231,8 +191,8 @@ def test_start_tokens_split_calls_from_answers() -> None:
     required = build_grammar([WEATHER], tool_choice="required")
     none = build_grammar([WEATHER], tool_choice="none")
     assert required is not None and none is not None
-    call_mask = start_tokens(_matcher(required), 300)
-    answer_mask = start_tokens(_matcher(none), 300)
+    call_mask = start_tokens(matcher(required), 300)
+    answer_mask = start_tokens(matcher(none), 300)
     assert call_mask.shape == (300,) and call_mask[ord("<")] and call_mask.sum() == 1
     assert not answer_mask[ord("<")] and answer_mask[ord("H")] and not answer_mask[256:].any()
 
@@ -290,18 +250,18 @@ _CLOSERS = [ord(c) for c in '"}]\n>'] + [256]
 
 def _random_reply(grammar: str, rng: random.Random) -> str:
     """Decode under ``grammar`` with random byte choices, leaning towards closing what is open."""
-    matcher = _matcher(grammar)
+    made = matcher(grammar)
     out = bytearray()
     for _ in range(5000):
-        allowed = np.flatnonzero(start_tokens(matcher, 257))
-        assert allowed.size, matcher.get_error()
+        allowed = np.flatnonzero(start_tokens(made, 257))
+        assert allowed.size, made.get_error()
         closing = [t for t in _CLOSERS if t in set(allowed.tolist())]
         token = rng.choice(closing) if closing and rng.random() < 0.6 else int(rng.choice(allowed.tolist()))
         if token == 256:
             break
-        assert matcher.consume_token(token), matcher.get_error()
+        assert made.consume_token(token), made.get_error()
         out.append(token)
-        if matcher.is_stopped():
+        if made.is_stopped():
             break
     else:
         raise AssertionError("the random walk did not finish")
@@ -495,7 +455,7 @@ GCD = ToolSpec(
 
 
 def test_an_advancing_call_takes_a_number_written_after_those_used() -> None:
-    question = "The gcd of 36 and 48, and of 36 and 60"
+    question = "The gcd of 36 and 48, and also of 36 and 60"
     first = ("gcd", {"a": 36, "b": 48})
     grammar = build_grammar(
         [GCD],

@@ -8,8 +8,10 @@ later call depend on an earlier one. Decoding call by call can:
   request, a later call of the same tool moves forward through the request:
   :meth:`~agentkit.backends.local.request_values.RequestValues.progress`);
 - a call identical to an earlier one ends the reply (and is dropped);
-- after each call, the model's log-odds of ending the reply against starting another call decide
-  whether to go on (above ``stop_threshold``: stop), at most ``max_calls`` calls.
+- after each call, the request's words say whether it asks for another
+  (:mod:`~agentkit.backends.local.several`), and if so the model's log-odds of ending the reply
+  against starting another call decide whether to go on (above ``stop_threshold``: stop), at most
+  ``max_calls`` calls; a repeat may then be replaced by a call that moves forward.
 
 The KV cache makes this cheap: each step's prompt is the previous one plus what was decoded, so only
 the new tokens are run. Engine-neutral: the engine supplies ``decode`` (its decode loop under a
@@ -51,6 +53,8 @@ class CallsDecoded:
     dropped_repeat: bool = False
     advanced: int = 0
     """Repeats replaced by a call that moved forward through the request."""
+    counted: bool = False
+    """The reply ended because the request asked for no further call (``wants_more``)."""
 
 
 Decode = Callable[[list[int], Any, int], Decoded]
@@ -70,12 +74,15 @@ def decode_calls(
     max_new_tokens: int,
     stop_threshold: float = 0.0,
     advance_for: Callable[[Sequence[tuple[str, dict[str, Any]]]], Any] | None = None,
+    wants_more: Callable[[Sequence[tuple[str, dict[str, Any]]]], bool] | None = None,
 ) -> CallsDecoded:
     """Decode calls one by one (see the module docstring). ``matcher_for(previous_calls)`` gives a
     matcher for exactly one call; ``parse`` reads one call's text into (name, arguments), or ``None``;
     ``separator`` is the tokens between two calls (a newline). ``advance_for(previous_calls)``, when
     given, is tried once a call repeats: a matcher for a call that must take a number the request
-    writes after the ones used so far (``None`` when there is none); its call replaces the repeat."""
+    writes after the ones used so far (``None`` when there is none); its call replaces the repeat.
+    ``wants_more(previous_calls)``, when given, must say the request asks for another call before
+    one is decoded (the model's log-odds are asked only then)."""
     out = CallsDecoded()
     previous: list[tuple[str, dict[str, Any]]] = []
     while True:
@@ -107,6 +114,9 @@ def decode_calls(
             break
         previous.append(call)
         if len(previous) >= max_calls or max_new_tokens - len(out.ids) <= len(separator) + 1:
+            break
+        if wants_more is not None and not wants_more(previous):
+            out.counted = True
             break
         logprobs = np.asarray(next_logprobs([*prompt, *out.ids]), dtype=np.float64)
         end = float(np.logaddexp.reduce(logprobs[list(stop_ids)]))

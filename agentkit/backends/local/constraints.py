@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agentkit.backends.local.request_values import RequestValues
+from agentkit.backends.local.several import asks_for_several
 from agentkit.errors import ConfigurationError
 from agentkit.tool_spec import ToolSpec
 
@@ -160,6 +161,8 @@ def build_grammar(
     lines = []
     alternatives = []
     values = RequestValues(request_text, tuple(previous_calls)) if request_text else None
+    if advance and (values is None or not asks_for_several(values.text, values.previous)):
+        return None  # the request asks for nothing more than the calls made: nothing to advance to
     if allow_calls:
         alternatives.append("calls")
         lines.append(f"calls: {_repeat(calls if calls is not None else (1, None if parallel_calls else 1))}")

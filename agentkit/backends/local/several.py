@@ -1,0 +1,121 @@
+"""Whether the request asks for more calls than the reply holds: the count signal for small models.
+
+Decoding calls one at a time (:mod:`~agentkit.backends.local.call_loop`), SmolLM2-135M ended a reply by
+writing its last call again (after 38 of 40 single calls on BFCL's simple_python), and its log-odds of
+ending the reply do not tell one call from several. On the parallel category the same repeat ended
+replies whose second call should have taken the request's next values. What tells them apart is in the
+request's words; after each call, another is wanted when:
+
+- a **pair cue** ("respectively", "both", "each", "as well", "separately") is written and the reply
+  holds one call;
+- the reply holds no more calls than the request writes **next cues** ("another", "also", "then",
+  "lastly", "finally", "additionally": each starts one more request);
+- the request writes, after the furthest number the calls used, at least as many **numbers they did
+  not use** as the last call took;
+- an **enumeration** goes on past a value the calls used: that value, then "and", "or", "&" or a
+  comma, then a value of the same kind the calls did not use (a number right after the joiner; for a
+  string, a word of the same capitalisation that is not a function word, and never after a bare comma:
+  "Seattle, Washington" is one place, not two).
+
+Checked against BFCL's expected calls (feeding the first n calls, counting until it says no): the
+right number of calls for 112 of parallel's 200 requests (60 too few, 28 too many) and one call for
+377 of simple_python's 400 (23 too many). When it says no, the reply ends before the model is asked;
+when it says yes and the model repeats a call, the repeat may be replaced by one that moves forward
+(:meth:`~agentkit.backends.local.request_values.RequestValues.advanced`). Linear in the request: a
+pass per cue list and per number, one anchored match per used value.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from agentkit.backends.local.request_values import MAX_TEXT_CHARS, RequestValues, numbers_in
+
+_PAIR_CUE = re.compile(r"\b(?:respectively|both|each|as well|separately)\b", re.IGNORECASE)
+"""Words that ask for the same thing twice, or for each of a list the request enumerates."""
+_NEXT_CUE = re.compile(r"\b(?:another|also|then|lastly|finally|additionally)\b", re.IGNORECASE)
+"""Words that start one more request each ("..., then do the same for ...")."""
+_JOINER = re.compile(r"\s*,\s*(?:and\s+|or\s+)?|\s+(?:and|or|&)\s+")
+_NUMBER_TAIL = re.compile(r"-?[\d,]*\.?\d+%?(?:\s?(?!(?:and|or)\b)[a-zA-Z$%]{1,3}\b)?")
+"""A number and a short unit after it ("10m", "5 kg"), never a joiner ("7 and 9")."""
+_WORD = re.compile(r"[\w'-]+")
+_FUNCTION_WORDS = frozenset(
+    re.split(
+        r"\s+",
+        "the a an its their his her my our your what which how in on at for to of with by from then also "
+        "is are was i we it this that",
+    )
+)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def asks_for_several(text: str, calls: Sequence[tuple[str, dict[str, Any]]]) -> bool:
+    """Whether ``text`` (the request) asks for more calls than ``calls`` (name, arguments) made."""
+    text = text[:MAX_TEXT_CHARS]
+    if len(calls) < 2 and _PAIR_CUE.search(text):
+        return True  # a second call; only an enumeration counts further ones
+    if len(calls) <= len(_NEXT_CUE.findall(text)) and calls:
+        return True  # one more call for each
+    return _numbers_left_for_another(text, calls) or _enumeration_goes_on(text, calls)
+
+
+def _enumeration_goes_on(text: str, calls: Sequence[tuple[str, dict[str, Any]]]) -> bool:
+    """Whether a value the calls used is followed by a joiner and a value of the same kind they did not
+    use."""
+    values = [value for _, arguments in calls for value in arguments.values()]
+    used_numbers = {float(v) for v in values if _is_number(v)}
+    used_strings = [v for v in values if isinstance(v, str) and v]
+    numbers = numbers_in(text)
+    numbers_at: dict[int, float] = {}
+    for position, number in numbers:
+        numbers_at.setdefault(position, number)
+    ends: dict[int, str | None] = {}  # where a used value ends: its text (strings) or None (numbers)
+    for position, number in numbers:
+        if number in used_numbers or number / 100 in used_numbers:
+            tail = _NUMBER_TAIL.match(text, position)
+            ends.setdefault(tail.end() if tail else position, None)
+    for used in used_strings:
+        at = text.find(used)
+        if at >= 0:
+            ends.setdefault(at + len(used), used)
+    for end, written in ends.items():
+        joiner = _JOINER.match(text, end)
+        if joiner is None:
+            continue
+        start = joiner.end()
+        rest = text[start : start + 40]
+        if any(rest.startswith(used) for used in used_strings):
+            continue
+        following = [numbers_at[at] for at in (start, start + 1) if at in numbers_at]
+        if written is None:  # a number: another number must follow at once
+            if following and following[0] not in used_numbers:
+                return True
+            continue
+        word = _WORD.match(rest)
+        if following or joiner.group().strip() == "," or word is None:
+            continue
+        if word.group().lower() in _FUNCTION_WORDS or written[0].isupper() != rest[0].isupper():
+            continue
+        return True
+    return False
+
+
+def _numbers_left_for_another(text: str, calls: Sequence[tuple[str, dict[str, Any]]]) -> bool:
+    """Whether the request writes, after the furthest number the calls used, at least as many numbers
+    they did not use as the last call took ("$500,000 ... $100,000 and for Wells Fargo $700,000 ...
+    $120,000"; "four restaurants in New York ... four more in Los Angeles" asks for no third call)."""
+    if not calls:
+        return False
+    last = {key: value for key, value in calls[-1][1].items() if _is_number(value)}
+    if not last:
+        return False
+    used = {float(value) for _, arguments in calls for value in arguments.values() if _is_number(value)}
+    values = RequestValues(text)
+    frontier = values.frontier([arguments for _, arguments in calls], last)
+    later = {position for position, number in values.numbers if position > frontier and number not in used}
+    return len(later) >= len(last)

@@ -1,0 +1,118 @@
+"""The count signal of the local engines (:mod:`agentkit.backends.local.several`) and the further call a
+repeat may be replaced with when the request asks for several (strings and numbers moving forward)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from agentkit import ToolSpec
+from agentkit.backends.local.constraints import build_grammar
+from agentkit.backends.local.several import asks_for_several
+from tests.grammar_matching import admits, call_text
+
+
+@pytest.mark.parametrize(
+    ("request_text", "calls"),
+    [
+        ("Play Taylor Swift and Maroon 5 on Spotify.", [("play", {"artist": "Taylor Swift"})]),
+        ("The GCD of 36 and 48, and 60 and 96.", [("gcd", {"a": 36, "b": 48})]),
+        ("Weather in Oslo and in Rome, respectively.", [("weather", {"city": "Oslo"})]),
+        ("Factorials of 5, 7 and 9", [("factorial", {"n": 5}), ("factorial", {"n": 7})]),
+        ("Loans of $500,000 and $700,000.", [("loan", {"amount": 500000})]),
+        ("Growth at 5% or 7%.", [("growth", {"rate": 0.05})]),
+    ],
+)
+def test_an_enumeration_or_a_cue_word_asks_for_another_call(
+    request_text: str, calls: list[tuple[str, dict[str, Any]]]
+) -> None:
+    assert asks_for_several(request_text, calls)
+
+
+@pytest.mark.parametrize(
+    ("request_text", "calls"),
+    [
+        # one call's values, however they are joined
+        ("A triangle with a base of 10 units and height of 5 units.", [("area", {"base": 10, "height": 5})]),
+        ("The distance between New York and Los Angeles.", [("d", {"a": "New York", "b": "Los Angeles"})]),
+        ("The weather in Seattle, Washington.", [("weather", {"city": "Seattle"})]),  # one place
+        ("Temperature and humidity in Miami", [("weather", {"city": "Miami"})]),  # no value joined
+        ("Factorials of 5, 7 and 9", [("f", {"n": 5}), ("f", {"n": 7}), ("f", {"n": 9})]),  # all used
+        # a cue word asks for a second call, not a third
+        ("Weather in Oslo and Rome, respectively.", [("w", {"city": "Oslo"}), ("w", {"city": "Rome"})]),
+        ("The mean of the numbers", []),
+    ],
+)
+def test_a_single_request_or_a_used_up_enumeration_asks_for_no_more(
+    request_text: str, calls: list[tuple[str, dict[str, Any]]]
+) -> None:
+    assert not asks_for_several(request_text, calls)
+
+
+def test_the_count_signal_stays_linear_in_the_request() -> None:
+    calls = [("f", {"n": 1, "s": "x"})]
+    small, large = "1 and x, " * 200, "1 and x, " * 2000
+    started = time.process_time()
+    asks_for_several(small, calls)
+    small_seconds = time.process_time() - started
+    started = time.process_time()
+    asks_for_several(large, calls)
+    large_seconds = time.process_time() - started
+    # the text is cut at MAX_TEXT_CHARS; past it, the cost must not grow at all, let alone squarely
+    assert large_seconds < 20 * max(small_seconds, 1e-4)
+
+
+ARTIST = ToolSpec(
+    "play",
+    "",
+    {
+        "type": "object",
+        "properties": {"artist": {"type": "string"}, "minutes": {"type": "integer"}},
+        "required": ["artist", "minutes"],
+    },
+)
+
+
+def _advanced(question: str, first: tuple[str, dict[str, Any]]) -> str | None:
+    return build_grammar(
+        [ARTIST],
+        tool_choice="required",
+        calls=(1, 1),
+        request_text=question,
+        previous_calls=[first],
+        advance=True,
+    )
+
+
+def test_an_advancing_call_may_move_a_string_forward_through_the_request() -> None:
+    question = "Play Taylor Swift and Maroon 5 for 20 minutes each."
+    grammar = _advanced(question, ("play", {"artist": "Taylor Swift", "minutes": 20}))
+    assert grammar is not None
+    assert admits(grammar, call_text("play", {"artist": "Maroon 5", "minutes": 20}))
+    assert not admits(grammar, call_text("play", {"artist": "Taylor Swift", "minutes": 20}))  # the repeat
+    assert not admits(grammar, call_text("play", {"artist": "Play Taylor", "minutes": 20}))  # before it
+
+
+def test_no_advancing_call_when_the_request_asks_for_one() -> None:
+    question = "Play Taylor Swift for 20 minutes, with the volume up."
+    assert _advanced(question, ("play", {"artist": "Taylor Swift", "minutes": 20})) is None
+
+
+def test_the_reply_ends_when_the_request_asks_for_no_further_call() -> None:
+    from tests.unit.test_local_decisions import _loop
+
+    oslo, rome, bonn = (call_text("get_weather", {"city": c}) for c in ("Oslo", "Rome", "Bonn"))
+    request = "Weather in Oslo and Rome"
+    asked: list[int] = []
+
+    def wants_more(previous: Any) -> bool:
+        asked.append(len(previous))
+        return asks_for_several(request, previous)
+
+    out, seen = _loop([oslo, rome, bonn], [-9.0, -9.0, -9.0], wants_more=wants_more)
+    # the model's log-odds would go on to Bonn; the request's enumeration ends after Rome
+    assert out.text == oslo + "\n" + rome and out.counted and asked == [1, 2] and len(seen) == 2
+    free, _ = _loop([oslo, rome, bonn], [-9.0, -9.0, 9.0])
+    assert free.text.count("<tool_call>") == 3 and not free.counted
