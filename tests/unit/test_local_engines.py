@@ -56,6 +56,7 @@ def test_local_stays_on_transformers_unless_asked() -> None:
     for engine in ("transformers", "llama"):
         forced = local_backend(engine=engine, call_then_answer=True, parallel_calls=False)
         assert forced.call_then_answer and not forced.parallel_calls
+        assert local_backend(engine=engine, name="mine").name == "mine"  # a name given wins
 
 
 def test_gguf_runs_on_llama_cpp_when_it_is_installed_and_a_suffix_chooses() -> None:
