@@ -1,12 +1,13 @@
 """The fixed development sample for tuning the local model's tool calling (issue 18).
 
-``python -m benchmarks.localbench.dev_sample --out FILE [--every 5] [--options JSON]``
+``python -m benchmarks.localbench.dev_sample --out FILE [--every 5] [--options JSON] [--engine E]``
 
 Every ``--every``-th case of BFCL's simple_python, parallel and irrelevance (in BFCL's order, starting
 with the first), asked the way ``agentkit eval`` asks them (``tool_choice="auto"``, greedy, 256 tokens),
-on ``local`` built with ``--options`` (backend keyword arguments, e.g. ``{"call_then_answer": true}``),
-scored by agentkit eval's BFCL rules. Only these three categories are for development; BFCL's other
-categories are kept for final checks. Prints accuracy per category and writes one JSON line per case
+on ``local`` built with ``--options`` (backend keyword arguments, e.g. ``{"call_then_answer": true}``)
+on ``--engine`` (``transformers``, the default, or ``llama``: both decide the same way), scored by
+agentkit eval's BFCL rules. Only these three categories are for development; BFCL's other categories
+are kept for final checks. Prints accuracy per category and writes one JSON line per case
 (calls, verdict, seconds, the backend's decision record) to ``--out``.
 
 ``--categories``: a comma-separated subset of the three (default: all); ``--only``: these case ids
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 CATEGORIES = ("simple_python", "parallel", "irrelevance")
+ENGINES = ("transformers", "llama")
 
 
 def sample(every: int, categories: tuple[str, ...] = CATEGORIES) -> list[Any]:
@@ -49,14 +51,15 @@ def run(
     out: Path,
     categories: tuple[str, ...] = CATEGORIES,
     only: frozenset[str] | None = None,
+    engine: str = "transformers",
 ) -> dict[str, Any]:
     from agentkit.backends.base import ModelResponse
-    from agentkit.backends.transformers import local_backend
+    from agentkit.backends.local import local_backend
     from agentkit.eval.case_run import EvalSettings, build_request, judge, produced_calls
     from agentkit.messages import AssistantMessage
 
-    backend = local_backend(threads=threads, **options)
-    backend.loaded  # noqa: B018 - load before timing
+    backend = local_backend(engine=engine, threads=threads, **options)
+    backend.ensure_loaded()  # load before timing
     settings = EvalSettings()
     totals: dict[str, list[int]] = {}
     seconds = 0.0
@@ -91,7 +94,7 @@ def run(
             }
             sink.write(json.dumps(row, default=str) + "\n")
             sink.flush()
-    return {"options": options, "every": every, "totals": totals, "seconds": seconds}
+    return {"options": options, "engine": engine, "every": every, "totals": totals, "seconds": seconds}
 
 
 def main() -> None:
@@ -101,6 +104,7 @@ def main() -> None:
     parser.add_argument("--every", type=int, default=5)
     parser.add_argument("--options", type=json.loads, default={}, help="local_backend keyword arguments")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--engine", choices=ENGINES, default="transformers")
     parser.add_argument("--skip-answers", action="store_true")
     parser.add_argument("--categories", default=",".join(CATEGORIES), help="comma-separated")
     parser.add_argument("--only", default=None, help="comma-separated case ids: these alone")
@@ -108,7 +112,9 @@ def main() -> None:
     args = parser.parse_args()
     categories = tuple(args.categories.split(","))
     only = frozenset(args.only.split(",")) if args.only else None
-    summary = run(args.options, args.every, args.threads, args.skip_answers, args.out, categories, only)
+    summary = run(
+        args.options, args.every, args.threads, args.skip_answers, args.out, categories, only, args.engine
+    )
     cells = []
     rates = []
     for category in categories:
@@ -118,7 +124,10 @@ def main() -> None:
         cells.append(f"{category} {passed}/{total} ({100 * rate:.1f}%)")
     cases = sum(total for _, total in summary["totals"].values())
     print(" | ".join(cells) + f" | mean {100 * sum(rates) / len(rates):.1f}%")
-    print(f"options {json.dumps(args.options)}; {summary['seconds'] / max(cases, 1):.2f} s a case")
+    print(
+        f"engine {args.engine}; options {json.dumps(args.options)}; "
+        f"{summary['seconds'] / max(cases, 1):.2f} s a case"
+    )
 
 
 if __name__ == "__main__":

@@ -1,10 +1,27 @@
-"""Integration-test setup."""
+"""Integration-test setup, and the fixtures that run a local-model test on both in-process engines
+(``engine``, ``local``)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import pytest
+
+from agentkit.backends.local import InProcessBackend
+from tests.local_engines import ENGINES, make_local
+
+
+@pytest.fixture(scope="session", params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def local(engine: str) -> InProcessBackend:
+    """``local`` on each engine, loaded once per session (the tests share its KV cache)."""
+    backend = make_local(engine)
+    backend.ensure_loaded()  # load once, here, not inside the first test's timing
+    return backend
 
 
 @pytest.fixture(autouse=True)

@@ -1,7 +1,8 @@
 """The local backend on the real embedded model (SmolLM2-135M-Instruct, CPU, offline), on both
 in-process engines: every behavioural test runs on transformers and on llama.cpp (the ``engine``
-parameter), so the two are held to the same behaviour by the same code. Tests of what only one engine
-has (transformers' safetensors cache, ``model.generate``, model directories) take that engine only.
+parameter; the ``engine`` and ``local`` fixtures are in conftest.py), so the two are held to the same
+behaviour by the same code. Tests of what only one engine has (transformers' safetensors cache,
+``model.generate``, model directories) take that engine only.
 
 Each engine's model loads once per session; replies are kept short.
 """
@@ -21,7 +22,6 @@ from agentkit import Agent, tool
 from agentkit.backends import ModelRequest, ModelSettings, TextDelta, resolve_backend
 from agentkit.backends.llamacpp import LlamaCppBackend
 from agentkit.backends.local import InProcessBackend
-from agentkit.backends.local import local_backend as any_local_backend
 from agentkit.backends.local.feedback import LoadProgress
 from agentkit.backends.local.files import embedded_gguf
 from agentkit.backends.transformers import TransformersBackend, loading, local_backend
@@ -38,6 +38,7 @@ from agentkit.events import (
 from agentkit.messages import AssistantMessage, Message, SystemMessage, ToolCall, ToolMessage, UserMessage
 from agentkit.registry import ToolRegistry
 from tests.gguf_files import edit_gguf
+from tests.local_engines import make_local
 
 pytestmark = pytest.mark.slow
 
@@ -66,26 +67,6 @@ def book_flight(city: str, seat: Literal["window", "aisle"], passengers: int) ->
 
 
 QUESTION = "How much is 37 multiplied by 41?"
-
-
-ENGINES = ["transformers", "llama"]
-
-
-def make_local(engine: str, **options: Any) -> InProcessBackend:
-    """``local`` on ``engine`` (a fresh backend: its own KV cache; transformers shares the weights)."""
-    return any_local_backend(engine=engine, **options)
-
-
-@pytest.fixture(scope="session", params=ENGINES)
-def engine(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture(scope="session")
-def local(engine: str) -> InProcessBackend:
-    backend = make_local(engine)
-    backend.ensure_loaded()  # load once, here, not inside the first test's timing
-    return backend
 
 
 @pytest.fixture(scope="session")

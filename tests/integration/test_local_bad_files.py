@@ -20,10 +20,9 @@ from agentkit.backends.llamacpp import probe
 from agentkit.backends.local.files import embedded_gguf
 from agentkit.errors import ConfigurationError
 from tests.gguf_files import edit_gguf
+from tests.local_engines import ENGINES
 
 pytestmark = pytest.mark.slow
-
-ENGINES = ["transformers", "llama"]
 
 
 @pytest.fixture(autouse=True)

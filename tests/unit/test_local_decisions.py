@@ -16,6 +16,8 @@ from hypothesis import strategies as st
 
 from agentkit import ToolSpec
 from agentkit.backends import ModelRequest
+from agentkit.backends.llamacpp import LlamaCppBackend
+from agentkit.backends.local import InProcessBackend
 from agentkit.backends.local.call_loop import decode_calls
 from agentkit.backends.local.constraints import CALL_CLOSE, CALL_OPEN, build_grammar, start_tokens
 from agentkit.backends.local.decision import (
@@ -201,8 +203,17 @@ def _request(*messages: Any) -> ModelRequest:
     return ModelRequest(messages=messages, tools=[WEATHER])
 
 
-def test_decide_calls_policy_decides_first_then_answers_after_results() -> None:
-    backend = TransformersBackend(ModelSource("gguf", "unused.gguf"), decide_calls=True)
+def _on_transformers(**options: Any) -> InProcessBackend:
+    return TransformersBackend(ModelSource("gguf", "unused.gguf"), **options)
+
+
+def _on_llama(**options: Any) -> InProcessBackend:
+    return LlamaCppBackend("unused.gguf", **options)
+
+
+@pytest.mark.parametrize("make", [_on_transformers, _on_llama])
+def test_decide_calls_policy_decides_first_then_answers_after_results(make: Any) -> None:
+    backend = make(decide_calls=True)
     user = UserMessage(content="Weather in Oslo?")
     asked = AssistantMessage(tool_calls=[ToolCall(id="c1", name="get_weather", arguments={"city": "Oslo"})])
     assert backend.tool_choice(_request(user)) == "decide"
@@ -213,10 +224,10 @@ def test_decide_calls_policy_decides_first_then_answers_after_results() -> None:
     # no shared word: decided without the model (nothing is loaded here)
     assert backend.decide(_request(UserMessage(content="Tell me a joke about cats"))) == "none"
     assert backend.last_decision == {"choice": "none", "overlap": 0, "call_log_odds": None}
-    forced = TransformersBackend(ModelSource("gguf", "unused.gguf"), call_then_answer=True, decide_calls=True)
+    forced = make(call_then_answer=True, decide_calls=True)
     assert forced.tool_choice(_request(user)) == "required"  # the explicit option wins
     with pytest.raises(ConfigurationError, match="max_calls"):
-        TransformersBackend(ModelSource("gguf", "unused.gguf"), max_calls=0)
+        make(max_calls=0)
 
 
 # -- property: whatever the grammar lets through is a schema-valid call ------------------------------

@@ -21,9 +21,9 @@ import pytest
 from agentkit.backends import resolve_backend
 from agentkit.backends.llamacpp import LlamaCppBackend, machine, probe
 from agentkit.backends.llamacpp.chat_template import GGUFChatTemplate
-from agentkit.backends.llamacpp.decoding import sample
+from agentkit.backends.llamacpp.decoding import log_softmax, sample
 from agentkit.backends.llamacpp.loading import check_memory
-from agentkit.backends.local import ENGINE_VARIABLE, gguf_file, split_engine
+from agentkit.backends.local import ENGINE_VARIABLE, gguf_file, local_backend, split_engine
 from agentkit.backends.local import feedback as feedback_module
 from agentkit.backends.local.engine import Sampling
 from agentkit.backends.local.feedback import load_feedback, quiet_progress
@@ -36,15 +36,27 @@ from tests.gguf_files import STRING, UINT32, write_gguf
 # -- which engine serves a model string ------------------------------------------------------------
 
 
+def _deciding_options(backend: Any) -> tuple[Any, ...]:
+    return tuple(
+        getattr(backend, option)
+        for option in ("decide_calls", "values_from_request", "parallel_calls", "call_then_answer")
+    )
+
+
 def test_local_stays_on_transformers_unless_asked() -> None:
     local = resolve_backend("local")
     assert isinstance(local, TransformersBackend)
-    assert local.decide_calls and local.values_from_request and not local.call_then_answer
+    assert _deciding_options(local) == (True, True, True, False)
     assert isinstance(resolve_backend("local@transformers"), TransformersBackend)
     backend = resolve_backend("local@llama")
     assert isinstance(backend, LlamaCppBackend) and backend.name == "local@llama"
-    assert backend.call_then_answer and not backend.parallel_calls  # forced path: no logits
+    assert _deciding_options(backend) == (True, True, True, False)  # the same defaults on both engines
     assert backend.path == embedded_gguf()
+    # the forced path stays an explicit option on both engines
+    for engine in ("transformers", "llama"):
+        forced = local_backend(engine=engine, call_then_answer=True, parallel_calls=False)
+        assert forced.call_then_answer and not forced.parallel_calls
+        assert local_backend(engine=engine, name="mine").name == "mine"  # a name given wins
 
 
 def test_gguf_runs_on_llama_cpp_when_it_is_installed_and_a_suffix_chooses() -> None:
@@ -218,6 +230,15 @@ def test_numpy_top_p_keeps_the_smallest_set_reaching_p_over_a_large_vocabulary()
         sample(logits, Sampling(temperature=1.0, top_p=0.9), np.random.default_rng(i)) for i in range(200)
     }
     assert seen == {10, 20}  # 10 holds ~0.66 of the mass, 10 and 20 ~0.91
+
+
+def test_log_softmax_is_stable_for_large_logits_and_keeps_masked_tokens_out() -> None:
+    logits = np.array([1000.0, 999.0, -np.inf, -1000.0], dtype=np.float32)  # exp(1000) overflows
+    logprobs = log_softmax(logits)
+    assert np.isfinite(logprobs[[0, 1, 3]]).all() and logprobs[2] == -np.inf
+    assert np.exp(logprobs).sum() == pytest.approx(1.0)
+    assert logprobs[0] - logprobs[1] == pytest.approx(1.0)  # differences of logits are kept
+    assert log_softmax(np.zeros(4, dtype=np.float32)) == pytest.approx(np.full(4, -np.log(4)))
 
 
 # -- chat template -----------------------------------------------------------------------------------

@@ -31,9 +31,11 @@ def gguf_backend(path: str, **options: Any) -> LlamaCppBackend:
 
 
 def local_backend(**options: Any) -> LlamaCppBackend:
-    """``local@llama``: the embedded SmolLM2-135M-Instruct on llama.cpp."""
+    """``local@llama``: the embedded SmolLM2-135M-Instruct on llama.cpp, with the same defaults as on
+    transformers (:data:`~agentkit.backends.local.engine.EMBEDDED_MODEL_OPTIONS`)."""
     require_engine("llama", "local@llama")
-    return LlamaCppBackend(embedded_gguf(), name="local@llama", **{**EMBEDDED_MODEL_OPTIONS, **options})
+    options = {"name": "local@llama", **EMBEDDED_MODEL_OPTIONS, **options}
+    return LlamaCppBackend(embedded_gguf(), **options)
 
 
 __all__ = ["LlamaCppBackend", "gguf_backend", "local_backend"]

@@ -1,25 +1,22 @@
 """``LlamaCppBackend``: a GGUF model on llama.cpp, in this process, with its quantized weights.
 
-The request logic (prompting, tool-choice policy, grammar, parsing, streaming, cancellation, token
-counting) is the engine-neutral :class:`~agentkit.backends.local.engine.InProcessBackend`, the same
-code the transformers engine runs; this module adds what is llama.cpp's own: loading (``loading``:
-checked header, memory, a crash-proof first check, then ``llama_cpp.Llama``), the chat template from
-the GGUF (``chat_template``), and the decode loop over llama.cpp's KV cache (``decoding``).
+The request logic (prompting, tool-choice policy and decision step, grammar, parsing, streaming,
+cancellation, token counting) is the engine-neutral
+:class:`~agentkit.backends.local.engine.InProcessBackend`, the same code the transformers engine runs;
+this module adds what is llama.cpp's own: loading (``loading``: checked header, memory, a crash-proof
+first check, then ``llama_cpp.Llama``), the chat template from the GGUF (``chat_template``), the
+decode loop over llama.cpp's KV cache (``decoding``), and the next token's log-probabilities after a
+prompt from the same prefill, so the decision step, each call of a call-by-call reply and the reply
+share one KV cache.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 from agentkit.backends.llamacpp.loading import LoadedLlama
-from agentkit.backends.local.engine import (
-    DEFAULT_MAX_TOKENS,
-    Decoded,
-    DecodeJob,
-    EngineReady,
-    InProcessBackend,
-)
+from agentkit.backends.local.engine import Decoded, DecodeJob, EngineReady, InProcessBackend, InProcessOptions
 from agentkit.errors import ConfigurationError
 
 
@@ -32,8 +29,10 @@ class LlamaCppBackend(InProcessBackend):
             the physical cores this process may use for decoding and every usable core for prefill).
         context_window: tokens of prompt plus reply; default: the GGUF's own context length. The KV
             cache for all of it is allocated when the model loads.
+        name: the backend's name (default: ``llama.cpp:`` and the path).
         Other options (``constrained``, ``reuse_cache``, ``native_tools``, ``call_then_answer``,
-        ``parallel_calls``, ``max_tokens``) as for every in-process engine
+        ``decide_calls``, ``call_threshold``, ``parallel_calls``, ``max_calls``, ``stop_threshold``,
+        ``advance_on_repeat``, ``values_from_request``, ``max_tokens``) as for every in-process engine
         (:class:`~agentkit.backends.local.engine.InProcessBackend`).
     """
 
@@ -42,28 +41,13 @@ class LlamaCppBackend(InProcessBackend):
         path: str | Path,
         *,
         threads: int | None = None,
-        constrained: bool = True,
-        reuse_cache: bool = True,
-        native_tools: bool | None = None,
-        call_then_answer: bool = False,
-        parallel_calls: bool = True,
-        max_tokens: int = DEFAULT_MAX_TOKENS,
-        context_window: int | None = None,
         name: str | None = None,
+        **options: Unpack[InProcessOptions],
     ) -> None:
         if threads is not None and threads < 1:
             raise ConfigurationError(f"threads must be >= 1, got {threads}")
         self.path = Path(path)
-        super().__init__(
-            name=name or f"llama.cpp:{self.path}",
-            constrained=constrained,
-            reuse_cache=reuse_cache,
-            native_tools=native_tools,
-            call_then_answer=call_then_answer,
-            parallel_calls=parallel_calls,
-            max_tokens=max_tokens,
-            context_window=context_window,
-        )
+        super().__init__(name=name or f"llama.cpp:{self.path}", **options)
         self._threads = (threads, threads) if threads is not None else None
         self._loaded: LoadedLlama | None = None
         self._pieces: Any = None
@@ -115,6 +99,16 @@ class LlamaCppBackend(InProcessBackend):
         return decode(
             loaded.llm, prompt, job, reuse=self.reuse_cache, pieces=self._pieces, logits=self._logits
         )
+
+    def _prefill_logprobs(self, prompt: list[int]) -> tuple[Any, int]:
+        from agentkit.backends.llamacpp.decoding import log_softmax, prefill
+
+        reused = prefill(self.loaded.llm, prompt, self.reuse_cache)
+        assert reused is not None  # only a cancel event stops a prefill early
+        return log_softmax(self._logits.last()), reused
+
+    def _vocab_size(self) -> int:
+        return self.loaded.n_vocab
 
     def _drop_cache(self) -> None:
         if self._loaded is not None:

@@ -11,6 +11,7 @@ cancellation and streaming work exactly as on the transformers engine.
 from __future__ import annotations
 
 import ctypes
+import threading
 from typing import Any
 
 import numpy as np
@@ -53,6 +54,15 @@ def sample(logits: npt.NDArray[np.float32], sampling: Sampling, rng: np.random.G
     cumulative = np.cumsum(weights)
     at = int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right"))
     return int(candidates[min(at, candidates.size - 1)])
+
+
+def log_softmax(logits: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
+    """Log-probabilities from logits (in float64, shifted by the maximum so that nothing overflows;
+    masked ``-inf`` logits stay ``-inf``)."""
+    values = logits.astype(np.float64)
+    shifted = values - values.max()
+    result: npt.NDArray[np.float64] = shifted - np.log(np.exp(shifted).sum())
+    return result
 
 
 def allowed_tokens(matcher: Any, n_vocab: int) -> npt.NDArray[np.bool_]:
@@ -108,10 +118,10 @@ class Logits:
         return self._view
 
 
-def prefill(llm: Any, prompt: list[int], job: DecodeJob, reuse: bool) -> int | None:
+def prefill(llm: Any, prompt: list[int], reuse: bool, cancel: threading.Event | None = None) -> int | None:
     """Evaluate what the KV cache lacks of ``prompt``; the number of tokens reused, or ``None`` when
-    cancelled between batches. At least the last prompt token is always evaluated: its logits start
-    the reply."""
+    ``cancel`` was set between batches. At least the last prompt token is always evaluated: its logits
+    start the reply."""
     held = int(llm.n_tokens)
     reused = 0
     if reuse and held:
@@ -119,7 +129,7 @@ def prefill(llm: Any, prompt: list[int], job: DecodeJob, reuse: bool) -> int | N
     llm.n_tokens = reused  # the next eval drops the KV cache's entries past this point
     rest = prompt[reused:]
     for start in range(0, len(rest), llm.n_batch):
-        if job.cancel is not None and job.cancel.is_set():
+        if cancel is not None and cancel.is_set():
             return None
         llm.eval(rest[start : start + llm.n_batch])
     return reused
@@ -129,7 +139,7 @@ def decode(
     llm: Any, prompt: list[int], job: DecodeJob, *, reuse: bool, pieces: Pieces, logits: Logits
 ) -> Decoded:
     """Run ``prompt`` and decode under ``job`` (the grammar, sampling, stops, callback, cancellation)."""
-    reused = prefill(llm, prompt, job, reuse)
+    reused = prefill(llm, prompt, reuse, job.cancel)
     if reused is None:
         return Decoded([], "", "cancelled", 0)
     sampling, matcher = job.sampling, job.matcher

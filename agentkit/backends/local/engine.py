@@ -1,10 +1,11 @@
 """``InProcessBackend``: everything an in-process engine does that does not depend on the engine.
 
 One request: render the conversation with the model's chat template (:mod:`.prompting`), choose what
-the reply may be (the tool-choice policy, the grammar of :mod:`.constraints`), let the engine decode
-(reusing its KV cache up to the common prefix with the previous request), then parse the calls out of
-the text. An engine (transformers, llama.cpp) supplies only loading, its chat template and tokenizer,
-and the decode loop, so both engines prompt, constrain, stream, count and cancel the same way.
+the reply may be (the tool-choice policy and the decision step of :mod:`.deciding`, the grammar of
+:mod:`.constraints`), let the engine decode (reusing its KV cache up to the common prefix with the
+previous request), then parse the calls out of the text. An engine (transformers, llama.cpp) supplies
+only loading, its chat template and tokenizer, the decode loop and the next token's log-probabilities
+after a prompt, so both engines prompt, constrain, decide, stream, count and cancel the same way.
 Loading and decoding run on a worker thread, never on the event loop; one request at a time uses the
 model.
 """
@@ -14,25 +15,52 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, TypedDict
 
 from agentkit.backends.base import BaseBackend, ModelRequest, ModelResponse, StreamChunk, TextDelta
 from agentkit.backends.counting import BackendCounter, TokenCounter
-from agentkit.backends.local.constraints import CALL_OPEN, GrammarCache, build_grammar, tool_names
+from agentkit.backends.local.constraints import CALL_OPEN, GrammarCache, tool_names
+from agentkit.backends.local.deciding import DecisionPath
+from agentkit.backends.local.decision import DEFAULT_CALL_THRESHOLD
 from agentkit.backends.local.feedback import load_feedback
 from agentkit.backends.local.prompting import ChatTemplate, PromptRenderer
 from agentkit.backends.local.stats import CacheStats
 from agentkit.errors import BackendError, ConfigurationError
-from agentkit.messages import AssistantMessage, Message, ToolMessage, Usage, UserMessage
+from agentkit.messages import AssistantMessage, Message, Usage
 from agentkit.tool_spec import ToolSpec
 
 DEFAULT_MAX_TOKENS = 512
 DEFAULT_CONTEXT_WINDOW = 2048
 """Used only when neither the model nor the caller says."""
-EMBEDDED_MODEL_OPTIONS: dict[str, Any] = {"call_then_answer": True, "parallel_calls": False}
-"""Defaults for ``local`` (SmolLM2-135M) on every engine: one call, then the answer (see
-:class:`InProcessBackend`)."""
+EMBEDDED_MODEL_OPTIONS: dict[str, Any] = {
+    "decide_calls": True,
+    "parallel_calls": True,
+    "values_from_request": True,
+}
+"""Defaults for ``local`` (SmolLM2-135M) on every engine: the model decides whether to call, how many
+calls, with values from the request (see :class:`InProcessBackend`). Measured on BFCL
+(benchmarks/README.md, "The local model deciding"), this beats forcing one call
+(``call_then_answer=True, parallel_calls=False``, still available as options)."""
+
+
+class InProcessOptions(TypedDict, total=False):
+    """The options every in-process engine takes, documented on :class:`InProcessBackend` (an engine's
+    constructor passes them through as ``**options``)."""
+
+    constrained: bool
+    reuse_cache: bool
+    native_tools: bool | None
+    call_then_answer: bool
+    decide_calls: bool
+    call_threshold: float
+    parallel_calls: bool
+    max_calls: int | None
+    stop_threshold: float
+    advance_on_repeat: bool
+    values_from_request: bool
+    max_tokens: int
+    context_window: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,23 +139,9 @@ def visible_prefix(text: str, markers: Sequence[str]) -> int:
     return end
 
 
-def turn_choice(messages: Sequence[Message], *, after_user: str) -> str:
-    """The tool choice a reply gets from where the conversation stands: ``after_user`` right after a
-    user message, an answer (``"none"``) after successful tool results, another call (``"required"``)
-    after a failed one."""
-    failed = False
-    for message in reversed(messages):
-        if isinstance(message, ToolMessage):
-            failed = failed or message.is_error
-        elif isinstance(message, AssistantMessage) and message.tool_calls:
-            return "required" if failed else "none"
-        elif isinstance(message, UserMessage):
-            return after_user
-    return "auto"
-
-
-class InProcessBackend(BaseBackend):
-    """The engine-neutral part of a local model in this process (subclass it for an engine).
+class InProcessBackend(DecisionPath, BaseBackend):
+    """The engine-neutral part of a local model in this process (subclass it for an engine). Every
+    engine takes these options (an engine's own are documented on its class).
 
     Args:
         constrained: decode tool calls and structured output under a grammar (on by default).
@@ -135,10 +149,30 @@ class InProcessBackend(BaseBackend):
         native_tools: force (or forbid) passing ``tools=`` to the chat template; default: detected.
         call_then_answer: with ``tool_choice="auto"``, the first reply after a user message must be a
             tool call and the reply after successful results must be the answer (after a failed call,
-            another call). Tiny models almost never start a call on their own (SmolLM2-135M puts about
-            0.01% on it) and, once they have, repeat calls forever; ``local`` turns this on. Needs
-            ``constrained``.
-        parallel_calls: admit several calls in one reply (``local`` turns it off).
+            another call): the forced path. Tiny models almost never start a call on their own
+            (SmolLM2-135M puts about 0.01% on it) and, once they have, repeat calls forever. Needs
+            ``constrained``; wins over ``decide_calls``.
+        decide_calls: with ``tool_choice="auto"``, the first reply after a user message is a call or an
+            answer as :mod:`~agentkit.backends.local.decision` decides (the request shares a word with
+            a tool, and the model's first-token log-odds of a call exceed ``call_threshold``); after
+            successful results the reply answers, after a failed call it calls again. ``local`` turns
+            this on. Needs ``constrained``.
+        call_threshold: the first-token log-odds above which ``decide_calls`` lets a call through.
+        parallel_calls: admit several calls in one reply.
+        max_calls: at most this many calls in one reply (``None``: no bound); ignored without
+            ``parallel_calls``. When a reply must call and may hold several calls, they are decoded
+            one at a time (:mod:`~agentkit.backends.local.call_loop`): a repeated call ends the reply,
+            and another call follows only while the model's log-odds of ending the reply stay at most
+            ``stop_threshold``.
+        stop_threshold: see ``max_calls``.
+        advance_on_repeat: with ``values_from_request``, a call that repeats an earlier one is decoded
+            again under a grammar that makes it take a number the request writes after those the
+            reply's calls used (``"gcd of 36 and 48, and of 36 and 60"``); the reply ends as before
+            when the request writes no further number.
+        values_from_request: a string argument whose schema does not pin its form (no enum, const,
+            pattern or format) must be a span of the last user message or of a tool result since
+            (:mod:`~agentkit.backends.local.request_values`), and an array of numbers holds at most as
+            many items as those write numbers; ``local`` turns this on.
         max_tokens: reply length when the request's settings do not say.
         context_window: override the model's own context length.
     """
@@ -151,20 +185,38 @@ class InProcessBackend(BaseBackend):
         reuse_cache: bool = True,
         native_tools: bool | None = None,
         call_then_answer: bool = False,
+        decide_calls: bool = False,
+        call_threshold: float = DEFAULT_CALL_THRESHOLD,
         parallel_calls: bool = True,
+        max_calls: int | None = None,
+        stop_threshold: float = 0.0,
+        advance_on_repeat: bool = False,
+        values_from_request: bool = False,
         max_tokens: int = DEFAULT_MAX_TOKENS,
         context_window: int | None = None,
     ) -> None:
         if context_window is not None and context_window < 2:
             raise ConfigurationError(f"context_window must be at least 2 tokens, got {context_window}")
+        if max_calls is not None and max_calls < 1:
+            raise ConfigurationError(f"max_calls must be >= 1 or None, got {max_calls}")
         self.constrained = constrained
         self.reuse_cache = reuse_cache
         self.call_then_answer = call_then_answer
+        self.decide_calls = decide_calls
+        self.call_threshold = call_threshold
         self.parallel_calls = parallel_calls
+        self.max_calls = max_calls
+        self.stop_threshold = stop_threshold
+        self.advance_on_repeat = advance_on_repeat
+        self.values_from_request = values_from_request
         self.max_tokens = max_tokens
         self.stats = CacheStats()
         self.last_ids: list[int] = []
         """Token ids generated by the last request (for tests and debugging)."""
+        self.last_decision: dict[str, Any] | None = None
+        """How the decision step chose the last request's first reply (``None`` when it did not run)."""
+        self.last_calls: dict[str, Any] | None = None
+        """How the last call-by-call reply ended (log-odds of stopping after each call, a dropped repeat)."""
         self._name = name
         self._native_tools = native_tools
         self._context_window = context_window
@@ -195,6 +247,16 @@ class InProcessBackend(BaseBackend):
 
     def _decode(self, prompt: list[int], job: DecodeJob) -> Decoded:
         """Run ``prompt`` (reusing the cache where it matches) and decode; called under the run lock."""
+        raise NotImplementedError
+
+    def _prefill_logprobs(self, prompt: list[int]) -> tuple[Any, int]:
+        """Run ``prompt`` (reusing the cache where it matches, and keeping it) without decoding;
+        ``(log-probabilities of the next token as a numpy vector, prompt tokens reused)``. Called under
+        the run lock (the decision step, and between the calls of a call-by-call reply)."""
+        raise NotImplementedError
+
+    def _vocab_size(self) -> int:
+        """Rows of the model's logits (the grammar's token masks are cut or padded to it)."""
         raise NotImplementedError
 
     def _drop_cache(self) -> None:
@@ -260,29 +322,9 @@ class InProcessBackend(BaseBackend):
     def prompt_ids(self, request: ModelRequest) -> list[int]:
         return list(self.ensure_loaded().encode(request.messages, request.tools))
 
-    def tool_choice(self, request: ModelRequest) -> str:
-        """The request's tool choice, adjusted where ``call_then_answer`` applies."""
-        if not (
-            self.call_then_answer and self.constrained and request.tools and request.tool_choice == "auto"
-        ):
-            return request.tool_choice
-        return turn_choice(request.messages, after_user="required")
-
-    def _grammar(self, request: ModelRequest, choice: str) -> str | None:
-        if not self.constrained:
-            return None
-        if request.tools and self._call_format != "hermes":
-            return None  # no grammar for this model's call syntax: leave calls and answers free
-        return build_grammar(
-            request.tools,
-            tool_choice=choice,
-            output_schema=request.output_schema,
-            parallel_calls=self.parallel_calls,
-        )
-
     def _markers(self, request: ModelRequest) -> list[str]:
         markers = list(request.settings.stop)
-        if request.tools and self.tool_choice(request) != "none":
+        if request.tools and self.tool_choice(request) != "none":  # "decide" may still call
             markers.append(CALL_OPEN.strip())
         return markers
 
@@ -292,7 +334,8 @@ class InProcessBackend(BaseBackend):
         on_text: Callable[[str], None] | None = None,
         cancel: threading.Event | None = None,
     ) -> ModelResponse:
-        """One request, blocking (``complete``/``stream`` run this on a worker thread)."""
+        """One request, blocking (``complete``/``stream`` run this on a worker thread): the decision
+        step where it applies, then the reply (several calls decoded one at a time where they may)."""
         settings = request.settings
         prompt = self.prompt_ids(request)
         window = self.context_window
@@ -301,26 +344,54 @@ class InProcessBackend(BaseBackend):
                 f"the prompt has {len(prompt)} tokens but {self.name} accepts {window}; "
                 "shorten the conversation"
             )
-        choice = self.tool_choice(request)
+        self.last_calls = None
+        choice = self.decide(request)
         grammar = self._grammar(request, choice)
         job = DecodeJob(
             max_new_tokens=min(settings.max_tokens or self.max_tokens, window - len(prompt)),
             sampling=Sampling(settings.temperature, settings.top_k, settings.top_p, settings.seed),
             stop_ids=self._stop_ids,
             stop_strings=settings.stop,
-            matcher=self._grammar_cache().matcher(grammar) if grammar is not None else None,
             on_text=on_text,
             cancel=cancel,
         )
+        if grammar is not None and self._call_by_call(choice):
+            out = self._decode_calls(request, choice, prompt, job)
+        else:
+            matcher = self._grammar_cache().matcher(grammar) if grammar is not None else None
+            out = self._run(prompt, replace(job, matcher=matcher), first=True)
+        self.last_ids = list(out.ids)
+        return self._response(request, choice, grammar is not None, out, len(prompt))
+
+    def _run(self, prompt: list[int], job: DecodeJob, *, first: bool) -> Decoded:
+        """:meth:`_decode` under the run lock, counted in ``stats``. ``first``: this is the request's
+        prompt (counted as a request), not a continuation of its reply."""
         with self._run_lock:
             try:
                 out = self._decode(prompt, job)
             except Exception:
                 self._drop_cache()
                 raise
-            self.stats.record(prefilled=len(prompt) - out.reused, reused=out.reused, generated=len(out.ids))
-            self.last_ids = list(out.ids)
-        return self._response(request, choice, job.matcher is not None, out, len(prompt))
+            if first:
+                self.stats.record(
+                    prefilled=len(prompt) - out.reused, reused=out.reused, generated=len(out.ids)
+                )
+            else:
+                self.stats.record_prefill(len(prompt) - out.reused, out.reused)
+                self.stats.tokens_generated += len(out.ids)
+        return out
+
+    def _next_logprobs(self, prompt: list[int]) -> Any:
+        """The next token's log-probabilities after ``prompt`` (numpy), under the run lock, reusing and
+        keeping the cache, counted in ``stats`` as prefill."""
+        with self._run_lock:
+            try:
+                logprobs, reused = self._prefill_logprobs(prompt)
+            except Exception:
+                self._drop_cache()
+                raise
+            self.stats.record_prefill(len(prompt) - reused, reused)
+        return logprobs
 
     def _response(
         self, request: ModelRequest, choice: str, constrained: bool, out: Decoded, prompt_tokens: int

@@ -14,18 +14,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from agentkit.backends.local.engine import EMBEDDED_MODEL_OPTIONS
 from agentkit.backends.local.files import check_gguf_file, embedded_gguf
 from agentkit.backends.transformers.backend import TransformersBackend
 from agentkit.backends.transformers.loading import ModelSource, check_hf_location, require_local_extras
 from agentkit.errors import ConfigurationError
-
-LOCAL_DECIDING_OPTIONS: dict[str, Any] = {
-    "decide_calls": True,
-    "parallel_calls": True,
-    "values_from_request": True,
-}
-"""Defaults for ``local`` on this engine (``local@llama`` keeps
-:data:`~agentkit.backends.local.engine.EMBEDDED_MODEL_OPTIONS`, the forced path)."""
 
 
 def hf_backend(location: str, **options: Any) -> TransformersBackend:
@@ -53,10 +46,9 @@ def local_backend(rest: str = "", **options: Any) -> TransformersBackend:
     if rest:
         raise ConfigurationError(f"model 'local' takes no argument, got 'local:{rest}'")
     require_local_extras()
-    # Measured on BFCL (benchmarks/README.md, "The local model deciding"): the decision step, calls
-    # decoded one at a time and values from the request beat forcing one call (``call_then_answer``,
-    # still available, and what ``local@llama`` does: the decision needs this engine's logits).
-    options = {**LOCAL_DECIDING_OPTIONS, **options}
+    # The same defaults on both engines: the model decides (EMBEDDED_MODEL_OPTIONS); the forced path
+    # (``call_then_answer=True``) stays available as an option.
+    options = {**EMBEDDED_MODEL_OPTIONS, **options}
     options.setdefault("name", "local")
     return TransformersBackend(ModelSource("gguf", str(embedded_gguf())), **options)
 
