@@ -116,3 +116,47 @@ def test_the_reply_ends_when_the_request_asks_for_no_further_call() -> None:
     assert out.text == oslo + "\n" + rome and out.counted and asked == [1, 2] and len(seen) == 2
     free, _ = _loop([oslo, rome, bonn], [-9.0, -9.0, 9.0])
     assert free.text.count("<tool_call>") == 3 and not free.counted
+
+
+FLIGHT = ToolSpec(
+    "book",
+    "",
+    {
+        "type": "object",
+        "properties": {"origin": {"type": "string"}, "destination": {"type": "string"}},
+        "required": ["origin", "destination"],
+    },
+)
+
+
+def _next_call(spec: ToolSpec, question: str, first: tuple[str, dict[str, Any]]) -> str:
+    grammar = build_grammar(
+        [spec], tool_choice="required", calls=(1, 1), request_text=question, previous_calls=[first]
+    )
+    assert grammar is not None
+    return grammar
+
+
+def test_a_name_gives_way_when_a_new_name_is_written_after_the_calls_values() -> None:
+    question = "Book a flight from San Francisco to Tokyo, and another from Tokyo to Sydney."
+    grammar = _next_call(FLIGHT, question, ("book", {"origin": "San Francisco", "destination": "Tokyo"}))
+    assert admits(grammar, call_text("book", {"origin": "Tokyo", "destination": "Sydney"}))
+    # the names may not stay, not even as the same name written again later
+    assert not admits(grammar, call_text("book", {"origin": "San Francisco", "destination": "Sydney"}))
+    assert not admits(grammar, call_text("book", {"origin": "Tokyo", "destination": "Tokyo"}))
+    assert admits(grammar, call_text("book", {"origin": "Tokyo", "destination": "Tokyo to Sydney"}))
+
+
+def test_a_name_stays_when_no_new_name_follows() -> None:
+    actor = ToolSpec(
+        "movies",
+        "",
+        {
+            "type": "object",
+            "properties": {"actor": {"type": "string"}, "year": {"type": "integer"}},
+            "required": ["actor", "year"],
+        },
+    )
+    question = "Movies that Leonardo DiCaprio starred in 2010 and 2012 respectively."
+    grammar = _next_call(actor, question, ("movies", {"actor": "Leonardo DiCaprio", "year": 2010}))
+    assert admits(grammar, call_text("movies", {"actor": "Leonardo DiCaprio", "year": 2012}))

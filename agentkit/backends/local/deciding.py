@@ -18,6 +18,7 @@ after a prompt, with the KV cache reused and kept (``_prefill_logprobs``), and i
 
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from agentkit.backends.base import ModelRequest
 from agentkit.backends.local.constraints import GrammarCache, build_grammar, tool_names
 from agentkit.backends.local.request_values import value_source
+from agentkit.backends.local.several import asks_for_several
 from agentkit.messages import AssistantMessage, Message, ToolMessage, UserMessage
 
 if TYPE_CHECKING:
@@ -63,6 +65,7 @@ class DecisionPath:
         max_calls: int | None
         stop_threshold: float
         advance_on_repeat: bool
+        count_from_request: bool
         values_from_request: bool
         last_decision: dict[str, Any] | None
         last_calls: dict[str, Any] | None
@@ -198,10 +201,16 @@ class DecisionPath:
             max_new_tokens=job.max_new_tokens,
             stop_threshold=self.stop_threshold,
             advance_for=advance_for if self.advance_on_repeat and source is not None else None,
+            wants_more=(
+                functools.partial(asks_for_several, source)
+                if self.count_from_request and source is not None
+                else None
+            ),
         )
         self.last_calls = {
             "stop_log_odds": out.stop_log_odds,
             "dropped_repeat": out.dropped_repeat,
             "advanced": out.advanced,
+            "counted": out.counted,
         }
         return Decoded(out.ids, out.text, out.finish_reason, 0)

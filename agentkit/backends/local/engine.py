@@ -37,6 +37,8 @@ EMBEDDED_MODEL_OPTIONS: dict[str, Any] = {
     "decide_calls": True,
     "parallel_calls": True,
     "values_from_request": True,
+    "count_from_request": True,
+    "advance_on_repeat": True,
 }
 """Defaults for ``local`` (SmolLM2-135M) on every engine: the model decides whether to call, how many
 calls, with values from the request (see :class:`InProcessBackend`). Measured on BFCL
@@ -58,6 +60,7 @@ class InProcessOptions(TypedDict, total=False):
     max_calls: int | None
     stop_threshold: float
     advance_on_repeat: bool
+    count_from_request: bool
     values_from_request: bool
     max_tokens: int
     context_window: int | None
@@ -165,10 +168,16 @@ class InProcessBackend(DecisionPath, BaseBackend):
             and another call follows only while the model's log-odds of ending the reply stay at most
             ``stop_threshold``.
         stop_threshold: see ``max_calls``.
-        advance_on_repeat: with ``values_from_request``, a call that repeats an earlier one is decoded
-            again under a grammar that makes it take a number the request writes after those the
-            reply's calls used (``"gcd of 36 and 48, and of 36 and 60"``); the reply ends as before
-            when the request writes no further number.
+        advance_on_repeat: with ``values_from_request``, when the request asks for several calls
+            (:mod:`~agentkit.backends.local.several`), a call that repeats an earlier one is decoded
+            again under a grammar that makes it move forward through the request: every number
+            argument takes a number written after those the reply's calls used when there are
+            enough of them (``"gcd of 36 and 48, and of 60 and 96"``), or else one argument takes a
+            later number or span; the reply ends as before when there is nothing further.
+        count_from_request: with ``values_from_request``, another call follows only when the
+            request's words ask for more than the calls made (cue words such as "respectively" or
+            "also", an enumeration that goes on past the values used, enough unused numbers for one
+            more call: :mod:`~agentkit.backends.local.several`); ``local`` turns this on.
         values_from_request: a string argument whose schema does not pin its form (no enum, const,
             pattern or format) must be a span of the last user message or of a tool result since
             (:mod:`~agentkit.backends.local.request_values`), and an array of numbers holds at most as
@@ -191,6 +200,7 @@ class InProcessBackend(DecisionPath, BaseBackend):
         max_calls: int | None = None,
         stop_threshold: float = 0.0,
         advance_on_repeat: bool = False,
+        count_from_request: bool = False,
         values_from_request: bool = False,
         max_tokens: int = DEFAULT_MAX_TOKENS,
         context_window: int | None = None,
@@ -208,6 +218,7 @@ class InProcessBackend(DecisionPath, BaseBackend):
         self.max_calls = max_calls
         self.stop_threshold = stop_threshold
         self.advance_on_repeat = advance_on_repeat
+        self.count_from_request = count_from_request
         self.values_from_request = values_from_request
         self.max_tokens = max_tokens
         self.stats = CacheStats()

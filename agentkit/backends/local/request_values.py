@@ -68,16 +68,18 @@ def _is_edge(chunk: str) -> bool:
     return not chunk.isspace() and chunk not in _NO_EDGE
 
 
-def _groups(chunks: list[str]) -> list[str]:
+def _groups(chunks: list[str]) -> list[tuple[str, str]]:
     """Chunks merged so that every group ends on a piece a span may end with (the trailing group
-    may not: it is dropped), each already escaped."""
-    groups: list[str] = []
+    may not: it is dropped): each group escaped, and as written."""
+    groups: list[tuple[str, str]] = []
     pending = ""
+    raw = ""
     for chunk in chunks:
         pending += _escape(chunk)
+        raw += chunk
         if _is_edge(chunk):
-            groups.append(pending)
-            pending = ""
+            groups.append((pending, raw))
+            pending = raw = ""
     return groups
 
 
@@ -92,7 +94,11 @@ def span_pattern(text: str, max_chunks: int = MAX_SPAN_CHUNKS, after: int = -1) 
     return "^(?:" + "|".join(alternatives) + ")$" if alternatives else None
 
 
-def _span_alternatives(chunks: list[tuple[int, str]], max_chunks: int, after: int) -> list[str]:
+def _span_alternatives(
+    chunks: list[tuple[int, str]], max_chunks: int, after: int, exclude: str | None = None
+) -> list[str]:
+    """One regex alternative per start position (after ``after``), nesting its continuations; with
+    ``exclude``, the span that is exactly that text is left out (longer and shorter ones stay)."""
     texts = [chunk for _, chunk in chunks]
     alternatives: list[str] = []
     seen: set[str] = set()
@@ -100,15 +106,35 @@ def _span_alternatives(chunks: list[tuple[int, str]], max_chunks: int, after: in
         if offset <= after or not _is_edge(chunk):
             continue
         groups = _groups(texts[index : index + max_chunks])
-        head, rest = groups[0], groups[1:]
+        barred = _excluded_length(groups, exclude)
+        if barred == len(groups):
+            groups = groups[:-1]  # the excluded span is the longest: stop one group short of it
+            barred = 0
+        if not groups:
+            continue
         nested = ""
-        for group in reversed(rest):
-            nested = f"(?:{group}{nested})?"
-        alternative = head + nested
+        for depth in range(len(groups) - 1, 0, -1):
+            # a span of ``barred`` groups may not end here: the next group must follow
+            nested = f"(?:{groups[depth][0]}{nested})" + ("" if depth == barred else "?")
+        alternative = groups[0][0] + nested
         if alternative not in seen:
             seen.add(alternative)
             alternatives.append(alternative)
     return alternatives
+
+
+def _excluded_length(groups: list[tuple[str, str]], exclude: str | None) -> int:
+    """How many of ``groups`` spell ``exclude`` exactly (0: none do)."""
+    if not exclude:
+        return 0
+    spelled = ""
+    for count, (_, raw) in enumerate(groups, start=1):
+        spelled += raw
+        if spelled == exclude:
+            return count
+        if not exclude.startswith(spelled):
+            return 0
+    return 0
 
 
 _PINNED = ("enum", "const", "pattern", "format")
@@ -233,9 +259,13 @@ class RequestValues:
         position = self._position(earlier)
         last = earlier[-1]
         if isinstance(last, str) and "pattern" in schema and schema.get("pattern") == self.spans:
+            if self._name_written_later(tool, last):
+                moved = _span_alternatives(self.chunks, MAX_SPAN_CHUNKS, position, exclude=last)
+                if moved:
+                    schema["pattern"] = "^(?:" + "|".join(moved) + ")$"
+                    return
             later = _span_alternatives(self.chunks, MAX_SPAN_CHUNKS, position)
-            keep = [] if later and self._name_written_later(tool, last) else [_escape(last)]
-            schema["pattern"] = "^(?:" + "|".join([*keep, *later]) + ")$"
+            schema["pattern"] = "^(?:" + "|".join([_escape(last), *later]) + ")$"
         elif isinstance(last, int | float) and not isinstance(last, bool) and "enum" in schema:
             written = [(p, v) for p, v in self.numbers if p > position]
             schema["enum"] = [last, *[v for v in self._allowed_numbers(schema, written) if v != last]]
