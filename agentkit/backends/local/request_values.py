@@ -68,18 +68,16 @@ def _is_edge(chunk: str) -> bool:
     return not chunk.isspace() and chunk not in _NO_EDGE
 
 
-def _groups(chunks: list[str]) -> list[tuple[str, str]]:
+def _groups(chunks: list[str]) -> list[str]:
     """Chunks merged so that every group ends on a piece a span may end with (the trailing group
-    may not: it is dropped): each group escaped, and as written."""
-    groups: list[tuple[str, str]] = []
+    may not: it is dropped), each already escaped."""
+    groups: list[str] = []
     pending = ""
-    raw = ""
     for chunk in chunks:
         pending += _escape(chunk)
-        raw += chunk
         if _is_edge(chunk):
-            groups.append((pending, raw))
-            pending = raw = ""
+            groups.append(pending)
+            pending = ""
     return groups
 
 
@@ -98,43 +96,36 @@ def _span_alternatives(
     chunks: list[tuple[int, str]], max_chunks: int, after: int, exclude: str | None = None
 ) -> list[str]:
     """One regex alternative per start position (after ``after``), nesting its continuations; with
-    ``exclude``, the span that is exactly that text is left out (longer and shorter ones stay)."""
+    ``exclude``, no span starts where that text is written ("Tokyo" must give way: neither "Tokyo"
+    written again nor "Tokyo to Sydney")."""
     texts = [chunk for _, chunk in chunks]
     alternatives: list[str] = []
     seen: set[str] = set()
     for index, (offset, chunk) in enumerate(chunks):
         if offset <= after or not _is_edge(chunk):
             continue
-        groups = _groups(texts[index : index + max_chunks])
-        barred = _excluded_length(groups, exclude)
-        if barred == len(groups):
-            groups = groups[:-1]  # the excluded span is the longest: stop one group short of it
-            barred = 0
-        if not groups:
+        if exclude and _starts_with(texts, index, exclude):
             continue
+        groups = _groups(texts[index : index + max_chunks])
+        head, rest = groups[0], groups[1:]
         nested = ""
-        for depth in range(len(groups) - 1, 0, -1):
-            # a span of ``barred`` groups may not end here: the next group must follow
-            nested = f"(?:{groups[depth][0]}{nested})" + ("" if depth == barred else "?")
-        alternative = groups[0][0] + nested
+        for group in reversed(rest):
+            nested = f"(?:{group}{nested})?"
+        alternative = head + nested
         if alternative not in seen:
             seen.add(alternative)
             alternatives.append(alternative)
     return alternatives
 
 
-def _excluded_length(groups: list[tuple[str, str]], exclude: str | None) -> int:
-    """How many of ``groups`` spell ``exclude`` exactly (0: none do)."""
-    if not exclude:
-        return 0
+def _starts_with(texts: list[str], index: int, prefix: str) -> bool:
+    """Whether the chunks from ``index`` on spell ``prefix`` first (reads only as far as it needs)."""
     spelled = ""
-    for count, (_, raw) in enumerate(groups, start=1):
-        spelled += raw
-        if spelled == exclude:
-            return count
-        if not exclude.startswith(spelled):
-            return 0
-    return 0
+    for at in range(index, len(texts)):
+        spelled += texts[at]
+        if len(spelled) >= len(prefix):
+            return spelled.startswith(prefix)
+    return False
 
 
 _PINNED = ("enum", "const", "pattern", "format")
