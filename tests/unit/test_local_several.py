@@ -18,6 +18,7 @@ from tests.grammar_matching import admits, call_text
     ("request_text", "calls"),
     [
         ("Play Taylor Swift and Maroon 5 on Spotify.", [("play", {"artist": "Taylor Swift"})]),
+        ("What is the weather in Paris and in Oslo?", [("weather", {"city": "Paris"})]),
         ("The GCD of 36 and 48, and 60 and 96.", [("gcd", {"a": 36, "b": 48})]),
         ("Weather in Oslo and in Rome, respectively.", [("weather", {"city": "Oslo"})]),
         ("Factorials of 5, 7 and 9", [("factorial", {"n": 5}), ("factorial", {"n": 7})]),

@@ -40,7 +40,8 @@ _NEXT_CUE = re.compile(r"\b(?:another|also|then|lastly|finally|additionally)\b",
 _JOINER = re.compile(r"\s*,\s*(?:and\s+|or\s+)?|\s+(?:and|or|&)\s+")
 _NUMBER_TAIL = re.compile(r"-?[\d,]*\.?\d+%?(?:\s?(?!(?:and|or)\b)[a-zA-Z$%]{1,3}\b)?")
 """A number and a short unit after it ("10m", "5 kg"), never a joiner ("7 and 9")."""
-_WORD = re.compile(r"[\w'-]+")
+_LEAD = re.compile(r"(?:(?:in|at|for|to|from|on|of|with|by|the|a|an)\s+){0,2}([\w'-]+)")
+"""The first word after a joiner, past up to two prepositions or articles."""
 _FUNCTION_WORDS = frozenset(
     re.split(
         r"\s+",
@@ -96,10 +97,12 @@ def _enumeration_goes_on(text: str, calls: Sequence[tuple[str, dict[str, Any]]])
             if following and following[0] not in used_numbers:
                 return True
             continue
-        word = _WORD.match(rest)
-        if following or joiner.group().strip() == "," or word is None:
+        if following or joiner.group().strip() == ",":
             continue
-        if word.group().lower() in _FUNCTION_WORDS or written[0].isupper() != rest[0].isupper():
+        word = _LEAD.match(rest)  # "Paris and in Oslo": the preposition leads to the next value
+        if word is None or word.group(1).lower() in _FUNCTION_WORDS:
+            continue
+        if written[0].isupper() != word.group(1)[0].isupper():
             continue
         return True
     return False
