@@ -161,3 +161,19 @@ def test_a_name_stays_when_no_new_name_follows() -> None:
     question = "Movies that Leonardo DiCaprio starred in 2010 and 2012 respectively."
     grammar = _next_call(actor, question, ("movies", {"actor": "Leonardo DiCaprio", "year": 2010}))
     assert admits(grammar, call_text("movies", {"actor": "Leonardo DiCaprio", "year": 2012}))
+
+
+def test_a_percentage_is_its_fraction_unless_the_schema_wants_an_integer() -> None:
+    loan = ToolSpec(
+        "loan",
+        "",
+        {
+            "type": "object",
+            "properties": {"rate": {"type": "number"}, "percent": {"type": "integer"}},
+            "required": ["rate"],
+        },
+    )
+    grammar = build_grammar([loan], tool_choice="required", request_text="A loan at 4% interest")
+    assert grammar is not None
+    assert admits(grammar, call_text("loan", {"rate": 0.04, "percent": 4}))
+    assert not admits(grammar, call_text("loan", {"rate": 4}))

@@ -216,13 +216,19 @@ class RequestValues:
     @staticmethod
     def _allowed_numbers(schema: dict[str, Any], numbers: list[tuple[int, float]]) -> list[float | int]:
         """The numbers of the request this schema accepts (integers for ``integer``, within its
-        bounds), its default too; empty when the request writes none."""
+        bounds; a percentage as its fraction unless the schema wants an integer), its default too;
+        empty when the request writes none."""
         integer = schema.get("type") == "integer"
         low, high = schema.get("minimum"), schema.get("maximum")
         values: list[float | int] = []
-        for _, value in numbers:
+        written: dict[int, list[float]] = {}
+        for position, value in numbers:
+            written.setdefault(position, []).append(value)
+        for position, value in numbers:
             if integer and not value.is_integer():
                 continue
+            if not integer and len(written[position]) > 1 and abs(value) > min(map(abs, written[position])):
+                continue  # "5%" is 0.05 where a fraction may go (BFCL expects it 36 times, 5 twice)
             if (isinstance(low, int | float) and value < low) or (
                 isinstance(high, int | float) and value > high
             ):
