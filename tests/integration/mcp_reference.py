@@ -8,12 +8,12 @@ the first time one is needed.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from tests.ports import free_port, wait_for_port
 
 NPM_DIR = Path(__file__).parent / "mcp_npm"
 EVERYTHING_JS = NPM_DIR / "node_modules" / "@modelcontextprotocol" / "server-everything" / "dist" / "index.js"
@@ -35,25 +35,6 @@ def everything_stdio() -> list[str]:
     return ["node", str(_installed()), "stdio"]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for_port(port: int, process: subprocess.Popen[bytes], within: float = 60.0) -> None:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError(f"nothing listening on port {port} after {within} s")
-
-
 @contextmanager
 def everything_http(transport: str) -> Iterator[str]:
     """server-everything over ``sse`` (the legacy transport, at /sse) or ``streamableHttp`` (at /mcp),
@@ -66,7 +47,7 @@ def everything_http(transport: str) -> Iterator[str]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_for_port(port, process)
+        wait_for_port(port, process, within=60.0)  # npx may fetch and start slowly
         yield f"http://127.0.0.1:{port}"
     finally:
         process.terminate()

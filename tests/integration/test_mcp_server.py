@@ -23,6 +23,7 @@ from agentkit import ToolRegistry
 from agentkit.errors import ConfigurationError
 from agentkit.mcp import MCPToolset, load_registry
 from agentkit.testing import call
+from tests.ports import free_port
 
 SERVERS_DIR = Path(__file__).parent / "mcp_servers"
 SERVE = [sys.executable, "-m", "agentkit.mcp", "serve", "agentkit_tools:registry"]
@@ -39,12 +40,6 @@ def stdio_session() -> AbstractAsyncContextManager[ClientSession]:
             yield client
 
     return session()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
