@@ -19,6 +19,17 @@ from tests.grammar_matching import admits, call_text
     [
         ("Play Taylor Swift and Maroon 5 on Spotify.", [("play", {"artist": "Taylor Swift"})]),
         ("What is the weather in Paris and in Oslo?", [("weather", {"city": "Paris"})]),
+        ("Alimony for the next 10 years and 20 years", [("alimony", {"years": 10})]),  # a unit word
+        ("Details of Case No 28473 and 64725", [("case", {"number": "28473"})]),  # digits as text
+        ("RGB values for navy, purple and maroon", [("rgb", {"color": "navy"})]),  # a list with "and"
+        (
+            "Distance between New York and Boston, and between Oslo and Rome",
+            [("d", {"a": "New York", "b": "Boston"})],
+        ),
+        (
+            "From March 10, 2022 to March 20, 2022 and for 2023",
+            [("hotel", {"from": "2022"})],
+        ),  # written twice
         ("The GCD of 36 and 48, and 60 and 96.", [("gcd", {"a": 36, "b": 48})]),
         ("Weather in Oslo and in Rome, respectively.", [("weather", {"city": "Oslo"})]),
         ("Factorials of 5, 7 and 9", [("factorial", {"n": 5}), ("factorial", {"n": 7})]),
