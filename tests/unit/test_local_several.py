@@ -19,7 +19,8 @@ from tests.grammar_matching import admits, call_text
     [
         ("Play Taylor Swift and Maroon 5 on Spotify.", [("play", {"artist": "Taylor Swift"})]),
         ("What is the weather in Paris and in Oslo?", [("weather", {"city": "Paris"})]),
-        ("Alimony for the next 10 years and 20 years", [("alimony", {"years": 10})]),  # a unit word
+        # a unit word after the number (two numbers used, one left: not enough unused numbers alone)
+        ("Alimony on $9,000 for 10 years and 20 years", [("alimony", {"income": 9000, "years": 10})]),
         ("Details of Case No 28473 and 64725", [("case", {"number": "28473"})]),  # digits as text
         ("RGB values for navy, purple and maroon", [("rgb", {"color": "navy"})]),  # a list with "and"
         (
