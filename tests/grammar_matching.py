@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from agentkit import ToolSpec
 from agentkit.backends.local.constraints import CALL_CLOSE, CALL_OPEN
 
 
@@ -53,3 +54,16 @@ def admits_prefix(grammar: str, text: str) -> bool:
 def call_text(name: str, arguments: dict[str, Any]) -> str:
     """One call as the grammar writes it."""
     return CALL_OPEN + json.dumps({"name": name, "arguments": arguments}, ensure_ascii=False) + CALL_CLOSE
+
+
+def object_tool(name: str, required: tuple[str, ...] | None = None, **types: str) -> ToolSpec:
+    """A tool whose arguments are plain JSON types (``city="string"``), all required unless said."""
+    return ToolSpec(
+        name,
+        "",
+        {
+            "type": "object",
+            "properties": {key: {"type": kind} for key, kind in types.items()},
+            "required": list(types if required is None else required),
+        },
+    )

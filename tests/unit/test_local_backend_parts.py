@@ -25,6 +25,7 @@ from agentkit.backends.transformers.loading import default_threads, gguf_cache_d
 from agentkit.errors import ConfigurationError
 from agentkit.messages import AssistantMessage, SystemMessage, ToolCall, ToolMessage, UserMessage
 from agentkit.registry import ToolRegistry
+from tests.grammar_matching import admits_prefix
 
 
 @tool
@@ -180,22 +181,6 @@ def test_grammar_closes_argument_objects_and_keeps_canonical_separators() -> Non
     assert render_call("f", {"a": 1}) == '<tool_call>\n{"name": "f", "arguments": {"a": 1}}\n</tool_call>'
 
 
-def _accepts(grammar: str, text: str) -> bool:
-    """Whether ``grammar`` admits ``text`` as a prefix, fed through a byte-level tokenizer."""
-    import llguidance
-
-    tokenizer = llguidance.LLTokenizer.from_tiktoken(
-        encoder={bytes([i]): i for i in range(256)},
-        special_tokens={"<eos>": 256},
-        pattern=r"[\s\S]",
-        eos_token=256,
-        n_vocab=257,
-        slices=[],
-    )
-    matcher = llguidance.LLMatcher(tokenizer, llguidance.LLMatcher.grammar_from_lark(grammar), log_level=0)
-    return bool(matcher.consume_tokens(tokenizer.tokenize_str(text))) and not matcher.is_error()
-
-
 def test_grammar_tightens_nested_objects_and_required_strings_and_arrays() -> None:
     record = {
         "type": "object",
@@ -213,18 +198,18 @@ def test_grammar_tightens_nested_objects_and_required_strings_and_arrays() -> No
     _valid(grammar)
     start = '<tool_call>\n{"name": "save", "arguments": {'
     good = '"id": "a1", "tags": ["x"], "note": "", "mode": "", "where": {"city": "Oslo"}}}\n</tool_call>'
-    assert _accepts(grammar, start + good)  # an optional string may be empty, an enum keeps its ""
-    assert not _accepts(grammar, start + '"id": ""')  # a required string is not
-    assert not _accepts(grammar, start + '"id": "a1", "tags": []')  # nor a required array
+    assert admits_prefix(grammar, start + good)  # an optional string may be empty, an enum keeps its ""
+    assert not admits_prefix(grammar, start + '"id": ""')  # a required string is not
+    assert not admits_prefix(grammar, start + '"id": "a1", "tags": []')  # nor a required array
     # a nested object takes only its declared keys (small models copy the schema itself into it)
-    assert not _accepts(grammar, start + '"id": "a1", "tags": ["x"], "mode": "", "where": {"type"')
-    assert not _accepts(grammar, start + '"id": "a1", "tags": ["x"], "mode": "", "where": {"city": ""')
+    assert not admits_prefix(grammar, start + '"id": "a1", "tags": ["x"], "mode": "", "where": {"type"')
+    assert not admits_prefix(grammar, start + '"id": "a1", "tags": ["x"], "mode": "", "where": {"city": ""')
     assert record["properties"]["id"] == {"type": "string"}  # the caller's schema is left as it was
     open_map = {"type": "object", "additionalProperties": {"type": "integer"}}
     counts = {"type": "object", "properties": {"m": open_map}}
     loose = build_grammar([ToolSpec("count", "", counts)])
     assert loose is not None
-    assert _accepts(loose, '<tool_call>\n{"name": "count", "arguments": {"m": {"any": 1')
+    assert admits_prefix(loose, '<tool_call>\n{"name": "count", "arguments": {"m": {"any": 1')
 
 
 # -- streaming filter ----------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import pytest
 from agentkit import ToolSpec
 from agentkit.backends.local.constraints import build_grammar
 from agentkit.backends.local.several import asks_for_several
-from tests.grammar_matching import admits, call_text
+from tests.grammar_matching import admits, call_text, object_tool
 
 
 @pytest.mark.parametrize(
@@ -77,15 +77,7 @@ def test_the_count_signal_stays_linear_in_the_request() -> None:
     assert large_seconds < 20 * max(small_seconds, 1e-4)
 
 
-ARTIST = ToolSpec(
-    "play",
-    "",
-    {
-        "type": "object",
-        "properties": {"artist": {"type": "string"}, "minutes": {"type": "integer"}},
-        "required": ["artist", "minutes"],
-    },
-)
+ARTIST = object_tool("play", artist="string", minutes="integer")
 
 
 def _advanced(question: str, first: tuple[str, dict[str, Any]]) -> str | None:
@@ -131,15 +123,7 @@ def test_the_reply_ends_when_the_request_asks_for_no_further_call() -> None:
     assert free.text.count("<tool_call>") == 3 and not free.counted
 
 
-FLIGHT = ToolSpec(
-    "book",
-    "",
-    {
-        "type": "object",
-        "properties": {"origin": {"type": "string"}, "destination": {"type": "string"}},
-        "required": ["origin", "destination"],
-    },
-)
+FLIGHT = object_tool("book", origin="string", destination="string")
 
 
 def _next_call(spec: ToolSpec, question: str, first: tuple[str, dict[str, Any]]) -> str:
@@ -161,30 +145,14 @@ def test_a_name_gives_way_when_a_new_name_is_written_after_the_calls_values() ->
 
 
 def test_a_name_stays_when_no_new_name_follows() -> None:
-    actor = ToolSpec(
-        "movies",
-        "",
-        {
-            "type": "object",
-            "properties": {"actor": {"type": "string"}, "year": {"type": "integer"}},
-            "required": ["actor", "year"],
-        },
-    )
+    actor = object_tool("movies", actor="string", year="integer")
     question = "Movies that Leonardo DiCaprio starred in 2010 and 2012 respectively."
     grammar = _next_call(actor, question, ("movies", {"actor": "Leonardo DiCaprio", "year": 2010}))
     assert admits(grammar, call_text("movies", {"actor": "Leonardo DiCaprio", "year": 2012}))
 
 
 def test_a_percentage_is_its_fraction_unless_the_schema_wants_an_integer() -> None:
-    loan = ToolSpec(
-        "loan",
-        "",
-        {
-            "type": "object",
-            "properties": {"rate": {"type": "number"}, "percent": {"type": "integer"}},
-            "required": ["rate"],
-        },
-    )
+    loan = object_tool("loan", required=("rate",), rate="number", percent="integer")
     grammar = build_grammar([loan], tool_choice="required", request_text="A loan at 4% interest")
     assert grammar is not None
     assert admits(grammar, call_text("loan", {"rate": 0.04, "percent": 4}))
