@@ -56,6 +56,8 @@ def test_an_enumeration_or_a_cue_word_asks_for_another_call(
         # a cue word asks for a second call, not a third
         ("Weather in Oslo and Rome, respectively.", [("w", {"city": "Oslo"}), ("w", {"city": "Rome"})]),
         ("The mean of the numbers", []),
+        # a count of things bounds the calls, whatever else the words say
+        ("The area of two circles of radius 5, 10 and 15", [("area", {"r": 5}), ("area", {"r": 10})]),
     ],
 )
 def test_a_single_request_or_a_used_up_enumeration_asks_for_no_more(

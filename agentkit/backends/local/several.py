@@ -4,7 +4,8 @@ Decoding calls one at a time (:mod:`~agentkit.backends.local.call_loop`), SmolLM
 writing its last call again (after 38 of 40 single calls on BFCL's simple_python), and its log-odds of
 ending the reply do not tell one call from several. On the parallel category the same repeat ended
 replies whose second call should have taken the request's next values. What tells them apart is in the
-request's words; after each call, another is wanted when:
+request's words. After each call, another is wanted when the reply holds fewer calls than a **count**
+the request writes, if it writes one ("the area of two circles"), and:
 
 - a **pair cue** ("respectively", "both", "each", "as well", "separately") is written and the reply
   holds one call;
@@ -18,7 +19,7 @@ request's words; after each call, another is wanted when:
   "Seattle, Washington" is one place, not two).
 
 Checked against BFCL's expected calls (feeding the first n calls, counting until it says no): the
-right number of calls for 115 of parallel's 200 requests (51 too few, 34 too many) and one call for
+right number of calls for 118 of parallel's 200 requests (51 too few, 31 too many) and one call for
 377 of simple_python's 400 (23 too many). When it says no, the reply ends before the model is asked;
 when it says yes and the model repeats a call, the repeat may be replaced by one that moves forward
 (:meth:`~agentkit.backends.local.request_values.RequestValues.advanced`). Linear in the request: a
@@ -37,6 +38,9 @@ _PAIR_CUE = re.compile(r"\b(?:respectively|both|each|as well|separately)\b", re.
 """Words that ask for the same thing twice, or for each of a list the request enumerates."""
 _NEXT_CUE = re.compile(r"\b(?:another|also|then|lastly|finally|additionally)\b", re.IGNORECASE)
 """Words that start one more request each ("..., then do the same for ...")."""
+_COUNT_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+_COUNTED = re.compile(r"\b(two|three|four|five|six)\b(?:[- ][\w-]+){0,2}?[- ]\w+s\b", re.IGNORECASE)
+"""A count of things ("two circles", "four different cities"): at most that many calls."""
 _JOINER = re.compile(r"\s*,\s*(?:and\s+|or\s+)?|\s+(?:and|or|&)\s+")
 _NUMBER_TAIL = re.compile(r"-?[\d,]*\.?\d+%?(?:\s?(?!(?:and|or)\b)[a-zA-Z$%]{1,12}\b)?")
 """A number and the unit word after it ("10m", "5 kg", "10 years"), never a joiner ("7 and 9")."""
@@ -61,6 +65,9 @@ def _is_number(value: Any) -> bool:
 def asks_for_several(text: str, calls: Sequence[tuple[str, dict[str, Any]]]) -> bool:
     """Whether ``text`` (the request) asks for more calls than ``calls`` (name, arguments) made."""
     text = text[:MAX_TEXT_CHARS]
+    counted = _COUNTED.search(text)
+    if counted is not None and len(calls) >= _COUNT_WORDS[counted.group(1).lower()]:
+        return False  # "the area of two circles": never a third call
     if len(calls) < 2 and _PAIR_CUE.search(text):
         return True  # a second call; only an enumeration counts further ones
     if len(calls) <= len(_NEXT_CUE.findall(text)) and calls:
