@@ -95,7 +95,7 @@ eval: $(LOCAL_STAMP)
 # Debian's postgresql package, installed only when tests/pg_server.py cannot find initdb and pg_ctl.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 postgres-binaries:
-	@$(PYTHON) tests/pg_server.py --check || $(SUDO) apt-get install -y -q postgresql \
+	@$(PYTHON) -m tests.pg_server --check || $(SUDO) apt-get install -y -q postgresql \
 		|| { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q postgresql; }
 
 # The MCP reference servers from npm that the integration tests start, pinned by the lock file. npm ci

@@ -9,7 +9,8 @@ The binaries come from Debian's ``postgresql`` package (``make test`` installs i
 ``pg_config --bindir`` names their folder. PostgreSQL refuses to run as root, so as root the server runs
 as the ``postgres`` user, in a temporary directory that user owns.
 
-``python tests/pg_server.py --check`` exits 0 when the binaries are there (the Makefile asks it).
+``python -m tests.pg_server --check`` (from the checkout) exits 0 when the binaries are there (the
+Makefile asks it).
 """
 
 from __future__ import annotations

@@ -559,6 +559,8 @@ def test_ctrl_c_exits_130_and_leaves_a_readable_trace(tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
         text=True,
         env=cli_env(),
+        # as in a terminal: a suite started in the background of a shell inherits SIGINT ignored
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 30
     while "step_started" not in (trace.read_text() if trace.exists() else "") and time.monotonic() < deadline:

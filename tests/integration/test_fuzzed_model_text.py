@@ -222,7 +222,8 @@ def text_model(replies: list[str], *, call_format: str, constrained: bool, finis
     """A local in-process backend whose engine "decodes" the given texts: everything the local engines
     share (tool choice, grammar choice, streaming deltas, call parsing, the response) runs as it is;
     only the decode loop, the tokenizer and the grammar matcher are stand-ins."""
-    from agentkit.backends.local.engine import Decoded, DecodeJob, InProcessBackend
+    from agentkit.backends.local.engine import InProcessBackend
+    from agentkit.backends.local.jobs import Decoded, DecodeJob
 
     class TextEngine(InProcessBackend):
         settle = "done"

@@ -238,7 +238,7 @@ def test_visible_prefix_holds_back_markers_and_partial_characters(
 def test_sampling_greedy_topk_topp_and_seed() -> None:
     import torch
 
-    from agentkit.backends.local.engine import Sampling
+    from agentkit.backends.local.jobs import Sampling
     from agentkit.backends.transformers.generation import sample
 
     logits = torch.tensor([0.1, 3.0, 2.9, -1.0])

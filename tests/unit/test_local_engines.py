@@ -25,10 +25,10 @@ from agentkit.backends.llamacpp.decoding import log_softmax, sample
 from agentkit.backends.llamacpp.loading import check_memory
 from agentkit.backends.local import ENGINE_VARIABLE, gguf_file, local_backend, split_engine
 from agentkit.backends.local import feedback as feedback_module
-from agentkit.backends.local.engine import Sampling
 from agentkit.backends.local.feedback import load_feedback, quiet_progress
 from agentkit.backends.local.files import embedded_gguf
 from agentkit.backends.local.gguf_file import check_gguf
+from agentkit.backends.local.jobs import Sampling
 from agentkit.backends.transformers import TransformersBackend
 from agentkit.errors import BackendError, ConfigurationError
 from tests.gguf_files import STRING, UINT32, write_gguf

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any, Unpack
 
 from agentkit.backends.llamacpp.loading import LoadedLlama
-from agentkit.backends.local.engine import Decoded, DecodeJob, EngineReady, InProcessBackend, InProcessOptions
+from agentkit.backends.local.engine import EngineReady, InProcessBackend, InProcessOptions
+from agentkit.backends.local.jobs import Decoded, DecodeJob
 from agentkit.errors import ConfigurationError
 
 

@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from agentkit.backends.local.engine import Decoded, DecodeJob, Sampling, find_stop
+from agentkit.backends.local.engine import find_stop
+from agentkit.backends.local.jobs import Decoded, DecodeJob, Sampling
 from agentkit.backends.local.stats import common_prefix_length
 from agentkit.errors import BackendError
 

@@ -5,9 +5,9 @@ model; a GGUF is dequantized once to full precision) and llama.cpp (``agentkit.b
 GGUF files, quantized weights, loads in a fraction of a second). What they share lives in this
 package, so a change to prompting, to the grammar or to how the model decides applies to both:
 ``prompting`` (chat template, tool instructions), ``constraints`` (llguidance grammars), ``engine``
-(the request logic), ``deciding`` (the tool-choice policy and the decision path: ``decision``,
-``call_loop``, ``several``, ``request_values``), ``stats`` (prefill/reuse counters), ``feedback``
-(load messages and progress bar), ``gguf_file`` (header checks).
+(the request logic), ``jobs`` (decode job and result), ``deciding`` (the tool-choice policy and the
+decision path: ``decision``, ``call_loop``, ``several``, ``request_values``), ``stats`` (prefill/reuse
+counters), ``feedback`` (load messages and progress bar), ``gguf_file`` (header checks).
 
 Which engine (documented in docs/local-models.md):
 

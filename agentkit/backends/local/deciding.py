@@ -32,7 +32,7 @@ from agentkit.messages import AssistantMessage, Message, ToolMessage, UserMessag
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from agentkit.backends.local.engine import Decoded, DecodeJob
+    from agentkit.backends.local.jobs import Decoded, DecodeJob
     from agentkit.backends.local.prompting import PromptRenderer
 
 
@@ -154,7 +154,7 @@ class DecisionPath:
         """The reply's calls, one at a time (:func:`~agentkit.backends.local.call_loop.decode_calls`);
         how it ended is kept in ``last_calls``."""
         from agentkit.backends.local.call_loop import CALL_SEPARATOR, decode_calls
-        from agentkit.backends.local.engine import Decoded
+        from agentkit.backends.local.jobs import Decoded
         from agentkit.parsing import parse_tool_calls
 
         names = tool_names(request.tools)

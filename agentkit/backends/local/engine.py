@@ -24,6 +24,7 @@ from agentkit.backends.local.constraints import CALL_OPEN, GrammarCache, tool_na
 from agentkit.backends.local.deciding import DecisionPath
 from agentkit.backends.local.decision import DEFAULT_CALL_THRESHOLD
 from agentkit.backends.local.feedback import load_feedback
+from agentkit.backends.local.jobs import Decoded, DecodeJob, Sampling
 from agentkit.backends.local.prompting import ChatTemplate, PromptRenderer
 from agentkit.backends.local.stats import CacheStats
 from agentkit.errors import BackendError, ConfigurationError
@@ -64,48 +65,6 @@ class InProcessOptions(TypedDict, total=False):
     values_from_request: bool
     max_tokens: int
     context_window: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class Sampling:
-    """Resolved sampling settings; greedy when ``temperature`` is 0 or None."""
-
-    temperature: float | None = None
-    top_k: int | None = None
-    top_p: float | None = None
-    seed: int | None = None
-
-    @property
-    def greedy(self) -> bool:
-        return not self.temperature
-
-
-@dataclass(frozen=True, slots=True)
-class DecodeJob:
-    """What an engine's decode loop is asked to do for one request."""
-
-    max_new_tokens: int
-    sampling: Sampling
-    stop_ids: frozenset[int]
-    stop_strings: Sequence[str] = ()
-    matcher: Any = None
-    """An llguidance matcher in its start state, or ``None`` for free text."""
-    on_text: Callable[[str], None] | None = None
-    """Called with the whole decoded reply after each token (the caller computes deltas)."""
-    cancel: threading.Event | None = None
-    """Checked between tokens (and between prefill chunks): set, the loop stops with ``cancelled``."""
-
-
-@dataclass(frozen=True, slots=True)
-class Decoded:
-    """What the decode loop produced."""
-
-    ids: list[int]
-    """Generated token ids, the final stop token excluded."""
-    text: str
-    finish_reason: str  # "stop", "length" or "cancelled"
-    reused: int
-    """Prompt tokens whose keys/values came from the previous request's cache."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,8 @@ import threading
 from pathlib import Path
 from typing import Any, Unpack
 
-from agentkit.backends.local.engine import Decoded, DecodeJob, EngineReady, InProcessBackend, InProcessOptions
+from agentkit.backends.local.engine import EngineReady, InProcessBackend, InProcessOptions
+from agentkit.backends.local.jobs import Decoded, DecodeJob
 from agentkit.backends.transformers.kv_cache import PrefixCache
 from agentkit.backends.transformers.loading import LoadedModel, ModelSource, load
 from agentkit.errors import ConfigurationError

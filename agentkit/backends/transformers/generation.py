@@ -16,7 +16,8 @@ from typing import Any
 
 import torch
 
-from agentkit.backends.local.engine import Sampling, find_stop
+from agentkit.backends.local.engine import find_stop
+from agentkit.backends.local.jobs import Sampling
 from agentkit.backends.transformers.logits import mask_logits
 from agentkit.errors import BackendError
 
