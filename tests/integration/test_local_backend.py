@@ -38,20 +38,9 @@ from agentkit.events import (
 from agentkit.messages import AssistantMessage, Message, SystemMessage, ToolCall, ToolMessage, UserMessage
 from agentkit.registry import ToolRegistry
 from tests.gguf_files import edit_gguf
-from tests.local_engines import make_local
+from tests.local_engines import make_local, multiply
 
 pytestmark = pytest.mark.slow
-
-
-@tool
-def multiply(a: float, b: float) -> float:
-    """Multiply two numbers exactly.
-
-    Args:
-        a: The first factor.
-        b: The second factor.
-    """
-    return a * b
 
 
 @tool

@@ -18,20 +18,9 @@ from agentkit.backends import ModelRequest, ModelSettings
 from agentkit.backends.local import InProcessBackend
 from agentkit.messages import AssistantMessage, ToolMessage, UserMessage
 from agentkit.registry import ToolRegistry
-from tests.local_engines import make_local
+from tests.local_engines import make_local, multiply
 
 pytestmark = pytest.mark.slow
-
-
-@tool
-def multiply(a: float, b: float) -> float:
-    """Multiply two numbers exactly.
-
-    Args:
-        a: The first factor.
-        b: The second factor.
-    """
-    return a * b
 
 
 SPANS: list[tuple[float, float]] = []
