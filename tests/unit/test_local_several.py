@@ -36,6 +36,14 @@ from tests.grammar_matching import admits, call_text, object_tool
         ("Factorials of 5, 7 and 9", [("factorial", {"n": 5}), ("factorial", {"n": 7})]),
         ("Loans of $500,000 and $700,000.", [("loan", {"amount": 500000})]),
         ("Growth at 5% or 7%.", [("growth", {"rate": 0.05})]),
+        (
+            "The first house is in Oslo. The second is in Rome. The third is in Bonn.",
+            [("price", {"city": "Oslo"}), ("price", {"city": "Rome"})],
+        ),  # ordinals number the parts
+        (
+            "Interest at 5% over 10 years. What if we use monthly compounding instead?",
+            [("i", {"rate": 0.05, "years": 10})],
+        ),
     ],
 )
 def test_an_enumeration_or_a_cue_word_asks_for_another_call(
@@ -58,6 +66,12 @@ def test_an_enumeration_or_a_cue_word_asks_for_another_call(
         ("The mean of the numbers", []),
         # a count of things bounds the calls, whatever else the words say
         ("The area of two circles of radius 5, 10 and 15", [("area", {"r": 5}), ("area", {"r": 10})]),
+        # ordinals ask for as many calls as the highest, and only beside "first"
+        (
+            "The first house is in Oslo, the second in Rome.",
+            [("price", {"city": "Oslo"}), ("price", {"city": "Rome"})],
+        ),
+        ("Book the second room on the left.", [("book", {"room": "left"})]),
     ],
 )
 def test_a_single_request_or_a_used_up_enumeration_asks_for_no_more(
@@ -159,3 +173,69 @@ def test_a_percentage_is_its_fraction_unless_the_schema_wants_an_integer() -> No
     assert grammar is not None
     assert admits(grammar, call_text("loan", {"rate": 0.04, "percent": 4}))
     assert not admits(grammar, call_text("loan", {"rate": 4}))
+
+
+BMI = object_tool("bmi", height="number", weight="number")
+
+
+def test_moved_numbers_keep_the_order_their_arguments_were_written_in() -> None:
+    question = "BMI of a person 6 feet tall who weighs 80 kg, also for one 5.6 feet tall who weighs 60 kg."
+    grammar = build_grammar(
+        [BMI],
+        tool_choice="required",
+        calls=(1, 1),
+        request_text=question,
+        previous_calls=[("bmi", {"height": 6, "weight": 80})],
+        advance=True,
+    )
+    assert grammar is not None
+    assert admits(grammar, call_text("bmi", {"height": 5.6, "weight": 60}))
+    assert not admits(grammar, call_text("bmi", {"height": 60, "weight": 60}))  # the weight's number
+    assert not admits(grammar, call_text("bmi", {"height": 60, "weight": 5.6}))  # the order swapped
+
+
+def test_numbers_move_on_with_the_call_when_the_request_writes_enough_after_it() -> None:
+    tax = object_tool("tax", short="integer", long="integer", state="string")
+    question = "Tax on $15000 short term and $25000 long term in California, and $20000, $50000 in Florida."
+    first = ("tax", {"short": 15000, "long": 25000, "state": "California"})
+    grammar = _next_call(tax, question, first)
+    assert admits(grammar, call_text("tax", {"short": 20000, "long": 50000, "state": "Florida"}))
+    assert not admits(grammar, call_text("tax", {"short": 15000, "long": 25000, "state": "Florida"}))
+    # too few numbers after the first call's values: a number may stay
+    fewer = "Tax on $15000 short term and $25000 long term in California, and $20000 short term in Florida."
+    grammar = _next_call(tax, fewer, first)
+    assert admits(grammar, call_text("tax", {"short": 20000, "long": 25000, "state": "Florida"}))
+
+
+LOAN = object_tool("loan", amount="integer", rate="number", years="integer")
+
+
+def test_a_value_written_once_serves_one_argument() -> None:
+    question = "Monthly payment on a loan of $400,000 at 4% over 30 years"
+    shared = ("loan", {"amount": 400000, "rate": 400000, "years": 30})
+    grammar = build_grammar([LOAN], tool_choice="required", request_text=question, distinct=shared)
+    assert grammar is not None
+    assert admits(grammar, call_text("loan", {"amount": 400000, "rate": 0.04, "years": 30}))
+    assert not admits(grammar, call_text("loan", shared[1]))
+    # the model chooses which argument keeps the value
+    assert admits(grammar, call_text("loan", {"amount": 30, "rate": 400000, "years": 30}))
+    # a value written twice may serve two arguments, and a call sharing nothing is not decoded again
+    twice = "A loan of 30 thousand over 30 years"
+    assert build_grammar([LOAN], request_text=twice, distinct=("loan", {"amount": 30, "years": 30})) is None
+    plain = ("loan", {"amount": 400000, "rate": 0.04, "years": 30})
+    assert build_grammar([LOAN], request_text=question, distinct=plain) is None
+
+
+def test_a_call_sharing_a_value_is_decoded_again_and_replaced() -> None:
+    from tests.unit.test_local_decisions import _loop
+
+    bad, good = (call_text("get_weather", {"city": "Oslo", "region": r}) for r in ("Oslo", "Viken"))
+    asked: list[Any] = []
+
+    def distinct_for(previous: Any, call: Any) -> Any:
+        asked.append(call)
+        return "barred" if call[1]["region"] == call[1]["city"] else None
+
+    out, seen = _loop([bad, good], [9.0], distinct_for=distinct_for)
+    assert out.text == good and out.distinct == 1 and seen == [[], "barred"]
+    assert asked == [("get_weather", {"city": "Oslo", "region": "Oslo"})]  # the new call is kept as it is

@@ -33,8 +33,9 @@ class LlamaCppBackend(InProcessBackend):
         name: the backend's name (default: ``llama.cpp:`` and the path).
         Other options (``constrained``, ``reuse_cache``, ``native_tools``, ``call_then_answer``,
         ``decide_calls``, ``call_threshold``, ``parallel_calls``, ``max_calls``, ``stop_threshold``,
-        ``advance_on_repeat``, ``count_from_request``, ``values_from_request``, ``max_tokens``) as for every
-        in-process engine (:class:`~agentkit.backends.local.engine.InProcessBackend`).
+        ``advance_on_repeat``, ``distinct_values``, ``count_from_request``, ``values_from_request``,
+        ``max_tokens``) as for every in-process engine
+        (:class:`~agentkit.backends.local.engine.InProcessBackend`).
     """
 
     def __init__(

@@ -55,6 +55,8 @@ class CallsDecoded:
     """Repeats replaced by a call that moved forward through the request."""
     counted: bool = False
     """The reply ended because the request asked for no further call (``wants_more``)."""
+    distinct: int = 0
+    """Calls decoded again because two arguments shared a value (``distinct_for``)."""
 
 
 Decode = Callable[[list[int], Any, int], Decoded]
@@ -75,6 +77,8 @@ def decode_calls(
     stop_threshold: float = 0.0,
     advance_for: Callable[[Sequence[tuple[str, dict[str, Any]]]], Any] | None = None,
     wants_more: Callable[[Sequence[tuple[str, dict[str, Any]]]], bool] | None = None,
+    distinct_for: Callable[[Sequence[tuple[str, dict[str, Any]]], tuple[str, dict[str, Any]]], Any]
+    | None = None,
 ) -> CallsDecoded:
     """Decode calls one by one (see the module docstring). ``matcher_for(previous_calls)`` gives a
     matcher for exactly one call; ``parse`` reads one call's text into (name, arguments), or ``None``;
@@ -82,13 +86,23 @@ def decode_calls(
     given, is tried once a call repeats: a matcher for a call that must take a number the request
     writes after the ones used so far (``None`` when there is none); its call replaces the repeat.
     ``wants_more(previous_calls)``, when given, must say the request asks for another call before
-    one is decoded (the model's log-odds are asked only then)."""
+    one is decoded (the model's log-odds are asked only then). ``distinct_for(previous_calls,
+    call)``, when given, is asked after each call: a matcher for that call again where no two
+    arguments share a value the request writes once (``None`` when they share none); its call
+    replaces the first when it parses."""
     out = CallsDecoded()
     previous: list[tuple[str, dict[str, Any]]] = []
     while True:
         budget = max_new_tokens - len(out.ids)
         segment = decode([*prompt, *out.ids], matcher_for(previous), budget)
         call = parse(segment.text) if segment.finish_reason == "stop" else None
+        mended = distinct_for(previous, call) if distinct_for is not None and call is not None else None
+        if mended is not None:
+            again = decode([*prompt, *out.ids], mended, budget)
+            call_again = parse(again.text) if again.finish_reason == "stop" else None
+            if call_again is not None:
+                segment, call = again, call_again
+                out.distinct += 1
         if call is not None and call in previous:
             advanced = advance_for(previous) if advance_for is not None else None
             if advanced is not None:

@@ -133,6 +133,7 @@ def build_grammar(
     request_text: str | None = None,
     previous_calls: Sequence[tuple[str, dict[str, Any]]] = (),
     advance: bool = False,
+    distinct: tuple[str, dict[str, Any]] | None = None,
 ) -> str | None:
     """A Lark grammar (llguidance dialect) for the reply, or ``None`` when nothing needs constraining.
 
@@ -147,9 +148,14 @@ def build_grammar(
     the calls this reply already holds, make a further call of the same tool move forward through
     the request (:mod:`agentkit.backends.local.request_values`); with ``advance``, a further
     call of a tool already called must take a number written after the ones its calls used (a tool
-    that cannot is left out; ``None`` when none can).
+    that cannot is left out; ``None`` when none can). ``distinct``, a call (name, arguments) just
+    decoded: a grammar for that tool's call again, where no two arguments take one value the request
+    writes once (:meth:`~agentkit.backends.local.request_values.RequestValues.distinct`); ``None``
+    when the call shares no such value.
     """
     specs = list(tools)
+    if distinct is not None:
+        tool_choice = distinct[0]
     if tool_choice not in ("auto", "none", "required"):
         specs = [spec for spec in specs if spec.name == tool_choice]
         if not specs:
@@ -174,8 +180,13 @@ def build_grammar(
                 for key, sub in (arguments.get("properties") or {}).items():
                     if isinstance(sub, dict):
                         values.progress(spec.name, key, sub)
+                arguments = values.numbers_forward(spec.name, arguments)
                 if advance:
                     arguments = values.advanced(spec.name, arguments)
+            if distinct is not None:
+                arguments = (
+                    None if values is None or arguments is None else values.distinct(arguments, distinct[1])
+                )
             if arguments is None:
                 continue  # this tool cannot be called again with anything new
             bodies.append(f"tool{i}")

@@ -65,6 +65,7 @@ class DecisionPath:
         max_calls: int | None
         stop_threshold: float
         advance_on_repeat: bool
+        distinct_values: bool
         count_from_request: bool
         values_from_request: bool
         last_decision: dict[str, Any] | None
@@ -162,7 +163,7 @@ class DecisionPath:
         grammars = self._grammar_cache()
         started = [True]
 
-        def grammar_for(previous: Any, advance: bool) -> str | None:
+        def grammar_for(previous: Any, advance: bool, distinct: Any = None) -> str | None:
             return build_grammar(
                 request.tools,
                 tool_choice=choice,
@@ -171,6 +172,7 @@ class DecisionPath:
                 request_text=source,
                 previous_calls=previous,
                 advance=advance,
+                distinct=distinct,
             )
 
         def matcher_for(previous: Any) -> Any:
@@ -178,6 +180,10 @@ class DecisionPath:
 
         def advance_for(previous: Any) -> Any:
             grammar = grammar_for(previous, True)
+            return grammars.matcher(grammar) if grammar is not None else None
+
+        def distinct_for(previous: Any, call: tuple[str, dict[str, Any]]) -> Any:
+            grammar = grammar_for(previous, False, call)
             return grammars.matcher(grammar) if grammar is not None else None
 
         def decode(ids: list[int], matcher: Any, budget: int) -> Decoded:
@@ -201,6 +207,7 @@ class DecisionPath:
             max_new_tokens=job.max_new_tokens,
             stop_threshold=self.stop_threshold,
             advance_for=advance_for if self.advance_on_repeat and source is not None else None,
+            distinct_for=distinct_for if self.distinct_values and source is not None else None,
             wants_more=(
                 functools.partial(asks_for_several, source)
                 if self.count_from_request and source is not None
@@ -212,5 +219,6 @@ class DecisionPath:
             "dropped_repeat": out.dropped_repeat,
             "advanced": out.advanced,
             "counted": out.counted,
+            "distinct": out.distinct,
         }
         return Decoded(out.ids, out.text, out.finish_reason, 0)

@@ -40,6 +40,7 @@ EMBEDDED_MODEL_OPTIONS: dict[str, Any] = {
     "values_from_request": True,
     "count_from_request": True,
     "advance_on_repeat": True,
+    "distinct_values": True,
 }
 """Defaults for ``local`` (SmolLM2-135M) on every engine: the model decides whether to call, how many
 calls, with values from the request (see :class:`InProcessBackend`). Measured on BFCL
@@ -61,6 +62,7 @@ class InProcessOptions(TypedDict, total=False):
     max_calls: int | None
     stop_threshold: float
     advance_on_repeat: bool
+    distinct_values: bool
     count_from_request: bool
     values_from_request: bool
     max_tokens: int
@@ -133,6 +135,10 @@ class InProcessBackend(DecisionPath, BaseBackend):
             argument takes a number written after those the reply's calls used when there are
             enough of them (``"gcd of 36 and 48, and of 60 and 96"``), or else one argument takes a
             later number or span; the reply ends as before when there is nothing further.
+        distinct_values: with ``values_from_request``, a call where two arguments took one value
+            the request writes once (``loan_amount=400000, interest_rate=400000``) is decoded again
+            with that value barred from one of them, the model choosing which; ``local`` turns this
+            on.
         count_from_request: with ``values_from_request``, another call follows only when the
             request's words ask for more than the calls made (cue words such as "respectively" or
             "also", an enumeration that goes on past the values used, enough unused numbers for one
@@ -159,6 +165,7 @@ class InProcessBackend(DecisionPath, BaseBackend):
         max_calls: int | None = None,
         stop_threshold: float = 0.0,
         advance_on_repeat: bool = False,
+        distinct_values: bool = False,
         count_from_request: bool = False,
         values_from_request: bool = False,
         max_tokens: int = DEFAULT_MAX_TOKENS,
@@ -177,6 +184,7 @@ class InProcessBackend(DecisionPath, BaseBackend):
         self.max_calls = max_calls
         self.stop_threshold = stop_threshold
         self.advance_on_repeat = advance_on_repeat
+        self.distinct_values = distinct_values
         self.count_from_request = count_from_request
         self.values_from_request = values_from_request
         self.max_tokens = max_tokens

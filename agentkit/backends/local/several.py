@@ -7,10 +7,12 @@ replies whose second call should have taken the request's next values. What tell
 request's words. After each call, another is wanted when the reply holds fewer calls than a **count**
 the request writes, if it writes one ("the area of two circles"), and:
 
+- the request numbers its parts with ordinals ("the first ..., the second ..., the third ...") and
+  the reply holds fewer calls than the highest;
 - a **pair cue** ("respectively", "both", "each", "as well", "separately") is written and the reply
   holds one call;
 - the reply holds no more calls than the request writes **next cues** ("another", "also", "then",
-  "lastly", "finally", "additionally": each starts one more request);
+  "lastly", "finally", "additionally", "instead": each starts one more request);
 - the request writes, after the furthest number the calls used, at least as many **numbers they did
   not use** as the last call took;
 - an **enumeration** goes on past a value the calls used: that value, then "and", "or", "&" or a
@@ -19,7 +21,7 @@ the request writes, if it writes one ("the area of two circles"), and:
   "Seattle, Washington" is one place, not two).
 
 Checked against BFCL's expected calls (feeding the first n calls, counting until it says no): the
-right number of calls for 118 of parallel's 200 requests (51 too few, 31 too many) and one call for
+right number of calls for 126 of parallel's 200 requests (43 too few, 31 too many) and one call for
 377 of simple_python's 400 (23 too many). When it says no, the reply ends before the model is asked;
 when it says yes and the model repeats a call, the repeat may be replaced by one that moves forward
 (:meth:`~agentkit.backends.local.request_values.RequestValues.advanced`). Linear in the request: a
@@ -36,11 +38,16 @@ from agentkit.backends.local.request_values import MAX_TEXT_CHARS, RequestValues
 
 _PAIR_CUE = re.compile(r"\b(?:respectively|both|each|as well|separately)\b", re.IGNORECASE)
 """Words that ask for the same thing twice, or for each of a list the request enumerates."""
-_NEXT_CUE = re.compile(r"\b(?:another|also|then|lastly|finally|additionally)\b", re.IGNORECASE)
+_NEXT_CUE = re.compile(r"\b(?:another|also|then|lastly|finally|additionally|instead)\b", re.IGNORECASE)
 """Words that start one more request each ("..., then do the same for ...")."""
 _COUNT_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
 _COUNTED = re.compile(r"\b(two|three|four|five|six)\b(?:[- ][\w-]+){0,2}?[- ]\w+s\b", re.IGNORECASE)
 """A count of things ("two circles", "four different cities"): at most that many calls."""
+_ORDINAL = re.compile(r"\b(second|third|fourth|fifth|sixth)\b", re.IGNORECASE)
+_ORDINAL_COUNTS = {"second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6}
+_FIRST = re.compile(r"\bfirst\b", re.IGNORECASE)
+"""Ordinals that number the request's parts ("The first house ... The second ... The fourth ..."): as
+many calls as the highest, when "first" is written too."""
 _JOINER = re.compile(r"\s*,\s*(?:and\s+|or\s+)?|\s+(?:and|or|&)\s+")
 _NUMBER_TAIL = re.compile(r"-?[\d,]*\.?\d+%?(?:\s?(?!(?:and|or)\b)[a-zA-Z$%]{1,12}\b)?")
 """A number and the unit word after it ("10m", "5 kg", "10 years"), never a joiner ("7 and 9")."""
@@ -68,11 +75,20 @@ def asks_for_several(text: str, calls: Sequence[tuple[str, dict[str, Any]]]) -> 
     counted = _COUNTED.search(text)
     if counted is not None and len(calls) >= _COUNT_WORDS[counted.group(1).lower()]:
         return False  # "the area of two circles": never a third call
+    if calls and len(calls) < _highest_ordinal(text):
+        return True  # "the first ..., the second ..., the third ...": one call for each
     if len(calls) < 2 and _PAIR_CUE.search(text):
         return True  # a second call; only an enumeration counts further ones
     if len(calls) <= len(_NEXT_CUE.findall(text)) and calls:
         return True  # one more call for each
     return _numbers_left_for_another(text, calls) or _enumeration_goes_on(text, calls)
+
+
+def _highest_ordinal(text: str) -> int:
+    """The highest ordinal the request numbers its parts with (0 unless it writes "first" too)."""
+    if _FIRST.search(text) is None:
+        return 0
+    return max((_ORDINAL_COUNTS[match.group(1).lower()] for match in _ORDINAL.finditer(text)), default=0)
 
 
 def _enumeration_goes_on(text: str, calls: Sequence[tuple[str, dict[str, Any]]]) -> bool:

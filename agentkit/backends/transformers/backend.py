@@ -44,8 +44,8 @@ class TransformersBackend(InProcessBackend):
         name: the backend's name (default: ``transformers:`` and the source).
         Other options (``constrained``, ``reuse_cache``, ``native_tools``, ``call_then_answer``,
         ``decide_calls``, ``call_threshold``, ``parallel_calls``, ``max_calls``, ``stop_threshold``,
-        ``advance_on_repeat``, ``count_from_request``, ``values_from_request``, ``max_tokens``,
-        ``context_window``) as for every in-process engine
+        ``advance_on_repeat``, ``distinct_values``, ``count_from_request``, ``values_from_request``,
+        ``max_tokens``, ``context_window``) as for every in-process engine
         (:class:`~agentkit.backends.local.engine.InProcessBackend`).
     """
 

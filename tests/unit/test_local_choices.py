@@ -1,0 +1,83 @@
+"""Named choices (:mod:`agentkit.backends.local.choices`): a string argument with a fixed set of values,
+one of which the request names, must be written with a named value, also when it is optional, and a
+later call moves on to a value named after."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agentkit import ToolSpec
+from agentkit.backends.local.choices import listed_values, named_in
+from agentkit.backends.local.constraints import build_grammar
+from tests.grammar_matching import admits, call_text
+
+RESISTANCE = ToolSpec(
+    "resistance",
+    "The resistance of a wire.",
+    {
+        "type": "object",
+        "properties": {
+            "length": {"type": "integer"},
+            "material": {
+                "type": "string",
+                "description": "The wire's material (Default: 'copper'). "
+                "Allowed values: 'copper', 'aluminum'",
+            },
+            "unit": {"type": "string", "enum": ["ohm", "kiloohm"]},
+        },
+        "required": ["length"],
+    },
+)
+
+
+def _grammar(
+    question: str, previous: list[tuple[str, dict[str, Any]]] | None = None, advance: bool = False
+) -> str:
+    grammar = build_grammar(
+        [RESISTANCE],
+        tool_choice="required",
+        calls=(1, 1),
+        request_text=question,
+        previous_calls=previous or [],
+        advance=advance,
+    )
+    assert grammar is not None
+    return grammar
+
+
+def test_values_listed_in_a_description_or_an_enum_are_read() -> None:
+    assert listed_values(RESISTANCE.parameters["properties"]["material"]) == ["copper", "aluminum"]
+    assert listed_values(RESISTANCE.parameters["properties"]["unit"]) == ["ohm", "kiloohm"]
+    assert listed_values({"type": "string", "description": "A city, 'Paris' say."}) == []
+    assert named_in("Copper wire, in OHM", ["copper", "ohm", "kiloohm", "per"]) == ["copper", "ohm"]
+
+
+def test_an_optional_argument_the_request_names_a_value_of_must_be_written_with_it() -> None:
+    grammar = _grammar("Resistance of a 5 m copper wire in ohm.")
+    assert admits(grammar, call_text("resistance", {"length": 5, "material": "copper", "unit": "ohm"}))
+    assert not admits(grammar, call_text("resistance", {"length": 5}))  # left out
+    assert not admits(grammar, call_text("resistance", {"length": 5, "material": "aluminum", "unit": "ohm"}))
+    assert not admits(
+        grammar, call_text("resistance", {"length": 5, "material": "copper", "unit": "kiloohm"})
+    )
+    # nothing named: the argument stays optional, its values as the schema lists them
+    free = _grammar("Resistance of a 5 m wire.")
+    assert admits(free, call_text("resistance", {"length": 5}))
+    assert admits(free, call_text("resistance", {"length": 5, "unit": "kiloohm"}))
+
+
+def test_a_later_call_moves_on_to_a_value_named_after() -> None:
+    question = "Resistance of a 5 m copper wire in ohm and in kiloohm."
+    first = ("resistance", {"length": 5, "material": "copper", "unit": "ohm"})
+    grammar = _grammar(question, [first], advance=True)
+    assert admits(grammar, call_text("resistance", {"length": 5, "material": "copper", "unit": "kiloohm"}))
+    assert not admits(grammar, call_text("resistance", {"length": 5, "material": "copper", "unit": "ohm"}))
+    # the material the request names stays: no other word of the request may move into it
+    assert not admits(grammar, call_text("resistance", {"length": 5, "material": "wire", "unit": "ohm"}))
+
+
+def test_only_a_bounded_number_of_values_is_looked_for() -> None:
+    values = [f"value{i}" for i in range(10_000)]
+    assert named_in("value3 and value100", values) == ["value3"]  # value100 is past the bound
+    assert len(listed_values({"enum": values})) == 64
+    assert named_in("a " + "x" * 70, ["x" * 70]) == []  # too long to be named word for word
