@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from agentkit import ToolSpec
-from agentkit.backends.local.choices import listed_values, named_in
+from agentkit.backends.local.choices import flag_named, listed_values, named_in
 from agentkit.backends.local.constraints import build_grammar
 from tests.grammar_matching import admits, call_text
 
@@ -81,3 +81,36 @@ def test_only_a_bounded_number_of_values_is_looked_for() -> None:
     assert named_in("value3 and value100", values) == ["value3"]  # value100 is past the bound
     assert len(listed_values({"enum": values})) == 64
     assert named_in("a " + "x" * 70, ["x" * 70]) == []  # too long to be named word for word
+
+
+CASE = ToolSpec(
+    "case_details",
+    "Details of a law case.",
+    {
+        "type": "object",
+        "properties": {
+            "case_number": {"type": "string"},
+            "include_history": {"type": "boolean"},
+            "includeLitigants": {"type": "boolean"},
+            "verbose": {"type": "boolean"},
+        },
+        "required": ["case_number"],
+    },
+)
+
+
+def test_a_flag_the_request_writes_about_is_on_unless_negated() -> None:
+    assert flag_named("include_history", "Case No 28473, with its history") is True  # "No" negates nothing
+    assert flag_named("includeLitigants", "and the litigant") is True
+    assert flag_named("include_human_impact", "if we do not include the impact of humans") is False
+    assert flag_named("include_history", "the case alone") is None
+    assert flag_named("include", "include everything") is None  # a name of generic words only
+    question = "Case 28473: its history, but not the litigants."
+    grammar = build_grammar([CASE], tool_choice="required", request_text=question)
+    assert grammar is not None
+    wanted = {"case_number": "28473", "include_history": True, "includeLitigants": False}
+    assert admits(grammar, call_text("case_details", wanted))
+    assert admits(grammar, call_text("case_details", {**wanted, "verbose": True}))  # not written about
+    assert not admits(grammar, call_text("case_details", {**wanted, "include_history": False}))
+    assert not admits(grammar, call_text("case_details", {**wanted, "includeLitigants": True}))
+    assert not admits(grammar, call_text("case_details", {"case_number": "28473", "include_history": True}))

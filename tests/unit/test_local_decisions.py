@@ -119,7 +119,7 @@ def test_arrays_of_numbers_or_allowed_values_hold_no_more_items_than_the_request
         CALL_OPEN + '{"name": "histogram", "arguments": {"data": [85], "diets": ["vegan", "vegan", "v',
     )
     assert _complete(
-        grammar, _call("histogram", {"data": [85], "labels": ["Histogram", "85", "90", "91", "and"]})
+        grammar, _call("histogram", {"data": [85], "labels": ["Histogram", "85", "90", "91", "of"]})
     )
     free = build_grammar([histogram], tool_choice="required")
     assert free is not None and _complete(free, _call("histogram", {"data": [91] * 6}))
@@ -499,3 +499,13 @@ def test_a_repeat_is_replaced_by_an_advancing_call_when_asked() -> None:
     assert seen[2] == "advance"
     ended, _ = _loop([oslo, oslo], [-5.0], advance_for=lambda previous: None)
     assert ended.text == oslo and ended.dropped_repeat  # nothing to advance to: the reply ends
+
+
+def test_a_span_ends_before_a_list_joiner_unless_it_is_quoted() -> None:
+    question = "Prices for Apple Inc., Google LLC., and Microsoft Corp. and the review 'fresh and tasty'"
+    pattern = span_pattern(question)
+    assert pattern is not None
+    for value in ("Apple Inc", "Google LLC", "Microsoft Corp", "fresh and tasty", "Prices for Apple Inc"):
+        assert re.fullmatch(pattern, value), value
+    for value in ("Apple Inc., Google LLC., and Microsoft Corp", "Corp. and the review", "and the review"):
+        assert not re.fullmatch(pattern, value), value

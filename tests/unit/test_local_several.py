@@ -40,6 +40,8 @@ from tests.grammar_matching import admits, call_text, object_tool
             "The first house is in Oslo. The second is in Rome. The third is in Bonn.",
             [("price", {"city": "Oslo"}), ("price", {"city": "Rome"})],
         ),  # ordinals number the parts
+        ("Prices for Apple Inc., Google LLC., and Microsoft Corp.", [("price", {"company": "Apple Inc"})]),
+        ("Museums in Washington D.C. and the Louvre in Paris", [("museum", {"city": "Washington D.C"})]),
         (
             "Interest at 5% over 10 years. What if we use monthly compounding instead?",
             [("i", {"rate": 0.05, "years": 10})],
@@ -165,6 +167,13 @@ def test_a_name_stays_when_no_new_name_follows() -> None:
     question = "Movies that Leonardo DiCaprio starred in 2010 and 2012 respectively."
     grammar = _next_call(actor, question, ("movies", {"actor": "Leonardo DiCaprio", "year": 2010}))
     assert admits(grammar, call_text("movies", {"actor": "Leonardo DiCaprio", "year": 2012}))
+    # a capitalised word that starts a sentence is no new name
+    lawsuits = object_tool("cases", company="string", year="integer")
+    question = (
+        "Cases against 'Dara Inc' filed in 2019, Also list cases filed in 2018 against the same company."
+    )
+    grammar = _next_call(lawsuits, question, ("cases", {"company": "Dara Inc", "year": 2019}))
+    assert admits(grammar, call_text("cases", {"company": "Dara Inc", "year": 2018}))
 
 
 def test_a_percentage_is_its_fraction_unless_the_schema_wants_an_integer() -> None:
@@ -239,3 +248,21 @@ def test_a_call_sharing_a_value_is_decoded_again_and_replaced() -> None:
     out, seen = _loop([bad, good], [9.0], distinct_for=distinct_for)
     assert out.text == good and out.distinct == 1 and seen == [[], "barred"]
     assert asked == [("get_weather", {"city": "Oslo", "region": "Oslo"})]  # the new call is kept as it is
+
+
+def test_a_repeat_moves_a_number_on_past_its_own_value_when_nothing_follows_all_values() -> None:
+    alimony = object_tool("alimony", payor="integer", recipient="integer", years="integer")
+    question = "Alimony for the next 10 years and 20 years if the incomes are $10,000 and $3,000."
+    first = ("alimony", {"payor": 10000, "recipient": 3000, "years": 10})
+    grammar = build_grammar(
+        [alimony],
+        tool_choice="required",
+        calls=(1, 1),
+        request_text=question,
+        previous_calls=[first],
+        advance=True,
+    )
+    assert grammar is not None
+    assert admits(grammar, call_text("alimony", {"payor": 10000, "recipient": 3000, "years": 20}))
+    assert not admits(grammar, call_text("alimony", first[1]))
+    assert not admits(grammar, call_text("alimony", {"payor": 10000, "recipient": 3000, "years": 3000}))

@@ -9,6 +9,12 @@ parameter's values, the argument is there with a named value 93 times in 98 (sim
 parallel, required and optional parameters alike), and never left out. So such an argument becomes
 required, and its values are the ones the request names.
 
+A boolean flag is the same kind of choice: when the request writes the thing a flag's name is about
+("their history" for ``include_history``), the flag is written, true, unless a negation comes just
+before ("if we do not include the impact of human activities"). On BFCL's expected calls that reads
+64 of 72 flags right (simple_python 24 of 24; parallel's misses are requests that ask for a flag
+both ways, one call each).
+
 Linear in the request: a bounded number of values, each found with one case-insensitive search.
 """
 
@@ -25,6 +31,19 @@ MAX_CHOICE_CHARS = 60
 _LISTED = re.compile(r"\b(?:allowed values|possible values|one of|choices|options)\b", re.IGNORECASE)
 _QUOTED = re.compile(r"'([^'\n]{1,60})'|\"([^\"\n]{1,60})\"")
 _FORM_KEYS = ("const", "pattern", "format")
+_WORD = re.compile(r"[A-Za-z']+")
+_NAME_PARTS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
+_GENERIC_FLAG_WORDS = frozenset(
+    re.split(
+        r"\s+",
+        "include is get use show with return enable as by to of the and or in for details detail info "
+        "data flag only all value values consider check list",
+    )
+)
+"""Words of a flag's name that say nothing about what it is about (``include_``, ``is_``, ``show_``)."""
+_NEGATIONS = frozenset(("not", "without", "don't", "dont", "exclude", "excluding", "never", "nor"))
+_NEGATION_REACH = 6
+"""A negation this many words or fewer before the flag's word turns it off."""
 
 
 def listed_values(schema: dict[str, Any]) -> list[str]:
@@ -55,23 +74,43 @@ def named_in(text: str, values: list[str]) -> list[str]:
     return named
 
 
+def flag_named(name: str, text: str) -> bool | None:
+    """The value the request gives the boolean flag ``name`` by writing what it is about (singular or
+    plural, any case), ``False`` when a negation comes just before ("no", lowercase only: "Case No 5"
+    negates nothing); ``None`` when the request does not write it."""
+    parts = {part.lower() for part in _NAME_PARTS.findall(name)} - _GENERIC_FLAG_WORDS
+    if not parts:
+        return None
+    words = _WORD.findall(text)
+    for index, word in enumerate(words):
+        lowered = word.lower()
+        if lowered in parts or lowered.removesuffix("s") in parts or f"{lowered}s" in parts:
+            before = words[max(0, index - _NEGATION_REACH) : index]
+            return not any(w.lower() in _NEGATIONS or w == "no" for w in before)
+    return None
+
+
 def choose_named(schema: dict[str, Any], text: str) -> None:
     """In place, an object schema: every string property with listed values the request names takes
-    only the named ones and becomes required."""
+    only the named ones, every boolean flag the request writes about takes the value it gives
+    (:func:`flag_named`), and both become required."""
     properties = schema.get("properties")
     if not isinstance(properties, dict):
         return
     required = list(schema.get("required") or [])
     for key, sub in properties.items():
-        if not isinstance(sub, dict) or sub.get("type") != "string":
+        if not isinstance(sub, dict) or any(word in sub for word in _FORM_KEYS):
             continue
-        if any(word in sub for word in _FORM_KEYS):
+        if sub.get("type") == "boolean" and "enum" not in sub:
+            flag = flag_named(str(key), text)
+            named: list[Any] = [] if flag is None else [flag]
+        elif sub.get("type") == "string":
+            named = list(named_in(text, listed_values(sub)))
+        else:
             continue
-        named = named_in(text, listed_values(sub))
-        if not named:
-            continue
-        sub["enum"] = named
-        if key not in required:
-            required.append(key)
+        if named:
+            sub["enum"] = named
+            if key not in required:
+                required.append(key)
     if required:
         schema["required"] = required

@@ -42,6 +42,20 @@ _WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight"
 _NUMBER_WORDS = {word: value for value, word in enumerate((*_WORDS, "twelve"))}
 _WORD_NUMBER = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b", re.IGNORECASE)
 _CAPITALISED = re.compile(r"\b[A-Z][\w'-]*")
+_SENTENCE_WORDS = frozenset(
+    re.split(
+        r"\s+",
+        "also and then finally lastly after afterwards now next can could would will please what how which "
+        "where when who why find get calculate compute show give tell list let make i the a an in for of on "
+        "at to from with by is are do does did another additionally moreover furthermore besides plus "
+        "instead however it this that these those there my our you your we they if",
+    )
+)
+"""Words that start sentences rather than name things: a capitalised one is not a new name."""
+_JOINER_WORDS = frozenset(("and", "or", "&"))
+_QUOTED = re.compile(r"(?<!\w)'(?:[^'\n]|'(?=\w)){1,300}?'(?!\w)|\"[^\"\n]{1,300}?\"")
+"""Quoted text: an apostrophe inside a word ("It's") neither opens nor closes it; bounded, so finding
+every quote stays linear."""
 _NO_EDGE = frozenset("'\"`.,;:!?()[]{}")
 """Pieces a value never starts or ends with (quotes and the punctuation around phrases)."""
 _META = frozenset("\\.+*?()|[]{}^$#&-~")
@@ -100,14 +114,19 @@ def _span_alternatives(
     ``exclude``, no span starts where that text is written ("Tokyo" must give way: neither "Tokyo"
     written again nor "Tokyo to Sydney")."""
     texts = [chunk for _, chunk in chunks]
+    joiners = _joiners_outside_quotes(chunks)
     alternatives: list[str] = []
     seen: set[str] = set()
     for index, (offset, chunk) in enumerate(chunks):
-        if offset <= after or not _is_edge(chunk):
+        if offset <= after or not _is_edge(chunk) or index in joiners:
             continue
         if exclude and _starts_with(texts, index, exclude):
             continue
-        groups = _groups(texts[index : index + max_chunks])
+        end = min(len(texts), index + max_chunks)
+        end = next((at for at in range(index, end) if at in joiners), end)
+        groups = _groups(texts[index:end])
+        if not groups:
+            continue
         head, rest = groups[0], groups[1:]
         nested = ""
         for group in reversed(rest):
@@ -117,6 +136,26 @@ def _span_alternatives(
             seen.add(alternative)
             alternatives.append(alternative)
     return alternatives
+
+
+def _joiners_outside_quotes(chunks: list[tuple[int, str]]) -> set[int]:
+    """The indexes of the chunks that join list items ("and", "or", "&") outside quoted text: a span
+    ends before them ("Apple Inc., Google LLC., and Microsoft Corporation" is three values, "D.C. and
+    the Louvre" none), while a quoted phrase keeps them ("'fresh and delicious'"). On BFCL's expected
+    values no unquoted span of simple_python or parallel holds one."""
+    text = "".join(chunk for _, chunk in chunks)
+    quoted = [match.span() for match in _QUOTED.finditer(text)]
+    joiners = set()
+    region = 0
+    for index, (offset, chunk) in enumerate(chunks):
+        if chunk.lower() not in _JOINER_WORDS:
+            continue
+        while region < len(quoted) and quoted[region][1] <= offset:
+            region += 1
+        if region < len(quoted) and quoted[region][0] <= offset:
+            continue
+        joiners.add(index)
+    return joiners
 
 
 def _starts_with(texts: list[str], index: int, prefix: str) -> bool:
@@ -292,6 +331,8 @@ class RequestValues:
         used = [value for arguments in earlier for value in arguments.values() if isinstance(value, str)]
         frontier = self.frontier(earlier)
         for match in _CAPITALISED.finditer(self.text[:MAX_TEXT_CHARS], frontier + 1):
+            if match.group().lower() in _SENTENCE_WORDS:
+                continue  # "..., Also list cases filed in 2018 against the same company"
             if not any(match.group() in value for value in used):
                 return True
         return False
@@ -407,8 +448,39 @@ class RequestValues:
             variant["required"] = sorted({*variant.get("required", []), key})
             variants.append(variant)
         if not variants:
+            variants = self._unused_numbers_after_own(arguments, earlier)
+        if not variants:
             return None
         return variants[0] if len(variants) == 1 else {"anyOf": variants}
+
+    def _unused_numbers_after_own(
+        self, arguments: dict[str, Any], earlier: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """Variants of ``arguments`` where one number argument takes a number written after its own
+        earlier values that no earlier call used, when nothing is written after all of them ("for
+        the next 10 years and 20 years if ... income is $10,000 and ... $3,000": the duration moves
+        to 20, though both incomes come later)."""
+        used = {
+            value
+            for called in earlier
+            for value in called.values()
+            if isinstance(value, int | float) and not isinstance(value, bool)
+        }
+        variants = []
+        for key, sub in (arguments.get("properties") or {}).items():
+            if not (isinstance(sub, dict) and isinstance(sub.get("enum"), list)):
+                continue
+            values = [called[key] for called in earlier if key in called]
+            if not values or not isinstance(values[-1], int | float) or isinstance(values[-1], bool):
+                continue
+            position = self._position(values)
+            later = [v for p, v in self.numbers if p > position and v not in used and v in sub["enum"]]
+            if later:
+                variant = copy.deepcopy(arguments)
+                variant["properties"][key] = {**sub, "enum": list(dict.fromkeys(later))}
+                variant["required"] = sorted({*variant.get("required", []), key})
+                variants.append(variant)
+        return variants
 
     def frontier(self, calls: Sequence[dict[str, Any]], keys: Any = None) -> int:
         """Where in the request the furthest value of ``calls`` (arguments, in call order) was written,

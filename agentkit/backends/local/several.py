@@ -48,12 +48,13 @@ _ORDINAL_COUNTS = {"second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6}
 _FIRST = re.compile(r"\bfirst\b", re.IGNORECASE)
 """Ordinals that number the request's parts ("The first house ... The second ... The fourth ..."): as
 many calls as the highest, when "first" is written too."""
-_JOINER = re.compile(r"\s*,\s*(?:and\s+|or\s+)?|\s+(?:and|or|&)\s+")
+_JOINER = re.compile(r"\.?(?:\s*,\s*(?:and\s+|or\s+)?|\s+(?:and|or|&)\s+)")
+"""A joiner of list items, after the full stop of an abbreviation too ("Apple Inc., Google LLC.")."""
 _NUMBER_TAIL = re.compile(r"-?[\d,]*\.?\d+%?(?:\s?(?!(?:and|or)\b)[a-zA-Z$%]{1,12}\b)?")
 """A number and the unit word after it ("10m", "5 kg", "10 years"), never a joiner ("7 and 9")."""
 _LEAD = re.compile(r"(?:(?:in|at|for|to|from|on|of|with|by|between|the|a|an)\s+){0,2}([\w'-]+)")
 """The first word after a joiner, past up to two prepositions or articles."""
-_LIST_GOES_ON = re.compile(r"[\w' -]{1,30}?(?:,\s*|\s+)(?:and|or)\s")
+_LIST_GOES_ON = re.compile(r"[\w' .-]{1,30}?(?:,\s*|\s+)(?:and|or)\s")
 """After "navy, ": another item and the list's "and" ("purple and maroon"); "Seattle, Washington?"
 has none."""
 _FUNCTION_WORDS = frozenset(
@@ -126,7 +127,7 @@ def _enumeration_goes_on(text: str, calls: Sequence[tuple[str, dict[str, Any]]])
             continue
         if following and not written.isdigit():  # "No 28473 and 64725": a number written as text
             continue
-        if joiner.group().strip() == "," and not _LIST_GOES_ON.match(rest):
+        if joiner.group().strip(" .") == "," and not _LIST_GOES_ON.match(rest):
             continue
         word = _LEAD.match(rest)  # "Paris and in Oslo": the preposition leads to the next value
         if word is None or word.group(1).lower() in _FUNCTION_WORDS:
