@@ -266,3 +266,10 @@ def test_a_repeat_moves_a_number_on_past_its_own_value_when_nothing_follows_all_
     assert admits(grammar, call_text("alimony", {"payor": 10000, "recipient": 3000, "years": 20}))
     assert not admits(grammar, call_text("alimony", first[1]))
     assert not admits(grammar, call_text("alimony", {"payor": 10000, "recipient": 3000, "years": 3000}))
+
+
+def test_numbers_stay_when_the_last_call_left_out_a_number_argument() -> None:
+    player = object_tool("status", required=("player",), player="integer", season="integer")
+    question = "Has player 3142 been top scorer in seasons 2017, 2018 and 2019?"
+    grammar = _next_call(player, question, ("status", {"player": 3142}))
+    assert admits(grammar, call_text("status", {"player": 3142, "season": 2018}))

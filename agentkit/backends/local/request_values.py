@@ -342,9 +342,18 @@ class RequestValues:
         the request writes, after every value the tool's calls used, at least as many numbers as
         the last call took ("$15000 short term, $25000 long term in California and $20000 short
         term, $50000 long term in Florida": the Florida call may not keep 15000); ``arguments``
-        unchanged otherwise. Applied to a schema :meth:`progress` has already narrowed."""
+        unchanged otherwise, and when the last call left out a number argument, which the further
+        numbers may be for ("player 3142 ... in seasons 2017, 2018 and 2019" with the season left
+        out: the player stays). Applied to a schema :meth:`progress` has already narrowed."""
         earlier = [called for name, called in self.previous if name == tool]
         if not earlier:
+            return arguments
+        numeric = [
+            key
+            for key, sub in (arguments.get("properties") or {}).items()
+            if isinstance(sub, dict) and sub.get("type") in ("integer", "number")
+        ]
+        if any(key not in earlier[-1] for key in numeric):
             return arguments
         frontier = self.frontier(earlier, arguments.get("properties") or {})
         moved = self._numbers_moved(arguments, earlier, frontier)
