@@ -74,6 +74,14 @@ def test_an_enumeration_or_a_cue_word_asks_for_another_call(
             [("price", {"city": "Oslo"}), ("price", {"city": "Rome"})],
         ),
         ("Book the second room on the left.", [("book", {"room": "left"})]),
+        # the value after the joiner is one a call used, or a word after digits
+        (
+            "'Queens Hotel' from March 10, 2022 and for 'Royal Hotel' from April 5, 2022",
+            [
+                ("h", {"hotel": "Queens Hotel", "from": "2022"}),
+                ("h", {"hotel": "Royal Hotel", "from": "2022"}),
+            ],
+        ),
     ],
 )
 def test_a_single_request_or_a_used_up_enumeration_asks_for_no_more(
