@@ -319,6 +319,8 @@ def _free_strings(value: Any, schema: dict[str, Any]) -> list[str]:
 def test_numbers_in_the_request_with_thousands_signs_percents_and_words() -> None:
     found = [value for _, value in numbers_in("Pay $1,000 at 5% for two years, then -3, 1.5 and v2")]
     assert found == [1000.0, 0.05, 5.0, 2.0, -3.0, 1.5]  # "v2" is a name, not a number
+    exponents = [value for _, value in numbers_in("Accelerates at 3.5 m/s^2 along 4x^3 + 2")]
+    assert exponents == [3.5, 4.0, 2.0]  # the exponents are no values
 
 
 def test_grammar_takes_numbers_from_the_request_where_the_schema_allows() -> None:

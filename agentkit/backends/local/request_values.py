@@ -37,7 +37,7 @@ MAX_TEXT_CHARS = 2000
 """Only the first this many characters of the text are used (the regex grows with the text)."""
 
 _CHUNKS = re.compile(r"\w+|\s+|[^\w\s]")
-_NUMBER = re.compile(r"(?<![\w.])(-)?(\d+(?:,\d{3})*(?:\.\d+)?)(%)?")
+_NUMBER = re.compile(r"(?<![\w.^])(-)?(\d+(?:,\d{3})*(?:\.\d+)?)(%)?")
 _WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven")
 _NUMBER_WORDS = {word: value for value, word in enumerate((*_WORDS, "twelve"))}
 _WORD_NUMBER = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b", re.IGNORECASE)
@@ -174,7 +174,8 @@ _PINNED = ("enum", "const", "pattern", "format")
 
 def numbers_in(text: str) -> list[tuple[int, float]]:
     """The numbers ``text`` writes, with where each starts: digits (``1,000`` is 1000, ``-3`` is -3,
-    ``5%`` is both 5 and 0.05) and the words zero to twelve."""
+    ``5%`` is both 5 and 0.05) and the words zero to twelve; never an exponent (the 2 of ``m/s^2``
+    or ``x^2``, no expected value on BFCL's simple_python and parallel, 38 written)."""
     found: list[tuple[int, float]] = []
     for match in _NUMBER.finditer(text[:MAX_TEXT_CHARS]):
         sign, digits, percent = match.groups()
