@@ -321,6 +321,38 @@ def test_numbers_in_the_request_with_thousands_signs_percents_and_words() -> Non
     assert found == [1000.0, 0.05, 5.0, 2.0, -3.0, 1.5]  # "v2" is a name, not a number
     exponents = [value for _, value in numbers_in("Accelerates at 3.5 m/s^2 along 4x^3 + 2")]
     assert exponents == [3.5, 4.0, 2.0]  # the exponents are no values
+    assert [value for _, value in numbers_in("Open until 22:00")] == [22.0]  # nor a time's minutes
+
+
+def test_no_optional_number_is_written_when_the_request_writes_no_number() -> None:
+    events = ToolSpec(
+        "events",
+        "",
+        {
+            "type": "object",
+            "properties": {
+                "president": {"type": "string"},
+                "start_year": {"type": "integer", "default": 0},
+                "limit": {"type": "integer"},
+            },
+            "required": ["president", "limit"],
+        },
+    )
+    grammar = build_grammar(
+        [events], tool_choice="required", request_text="Events of Abraham Lincoln's presidency"
+    )
+    assert grammar is not None
+    assert _complete(grammar, _call("events", {"president": "Abraham Lincoln", "limit": 10}))
+    assert not _complete(
+        grammar, _call("events", {"president": "Abraham Lincoln", "start_year": 1861, "limit": 10})
+    )
+    written = build_grammar(
+        [events], tool_choice="required", request_text="Abraham Lincoln's events from 1861"
+    )
+    assert written is not None
+    assert _complete(
+        written, _call("events", {"president": "Abraham Lincoln", "start_year": 1861, "limit": 1861})
+    )
 
 
 def test_grammar_takes_numbers_from_the_request_where_the_schema_allows() -> None:

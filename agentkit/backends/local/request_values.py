@@ -37,7 +37,7 @@ MAX_TEXT_CHARS = 2000
 """Only the first this many characters of the text are used (the regex grows with the text)."""
 
 _CHUNKS = re.compile(r"\w+|\s+|[^\w\s]")
-_NUMBER = re.compile(r"(?<![\w.^])(-)?(\d+(?:,\d{3})*(?:\.\d+)?)(%)?")
+_NUMBER = re.compile(r"(?<![\w.^])(?<!\d:)(-)?(\d+(?:,\d{3})*(?:\.\d+)?)(%)?")
 _WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven")
 _NUMBER_WORDS = {word: value for value, word in enumerate((*_WORDS, "twelve"))}
 _WORD_NUMBER = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b", re.IGNORECASE)
@@ -175,7 +175,8 @@ _PINNED = ("enum", "const", "pattern", "format")
 def numbers_in(text: str) -> list[tuple[int, float]]:
     """The numbers ``text`` writes, with where each starts: digits (``1,000`` is 1000, ``-3`` is -3,
     ``5%`` is both 5 and 0.05) and the words zero to twelve; never an exponent (the 2 of ``m/s^2``
-    or ``x^2``, no expected value on BFCL's simple_python and parallel, 38 written)."""
+    or ``x^2``, no expected value on BFCL's simple_python and parallel, 38 written) nor the minutes
+    of a time (the 00 of ``22:00``)."""
     found: list[tuple[int, float]] = []
     for match in _NUMBER.finditer(text[:MAX_TEXT_CHARS]):
         sign, digits, percent = match.groups()
@@ -202,6 +203,17 @@ def documented_default(description: str) -> float | None:
     clause = re.split(r"[.;,]\s|\.$", description[said.end() : said.end() + 40])[0]
     found = numbers_in(clause)
     return found[0][1] if found else None
+
+
+def _drop_optional_numbers(schema: dict[str, Any]) -> None:
+    """In place, an object schema: without its optional number and integer properties."""
+    properties = schema.get("properties")
+    if not isinstance(properties, dict):
+        return
+    required = set(schema.get("required") or ())
+    for key in [key for key, sub in properties.items() if key not in required and isinstance(sub, dict)]:
+        if properties[key].get("type") in ("integer", "number"):
+            del properties[key]
 
 
 def _json_number(value: float, integer: bool) -> float | int:
@@ -236,9 +248,15 @@ class RequestValues:
     def constrain(self, schema: dict[str, Any]) -> None:
         """In place, one schema node (not its children): a free-form string becomes a span of the
         request, a number one the request writes, and an array of numbers or of allowed values gets
-        its repetition bound."""
+        its repetition bound; an object takes the choices the request names
+        (:func:`~agentkit.backends.local.choices.choose_named`), and no optional number argument
+        when the request writes no number (SmolLM2 wrote ``start_year=1861`` for "the presidency of
+        Abraham Lincoln"; on BFCL's simple_python and parallel such an argument may be left out 25
+        times in 26)."""
         kind = schema.get("type")
         choose_named(schema, self.text)
+        if not self.numbers:
+            _drop_optional_numbers(schema)
         if kind == "string" and not any(key in schema for key in _PINNED) and self.spans is not None:
             schema["pattern"] = self.spans
         elif kind in ("integer", "number") and not any(key in schema for key in _PINNED):
