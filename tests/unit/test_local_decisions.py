@@ -119,7 +119,7 @@ def test_arrays_of_numbers_or_allowed_values_hold_no_more_items_than_the_request
         CALL_OPEN + '{"name": "histogram", "arguments": {"data": [85], "diets": ["vegan", "vegan", "v',
     )
     assert _complete(
-        grammar, _call("histogram", {"data": [85], "labels": ["Histogram", "85", "90", "91", "of"]})
+        grammar, _call("histogram", {"data": [85], "labels": ["Histogram", "85", "90", "91", "85"]})
     )
     free = build_grammar([histogram], tool_choice="required")
     assert free is not None and _complete(free, _call("histogram", {"data": [91] * 6}))
@@ -543,3 +543,5 @@ def test_a_span_ends_before_a_list_joiner_unless_it_is_quoted() -> None:
         assert re.fullmatch(pattern, value), value
     for value in ("Apple Inc., Google LLC., and Microsoft Corp", "Corp. and the review", "and the review"):
         assert not re.fullmatch(pattern, value), value
+    # nor does a value start with a lowercase function word
+    assert not re.fullmatch(pattern, "the review") and not re.fullmatch(pattern, "for Apple Inc")

@@ -74,6 +74,7 @@ def test_an_enumeration_or_a_cue_word_asks_for_another_call(
             [("price", {"city": "Oslo"}), ("price", {"city": "Rome"})],
         ),
         ("Book the second room on the left.", [("book", {"room": "left"})]),
+        ("Proteins of the nucleus, and can you describe them?", [("p", {"compartment": "nucleus"})]),
         # the value after the joiner is one a call used, or a word after digits
         (
             "'Queens Hotel' from March 10, 2022 and for 'Royal Hotel' from April 5, 2022",
@@ -281,3 +282,11 @@ def test_numbers_stay_when_the_last_call_left_out_a_number_argument() -> None:
     question = "Has player 3142 been top scorer in seasons 2017, 2018 and 2019?"
     grammar = _next_call(player, question, ("status", {"player": 3142}))
     assert admits(grammar, call_text("status", {"player": 3142, "season": 2018}))
+
+
+def test_a_later_span_starts_after_the_previous_value_not_inside_it() -> None:
+    forest = object_tool("growth", location="string", years="integer")
+    question = "Forest growth in the Amazon Rainforest and the Boreal Forests of Canada over 10 and 20 years"
+    grammar = _next_call(forest, question, ("growth", {"location": "Boreal Forests of Canada", "years": 10}))
+    assert not admits(grammar, call_text("growth", {"location": "Forests of Canada", "years": 20}))
+    assert admits(grammar, call_text("growth", {"location": "Boreal Forests of Canada", "years": 20}))

@@ -53,6 +53,16 @@ _SENTENCE_WORDS = frozenset(
 )
 """Words that start sentences rather than name things: a capitalised one is not a new name."""
 _JOINER_WORDS = frozenset(("and", "or", "&"))
+_NO_START = frozenset(
+    re.split(
+        r"\s+",
+        "the a an its their his her my our your what which how in on at for to of with by from then "
+        "also is are was i we it that and or can could would you please",
+    )
+)
+"""Lowercase words a value never starts with ("the last six months", "can you"): on BFCL, 1 of the
+1,192 expected strings of simple_python and parallel does ("this weekend", kept by leaving "this"
+out)."""
 _QUOTED = re.compile(r"(?<!\w)'(?:[^'\n]|'(?=\w)){1,300}?'(?!\w)|\"[^\"\n]{1,300}?\"")
 """Quoted text: an apostrophe inside a word ("It's") neither opens nor closes it; bounded, so finding
 every quote stays linear."""
@@ -118,7 +128,7 @@ def _span_alternatives(
     alternatives: list[str] = []
     seen: set[str] = set()
     for index, (offset, chunk) in enumerate(chunks):
-        if offset <= after or not _is_edge(chunk) or index in joiners:
+        if offset <= after or not _is_edge(chunk) or index in joiners or chunk in _NO_START:
             continue
         if exclude and _starts_with(texts, index, exclude):
             continue
@@ -317,11 +327,13 @@ class RequestValues:
         last = earlier[-1]
         if isinstance(last, str) and "pattern" in schema and schema.get("pattern") == self.spans:
             if self._name_written_later(tool, last):
-                moved = _span_alternatives(self.chunks, MAX_SPAN_CHUNKS, position, exclude=last)
+                moved = _span_alternatives(
+                    self.chunks, MAX_SPAN_CHUNKS, self._end(position, last), exclude=last
+                )
                 if moved:
                     schema["pattern"] = "^(?:" + "|".join(moved) + ")$"
                     return
-            later = _span_alternatives(self.chunks, MAX_SPAN_CHUNKS, position)
+            later = _span_alternatives(self.chunks, MAX_SPAN_CHUNKS, self._end(position, last))
             schema["pattern"] = "^(?:" + "|".join([_escape(last), *later]) + ")$"
         elif isinstance(last, str) and isinstance(schema.get("enum"), list) and last in schema["enum"]:
             later = self._named_after(schema["enum"], self._position(earlier))
@@ -329,6 +341,13 @@ class RequestValues:
         elif isinstance(last, int | float) and not isinstance(last, bool) and "enum" in schema:
             written = [(p, v) for p, v in self.numbers if p > position]
             schema["enum"] = [last, *[v for v in self._allowed_numbers(schema, written) if v != last]]
+
+    def _end(self, position: int, value: Any) -> int:
+        """The last offset of ``value`` written at ``position`` (a later span starts after it, never
+        inside it: "Forests of Canada" does not follow "Boreal Forests of Canada")."""
+        if position < 0 or not isinstance(value, str) or not value:
+            return position
+        return position + len(value) - 1
 
     def _named_after(self, choices: list[Any], position: int) -> list[Any]:
         """The string ``choices`` the request names (any case) after ``position``."""
@@ -568,7 +587,9 @@ class RequestValues:
     ) -> dict[str, Any] | None:
         """A variant of ``arguments`` whose string argument ``key`` takes a span of the request that
         starts after where its earlier values were written (``None`` when none does)."""
-        later = _span_alternatives(self.chunks, MAX_SPAN_CHUNKS, self._position(earlier))
+        later = _span_alternatives(
+            self.chunks, MAX_SPAN_CHUNKS, self._end(self._position(earlier), earlier[-1])
+        )
         if not later:
             return None
         variant = copy.deepcopy(arguments)
