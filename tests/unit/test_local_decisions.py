@@ -545,3 +545,5 @@ def test_a_span_ends_before_a_list_joiner_unless_it_is_quoted() -> None:
         assert not re.fullmatch(pattern, value), value
     # nor does a value start with a lowercase function word
     assert not re.fullmatch(pattern, "the review") and not re.fullmatch(pattern, "for Apple Inc")
+    assert not re.fullmatch(pattern, "Apple Inc., Google LLC")  # a comma after an abbreviation
+    assert re.fullmatch(span_pattern("Weather in Boston, MA") or "", "Boston, MA")  # a plain comma stays

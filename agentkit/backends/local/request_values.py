@@ -149,16 +149,18 @@ def _span_alternatives(
 
 
 def _joiners_outside_quotes(chunks: list[tuple[int, str]]) -> set[int]:
-    """The indexes of the chunks that join list items ("and", "or", "&") outside quoted text: a span
-    ends before them ("Apple Inc., Google LLC., and Microsoft Corporation" is three values, "D.C. and
-    the Louvre" none), while a quoted phrase keeps them ("'fresh and delicious'"). On BFCL's expected
-    values no unquoted span of simple_python or parallel holds one."""
+    """The indexes of the chunks that join list items ("and", "or", "&", and a comma right after a
+    full stop) outside quoted text: a span ends before them ("Apple Inc., Google LLC., and Microsoft
+    Corporation" is three values, "D.C. and the Louvre" none), while a quoted phrase keeps them
+    ("'fresh and delicious'"). On BFCL's expected values no unquoted span of simple_python or
+    parallel holds one."""
     text = "".join(chunk for _, chunk in chunks)
     quoted = [match.span() for match in _QUOTED.finditer(text)]
     joiners = set()
     region = 0
     for index, (offset, chunk) in enumerate(chunks):
-        if chunk.lower() not in _JOINER_WORDS:
+        abbreviation_ends = chunk == "," and index > 0 and chunks[index - 1][1] == "."
+        if chunk.lower() not in _JOINER_WORDS and not abbreviation_ends:
             continue
         while region < len(quoted) and quoted[region][1] <= offset:
             region += 1
