@@ -27,7 +27,8 @@ from agentkit.backends.local.decision import (
     needs_model,
     overlap,
 )
-from agentkit.backends.local.request_values import documented_default, numbers_in, span_pattern
+from agentkit.backends.local.request_values import documented_default, numbers_in
+from agentkit.backends.local.spans import span_pattern
 from agentkit.backends.transformers import ModelSource, TransformersBackend
 from agentkit.errors import ConfigurationError
 from agentkit.messages import AssistantMessage, ToolCall, ToolMessage, UserMessage

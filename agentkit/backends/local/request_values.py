@@ -2,16 +2,10 @@
 
 Small models fill a string argument with whatever the prompt made likely: the example in the
 parameter's description ("San Francisco, CA" for another city), a word of the tool's name, a value
-from a previous call. When a string argument's schema says nothing about its form (no ``enum``,
-``const``, ``pattern`` or ``format``), the value a user means is almost always written in the request
-itself (on BFCL, 86% of the expected string values of simple_python and 96% of parallel's are spans
-of the question). :func:`span_pattern` builds an anchored regex for JSON schema's ``pattern`` that
-admits exactly the spans of the request's text: whole words, up to :data:`MAX_SPAN_CHUNKS` pieces
-long, never starting or ending on a space or on the punctuation that closes a phrase.
-
-The regex is linear in the text's length times the span bound (each start position nests its
-continuations as optional groups: ``a(?: b(?: c)?)?``), so a long request costs kilobytes, not the
-quadratic list of every span.
+from a previous call. So a free-form string must be a span of the request
+(:mod:`~agentkit.backends.local.spans`), a number one the request writes, a listed value or flag one
+it names (:mod:`~agentkit.backends.local.choices`), and a later call of the same tool moves forward
+through the request.
 
 Arrays get a repetition bound: small models repeat the last item of a list until the token limit
 (``[85, 90, 91, 91, 91, ...]``, ``["Vegan", "Vegan", ...]``). An array of numbers holds at most as many
@@ -28,15 +22,15 @@ from functools import cached_property
 from typing import Any
 
 from agentkit.backends.local.choices import choose_named
+from agentkit.backends.local.spans import (
+    MAX_SPAN_CHUNKS,
+    MAX_TEXT_CHARS,
+    chunks_of,
+    escape,
+    span_alternatives,
+)
 from agentkit.messages import Message, ToolMessage, UserMessage
 
-MAX_SPAN_CHUNKS = 24
-"""Longest span, in pieces (a word, a run of spaces, or a run of other characters): about 12 words."""
-
-MAX_TEXT_CHARS = 2000
-"""Only the first this many characters of the text are used (the regex grows with the text)."""
-
-_CHUNKS = re.compile(r"\w+|\s+|[^\w\s]")
 _NUMBER = re.compile(r"(?<![\w.^])(?<!\d:)(-)?(\d+(?:,\d{3})*(?:\.\d+)?)(%)?")
 _WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven")
 _NUMBER_WORDS = {word: value for value, word in enumerate((*_WORDS, "twelve"))}
@@ -52,134 +46,6 @@ _SENTENCE_WORDS = frozenset(
     )
 )
 """Words that start sentences rather than name things: a capitalised one is not a new name."""
-_JOINER_WORDS = frozenset(("and", "or", "&"))
-_NO_START = frozenset(
-    re.split(
-        r"\s+",
-        "the a an its their his her my our your what which how in on at for to of with by from then "
-        "also is are was i we it that and or can could would you please",
-    )
-)
-"""Lowercase words a value never starts with ("the last six months", "can you"): on BFCL, 1 of the
-1,192 expected strings of simple_python and parallel does ("this weekend", kept by leaving "this"
-out)."""
-_QUOTED = re.compile(r"(?<!\w)'(?:[^'\n]|'(?=\w)){1,300}?'(?!\w)|\"[^\"\n]{1,300}?\"")
-"""Quoted text: an apostrophe inside a word ("It's") neither opens nor closes it; bounded, so finding
-every quote stays linear."""
-_NO_EDGE = frozenset("'\"`.,;:!?()[]{}")
-"""Pieces a value never starts or ends with (quotes and the punctuation around phrases)."""
-_META = frozenset("\\.+*?()|[]{}^$#&-~")
-
-
-def _escape(text: str) -> str:
-    """Escape regex metacharacters only (Rust's regex rejects escapes of ordinary characters such as
-    a space, which :func:`re.escape` writes)."""
-    out = []
-    for char in text:
-        if char in _META:
-            out.append("\\" + char)
-        elif char == "\n":
-            out.append("\\n")
-        elif char == "\t":
-            out.append("\\t")
-        elif char == "\r":
-            out.append("\\r")
-        else:
-            out.append(char)
-    return "".join(out)
-
-
-def _is_edge(chunk: str) -> bool:
-    return not chunk.isspace() and chunk not in _NO_EDGE
-
-
-def _groups(chunks: list[str]) -> list[str]:
-    """Chunks merged so that every group ends on a piece a span may end with (the trailing group
-    may not: it is dropped), each already escaped."""
-    groups: list[str] = []
-    pending = ""
-    for chunk in chunks:
-        pending += _escape(chunk)
-        if _is_edge(chunk):
-            groups.append(pending)
-            pending = ""
-    return groups
-
-
-def _chunks(text: str) -> list[tuple[int, str]]:
-    return [(m.start(), m.group()) for m in _CHUNKS.finditer(text[:MAX_TEXT_CHARS])]
-
-
-def span_pattern(text: str, max_chunks: int = MAX_SPAN_CHUNKS, after: int = -1) -> str | None:
-    """An anchored regex matching every span of ``text`` (``None`` when it has no word to offer);
-    ``after``: only spans that start after this character offset."""
-    alternatives = _span_alternatives(_chunks(text), max_chunks, after)
-    return "^(?:" + "|".join(alternatives) + ")$" if alternatives else None
-
-
-def _span_alternatives(
-    chunks: list[tuple[int, str]], max_chunks: int, after: int, exclude: str | None = None
-) -> list[str]:
-    """One regex alternative per start position (after ``after``), nesting its continuations; with
-    ``exclude``, no span starts where that text is written ("Tokyo" must give way: neither "Tokyo"
-    written again nor "Tokyo to Sydney")."""
-    texts = [chunk for _, chunk in chunks]
-    joiners = _joiners_outside_quotes(chunks)
-    alternatives: list[str] = []
-    seen: set[str] = set()
-    for index, (offset, chunk) in enumerate(chunks):
-        if offset <= after or not _is_edge(chunk) or index in joiners or chunk in _NO_START:
-            continue
-        if exclude and _starts_with(texts, index, exclude):
-            continue
-        end = min(len(texts), index + max_chunks)
-        end = next((at for at in range(index, end) if at in joiners), end)
-        groups = _groups(texts[index:end])
-        if not groups:
-            continue
-        head, rest = groups[0], groups[1:]
-        nested = ""
-        for group in reversed(rest):
-            nested = f"(?:{group}{nested})?"
-        alternative = head + nested
-        if alternative not in seen:
-            seen.add(alternative)
-            alternatives.append(alternative)
-    return alternatives
-
-
-def _joiners_outside_quotes(chunks: list[tuple[int, str]]) -> set[int]:
-    """The indexes of the chunks that join list items ("and", "or", "&", and a comma right after a
-    full stop) outside quoted text: a span ends before them ("Apple Inc., Google LLC., and Microsoft
-    Corporation" is three values, "D.C. and the Louvre" none), while a quoted phrase keeps them
-    ("'fresh and delicious'"). On BFCL's expected values no unquoted span of simple_python or
-    parallel holds one."""
-    text = "".join(chunk for _, chunk in chunks)
-    quoted = [match.span() for match in _QUOTED.finditer(text)]
-    joiners = set()
-    region = 0
-    for index, (offset, chunk) in enumerate(chunks):
-        abbreviation_ends = chunk == "," and index > 0 and chunks[index - 1][1] == "."
-        if chunk.lower() not in _JOINER_WORDS and not abbreviation_ends:
-            continue
-        while region < len(quoted) and quoted[region][1] <= offset:
-            region += 1
-        if region < len(quoted) and quoted[region][0] <= offset:
-            continue
-        joiners.add(index)
-    return joiners
-
-
-def _starts_with(texts: list[str], index: int, prefix: str) -> bool:
-    """Whether the chunks from ``index`` on spell ``prefix`` first (reads only as far as it needs)."""
-    spelled = ""
-    for at in range(index, len(texts)):
-        spelled += texts[at]
-        if len(spelled) >= len(prefix):
-            return spelled.startswith(prefix)
-    return False
-
-
 _PINNED = ("enum", "const", "pattern", "format")
 """A string schema with one of these says what its value looks like; it gets no span constraint."""
 
@@ -246,11 +112,11 @@ class RequestValues:
 
     @cached_property
     def chunks(self) -> list[tuple[int, str]]:
-        return _chunks(self.text)
+        return chunks_of(self.text)
 
     @cached_property
     def spans(self) -> str | None:
-        alternatives = _span_alternatives(self.chunks, MAX_SPAN_CHUNKS, -1)
+        alternatives = span_alternatives(self.chunks, MAX_SPAN_CHUNKS, -1)
         return "^(?:" + "|".join(alternatives) + ")$" if alternatives else None
 
     @cached_property
@@ -329,14 +195,14 @@ class RequestValues:
         last = earlier[-1]
         if isinstance(last, str) and "pattern" in schema and schema.get("pattern") == self.spans:
             if self._name_written_later(tool, last):
-                moved = _span_alternatives(
+                moved = span_alternatives(
                     self.chunks, MAX_SPAN_CHUNKS, self._end(position, last), exclude=last
                 )
                 if moved:
                     schema["pattern"] = "^(?:" + "|".join(moved) + ")$"
                     return
-            later = _span_alternatives(self.chunks, MAX_SPAN_CHUNKS, self._end(position, last))
-            schema["pattern"] = "^(?:" + "|".join([_escape(last), *later]) + ")$"
+            later = span_alternatives(self.chunks, MAX_SPAN_CHUNKS, self._end(position, last))
+            schema["pattern"] = "^(?:" + "|".join([escape(last), *later]) + ")$"
         elif isinstance(last, str) and isinstance(schema.get("enum"), list) and last in schema["enum"]:
             later = self._named_after(schema["enum"], self._position(earlier))
             schema["enum"] = [last, *[value for value in later if value != last]]
@@ -447,7 +313,7 @@ class RequestValues:
             rest = [v for v in schema["enum"] if v != value or isinstance(v, bool)]
             return {**schema, "enum": rest} if rest else None
         if isinstance(value, str) and "pattern" in schema:
-            spans = _span_alternatives(self.chunks, MAX_SPAN_CHUNKS, -1, exclude=value)
+            spans = span_alternatives(self.chunks, MAX_SPAN_CHUNKS, -1, exclude=value)
             return {**schema, "pattern": "^(?:" + "|".join(spans) + ")$"} if spans else None
         return None
 
@@ -468,20 +334,10 @@ class RequestValues:
         variants = []
         for key, sub in properties.items():
             last = earlier[-1].get(key)
-            if isinstance(last, str) and isinstance(sub, dict) and isinstance(sub.get("enum"), list):
-                earlier_values = [called[key] for called in earlier if key in called]
-                named = self._named_after(sub["enum"], self._position(earlier_values))
-                later_named = [value for value in named if value != last]
-                if later_named:
-                    variant = copy.deepcopy(arguments)
-                    variant["properties"][key] = {**sub, "enum": later_named}
-                    variant["required"] = sorted({*variant.get("required", []), key})
-                    variants.append(variant)
-                continue
-            if isinstance(last, str) and isinstance(sub, dict) and "pattern" in sub:
-                variant = self._string_advanced(
-                    arguments, key, [called[key] for called in earlier if key in called]
-                )
+            if isinstance(last, str) and isinstance(sub, dict) and ("pattern" in sub or "enum" in sub):
+                values = [called[key] for called in earlier if key in called]
+                advance = self._string_advanced if "pattern" in sub else self._named_advanced
+                variant = advance(arguments, key, values)
                 if variant is not None:
                     variants.append(variant)
                 continue
@@ -584,12 +440,29 @@ class RequestValues:
                 return variant
         return None
 
+    def _named_advanced(
+        self, arguments: dict[str, Any], key: str, earlier: list[Any]
+    ) -> dict[str, Any] | None:
+        """A variant of ``arguments`` whose listed-value argument ``key`` takes a value the request
+        names after where its earlier values were written (``None`` when it names none)."""
+        choices = arguments["properties"][key].get("enum")
+        if not isinstance(choices, list):
+            return None
+        named = self._named_after(choices, self._position(earlier))
+        later = [value for value in named if value != earlier[-1]]
+        if not later:
+            return None
+        variant = copy.deepcopy(arguments)
+        variant["properties"][key] = {**variant["properties"][key], "enum": later}
+        variant["required"] = sorted({*variant.get("required", []), key})
+        return variant
+
     def _string_advanced(
         self, arguments: dict[str, Any], key: str, earlier: list[Any]
     ) -> dict[str, Any] | None:
         """A variant of ``arguments`` whose string argument ``key`` takes a span of the request that
         starts after where its earlier values were written (``None`` when none does)."""
-        later = _span_alternatives(
+        later = span_alternatives(
             self.chunks, MAX_SPAN_CHUNKS, self._end(self._position(earlier), earlier[-1])
         )
         if not later:

@@ -34,7 +34,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from agentkit.backends.local.request_values import MAX_TEXT_CHARS, RequestValues, numbers_in
+from agentkit.backends.local.request_values import RequestValues, numbers_in
+from agentkit.backends.local.spans import MAX_TEXT_CHARS
 
 _PAIR_CUE = re.compile(r"\b(?:respectively|both|each|as well|separately)\b", re.IGNORECASE)
 """Words that ask for the same thing twice, or for each of a list the request enumerates."""
