@@ -290,3 +290,18 @@ def test_a_later_span_starts_after_the_previous_value_not_inside_it() -> None:
     grammar = _next_call(forest, question, ("growth", {"location": "Boreal Forests of Canada", "years": 10}))
     assert not admits(grammar, call_text("growth", {"location": "Forests of Canada", "years": 20}))
     assert admits(grammar, call_text("growth", {"location": "Boreal Forests of Canada", "years": 20}))
+
+
+def test_a_later_span_is_of_the_kind_of_the_value_before_it() -> None:
+    rain = object_tool("rain", location="string", period="string")
+    question = (
+        "Rain in the Amazon Rainforest for the last six months. After that, the same for the last year."
+    )
+    grammar = _next_call(rain, question, ("rain", {"location": "Amazon Rainforest", "period": "six months"}))
+    assert admits(grammar, call_text("rain", {"location": "Amazon Rainforest", "period": "year"}))
+    assert not admits(grammar, call_text("rain", {"location": "year", "period": "year"}))  # not capitalised
+    # nor a clause, nor a sentence's first word
+    assert not admits(grammar, call_text("rain", {"location": "After that", "period": "year"}))
+    assert not admits(
+        grammar, call_text("rain", {"location": "Amazon Rainforest", "period": "same for the last year"})
+    )

@@ -196,12 +196,12 @@ class RequestValues:
         if isinstance(last, str) and "pattern" in schema and schema.get("pattern") == self.spans:
             if self._name_written_later(tool, last):
                 moved = span_alternatives(
-                    self.chunks, MAX_SPAN_CHUNKS, self._end(position, last), exclude=last
+                    self.chunks, MAX_SPAN_CHUNKS, self._end(position, last), exclude=last, like=last
                 )
                 if moved:
                     schema["pattern"] = "^(?:" + "|".join(moved) + ")$"
                     return
-            later = span_alternatives(self.chunks, MAX_SPAN_CHUNKS, self._end(position, last))
+            later = span_alternatives(self.chunks, MAX_SPAN_CHUNKS, self._end(position, last), like=last)
             schema["pattern"] = "^(?:" + "|".join([escape(last), *later]) + ")$"
         elif isinstance(last, str) and isinstance(schema.get("enum"), list) and last in schema["enum"]:
             later = self._named_after(schema["enum"], self._position(earlier))
@@ -462,8 +462,12 @@ class RequestValues:
     ) -> dict[str, Any] | None:
         """A variant of ``arguments`` whose string argument ``key`` takes a span of the request that
         starts after where its earlier values were written (``None`` when none does)."""
+        last = earlier[-1]
         later = span_alternatives(
-            self.chunks, MAX_SPAN_CHUNKS, self._end(self._position(earlier), earlier[-1])
+            self.chunks,
+            MAX_SPAN_CHUNKS,
+            self._end(self._position(earlier), last),
+            like=last if isinstance(last, str) else None,
         )
         if not later:
             return None
