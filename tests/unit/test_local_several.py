@@ -305,3 +305,11 @@ def test_a_later_span_is_of_the_kind_of_the_value_before_it() -> None:
     assert not admits(
         grammar, call_text("rain", {"location": "Amazon Rainforest", "period": "same for the last year"})
     )
+
+
+def test_numbers_move_on_past_the_numbers_not_past_a_string_written_at_the_end() -> None:
+    bmi = object_tool("bmi", required=("weight", "height"), weight="integer", height="integer", unit="string")
+    question = "BMI of one person of 85 kg and 175 cm and one of 60 kg and 160 cm, in the metric system."
+    grammar = _next_call(bmi, question, ("bmi", {"weight": 85, "height": 175, "unit": "metric"}))
+    assert admits(grammar, call_text("bmi", {"weight": 60, "height": 160, "unit": "metric"}))
+    assert not admits(grammar, call_text("bmi", {"weight": 85, "height": 175, "unit": "system"}))

@@ -261,7 +261,7 @@ class RequestValues:
         ]
         if any(key not in earlier[-1] for key in numeric):
             return arguments
-        frontier = self.frontier(earlier, arguments.get("properties") or {})
+        frontier = self.frontier(earlier, numeric)  # a unit named at the end moves nothing
         moved = self._numbers_moved(arguments, earlier, frontier)
         return arguments if moved is None else moved
 
