@@ -313,3 +313,14 @@ def test_numbers_move_on_past_the_numbers_not_past_a_string_written_at_the_end()
     grammar = _next_call(bmi, question, ("bmi", {"weight": 85, "height": 175, "unit": "metric"}))
     assert admits(grammar, call_text("bmi", {"weight": 60, "height": 160, "unit": "metric"}))
     assert not admits(grammar, call_text("bmi", {"weight": 85, "height": 175, "unit": "system"}))
+
+
+def test_moving_numbers_take_the_next_numbers_not_a_later_calls() -> None:
+    house = object_tool("price", bedrooms="integer", bathrooms="integer", area="integer")
+    question = (
+        "The first house has 3 bedrooms, 2 bathrooms and 1500 square feet. The second has 4 bedrooms, "
+        "3 bathrooms and 2000 square feet. The third has 2 bedrooms, 1 bathroom and 1800 square feet."
+    )
+    grammar = _next_call(house, question, ("price", {"bedrooms": 3, "bathrooms": 2, "area": 1500}))
+    assert admits(grammar, call_text("price", {"bedrooms": 4, "bathrooms": 3, "area": 2000}))
+    assert not admits(grammar, call_text("price", {"bedrooms": 4, "bathrooms": 3, "area": 1800}))

