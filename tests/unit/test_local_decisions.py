@@ -322,7 +322,7 @@ def test_numbers_in_the_request_with_thousands_signs_percents_and_words() -> Non
     assert found == [1000.0, 0.05, 5.0, 2.0, -3.0, 1.5]  # "v2" is a name, not a number
     exponents = [value for _, value in numbers_in("Accelerates at 3.5 m/s^2 along 4x^3 + 2")]
     assert exponents == [3.5, 4.0, 2.0]  # the exponents are no values
-    assert [value for _, value in numbers_in("Open until 22:00")] == [22.0]  # nor a time's minutes
+    assert [value for _, value in numbers_in("Open until 22:00, or at 3:15")] == [22.0, 3.0, 15.0]  # no :00
 
 
 def test_no_optional_number_is_written_when_the_request_writes_no_number() -> None:

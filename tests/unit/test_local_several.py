@@ -324,3 +324,19 @@ def test_moving_numbers_take_the_next_numbers_not_a_later_calls() -> None:
     grammar = _next_call(house, question, ("price", {"bedrooms": 3, "bathrooms": 2, "area": 1500}))
     assert admits(grammar, call_text("price", {"bedrooms": 4, "bathrooms": 3, "area": 2000}))
     assert not admits(grammar, call_text("price", {"bedrooms": 4, "bathrooms": 3, "area": 1800}))
+
+
+def test_a_first_call_takes_numbers_from_the_front_when_the_request_asks_for_several() -> None:
+    person = object_tool("diabetes", weight="integer", height="integer")
+    question = (
+        "Predict type 2 diabetes for three people. The first weighs 180 lbs and is 70 inches tall, the "
+        "second weighs 200 lbs and is 65 inches tall, the third weighs 150 lbs and is 72 inches tall."
+    )
+    grammar = build_grammar([person], tool_choice="required", calls=(1, 1), request_text=question)
+    assert grammar is not None
+    assert admits(grammar, call_text("diabetes", {"weight": 180, "height": 70}))
+    assert not admits(grammar, call_text("diabetes", {"weight": 180, "height": 200}))  # the second's weight
+    # one request: every number stays open
+    single = "Predict type 2 diabetes for a person of 180 lbs, 70 inches tall, who sleeps 8 hours and walks 200 steps."
+    grammar = build_grammar([person], tool_choice="required", calls=(1, 1), request_text=single)
+    assert grammar is not None and admits(grammar, call_text("diabetes", {"weight": 180, "height": 200}))

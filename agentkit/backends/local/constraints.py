@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agentkit.backends.local.request_values import RequestValues
-from agentkit.backends.local.several import asks_for_several
+from agentkit.backends.local.several import asks_for_several, writes_several
 from agentkit.errors import ConfigurationError
 from agentkit.tool_spec import ToolSpec
 
@@ -176,6 +176,13 @@ def build_grammar(
         bodies = []
         for i, spec in enumerate(specs):
             arguments: dict[str, Any] | None = _closed(dict(spec.parameters), values)
+            if (
+                values is not None
+                and not values.previous
+                and arguments is not None
+                and writes_several(values.text)
+            ):
+                arguments = values.numbers_first(arguments)
             if values is not None and values.previous and arguments is not None:
                 for key, sub in (arguments.get("properties") or {}).items():
                     if isinstance(sub, dict):

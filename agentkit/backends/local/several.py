@@ -86,6 +86,18 @@ def asks_for_several(text: str, calls: Sequence[tuple[str, dict[str, Any]]]) -> 
     return _numbers_left_for_another(text, calls) or _enumeration_goes_on(text, calls)
 
 
+def writes_several(text: str) -> bool:
+    """Whether the request's words alone ask for several calls: ordinals, a count of things, or a
+    pair or next cue (before any call is made)."""
+    text = text[:MAX_TEXT_CHARS]
+    return bool(
+        _highest_ordinal(text) >= 2
+        or _COUNTED.search(text)
+        or _NEXT_CUE.search(text)
+        or _PAIR_CUE.search(text)
+    )
+
+
 def _highest_ordinal(text: str) -> int:
     """The highest ordinal the request numbers its parts with (0 unless it writes "first" too)."""
     if _FIRST.search(text) is None:
