@@ -337,6 +337,6 @@ def test_a_first_call_takes_numbers_from_the_front_when_the_request_asks_for_sev
     assert admits(grammar, call_text("diabetes", {"weight": 180, "height": 70}))
     assert not admits(grammar, call_text("diabetes", {"weight": 180, "height": 200}))  # the second's weight
     # one request: every number stays open
-    single = "Type 2 diabetes for a person of 180 lbs, 70 inches tall, who sleeps 8 hours and walks 200 steps."
+    single = "Type 2 diabetes for one of 180 lbs, 70 inches tall, who sleeps 8 hours and walks 200 steps."
     grammar = build_grammar([person], tool_choice="required", calls=(1, 1), request_text=single)
     assert grammar is not None and admits(grammar, call_text("diabetes", {"weight": 180, "height": 200}))
