@@ -21,7 +21,7 @@ the request writes, if it writes one ("the area of two circles"), and:
   "Seattle, Washington" is one place, not two).
 
 Checked against BFCL's expected calls (feeding the first n calls, counting until it says no): the
-right number of calls for 129 of parallel's 200 requests (45 too few, 26 too many) and one call for
+right number of calls for 130 of parallel's 200 requests (44 too few, 26 too many) and one call for
 378 of simple_python's 400 (22 too many). When it says no, the reply ends before the model is asked;
 when it says yes and the model repeats a call, the repeat may be replaced by one that moves forward
 (:meth:`~agentkit.backends.local.request_values.RequestValues.advanced`). Linear in the request: a
