@@ -107,9 +107,9 @@ def test_the_count_signal_stays_linear_in_the_request() -> None:
 ARTIST = object_tool("play", artist="string", minutes="integer")
 
 
-def _advanced(question: str, first: tuple[str, dict[str, Any]]) -> str | None:
+def _advanced(question: str, first: tuple[str, dict[str, Any]], spec: ToolSpec = ARTIST) -> str | None:
     return build_grammar(
-        [ARTIST],
+        [spec],
         tool_choice="required",
         calls=(1, 1),
         request_text=question,
@@ -198,14 +198,7 @@ BMI = object_tool("bmi", height="number", weight="number")
 
 def test_moved_numbers_keep_the_order_their_arguments_were_written_in() -> None:
     question = "BMI of a person 6 feet tall who weighs 80 kg, also for one 5.6 feet tall who weighs 60 kg."
-    grammar = build_grammar(
-        [BMI],
-        tool_choice="required",
-        calls=(1, 1),
-        request_text=question,
-        previous_calls=[("bmi", {"height": 6, "weight": 80})],
-        advance=True,
-    )
+    grammar = _advanced(question, ("bmi", {"height": 6, "weight": 80}), BMI)
     assert grammar is not None
     assert admits(grammar, call_text("bmi", {"height": 5.6, "weight": 60}))
     assert not admits(grammar, call_text("bmi", {"height": 60, "weight": 60}))  # the weight's number
@@ -263,14 +256,7 @@ def test_a_repeat_moves_a_number_on_past_its_own_value_when_nothing_follows_all_
     alimony = object_tool("alimony", payor="integer", recipient="integer", years="integer")
     question = "Alimony for the next 10 years and 20 years if the incomes are $10,000 and $3,000."
     first = ("alimony", {"payor": 10000, "recipient": 3000, "years": 10})
-    grammar = build_grammar(
-        [alimony],
-        tool_choice="required",
-        calls=(1, 1),
-        request_text=question,
-        previous_calls=[first],
-        advance=True,
-    )
+    grammar = _advanced(question, first, alimony)
     assert grammar is not None
     assert admits(grammar, call_text("alimony", {"payor": 10000, "recipient": 3000, "years": 20}))
     assert not admits(grammar, call_text("alimony", first[1]))
