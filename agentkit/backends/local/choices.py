@@ -23,6 +23,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from agentkit.backends.local.spans import MAX_TEXT_CHARS
+
 MAX_CHOICES = 64
 """Only this many of a parameter's values are looked for (a schema may list thousands)."""
 MAX_CHOICE_CHARS = 60
@@ -97,6 +99,7 @@ def choose_named(schema: dict[str, Any], text: str) -> None:
     properties = schema.get("properties")
     if not isinstance(properties, dict):
         return
+    text = text[:MAX_TEXT_CHARS]
     required = list(schema.get("required") or [])
     for key, sub in properties.items():
         if not isinstance(sub, dict) or any(word in sub for word in _FORM_KEYS):
