@@ -26,17 +26,7 @@ from agentkit.errors import ConfigurationError
 from agentkit.messages import AssistantMessage, SystemMessage, ToolCall, ToolMessage, UserMessage
 from agentkit.registry import ToolRegistry
 from tests.grammar_matching import admits_prefix
-
-
-@tool
-def multiply(a: float, b: float) -> float:
-    """Multiply two numbers.
-
-    Args:
-        a: The first factor.
-        b: The second factor.
-    """
-    return a * b
+from tests.local_engines import multiply
 
 
 @tool
