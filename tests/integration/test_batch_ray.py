@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -122,31 +121,42 @@ def test_a_killed_worker_is_replaced_and_every_task_finishes_once(
     snapshot: dict[str, Any] = {}
 
     async def run() -> list[Any]:
-        results = []
-        async for result in batch.results(tasks):
-            results.append(result)
-            if len(results) == 3:
-                victim = worker_in_the_middle_of_a_task()
+        results: list[Any] = []
+        killer = asyncio.ensure_future(kill_a_worker_in_the_middle_of_a_task(results))
+        try:
+            async for result in batch.results(tasks):
+                results.append(result)
+        except BaseException:
+            killer.cancel()
+            raise
+        await killer  # its AssertionError, when no worker was ever caught in the middle of a task
+        return results
+
+    async def kill_a_worker_in_the_middle_of_a_task(results: list[Any]) -> None:
+        """From the third result on, kill a worker that has run a task's first tool call but not its
+        second: that task is then certainly in the middle of its run, with a journal to resume from.
+        Either worker will do. This watches beside the batch instead of stopping it: the first tasks
+        start together and may all have finished by the third result, and only a batch that goes on
+        pulling sends the tasks that a worker is caught in the middle of."""
+        while len(results) < len(tasks):
+            victim = worker_in_the_middle_of_a_task() if len(results) >= 3 else None
+            if victim is not None:
                 os.kill(victim, signal.SIGKILL)
                 snapshot.update(victim=victim, journaled=journaled_keys(journal))
                 snapshot["position"] = len(effect_keys(local_ray))
-        return results
-
-    def worker_in_the_middle_of_a_task() -> int:
-        """A worker that has run a task's first tool call but not its second: that task is then
-        certainly in the middle of its run, with a journal to resume from. Either worker will do (the
-        one that sent the last result may be waiting on its journal while the other goes on)."""
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            by_worker: dict[int, set[str]] = {}
-            for key, pid in effect_keys(local_ray):
-                if key.startswith(f"kappa {prefix} "):
-                    by_worker.setdefault(int(pid), set()).add(key)
-            for pid, keys in by_worker.items():
-                if any(key.endswith("#0") and key[:-1] + "1" not in keys for key in keys):
-                    return pid
-            time.sleep(0.002)
+                return
+            await asyncio.sleep(0.002)
         raise AssertionError("no worker was ever in the middle of a task")
+
+    def worker_in_the_middle_of_a_task() -> int | None:
+        by_worker: dict[int, set[str]] = {}
+        for key, writer in effect_keys(local_ray):
+            if key.startswith(f"kappa {prefix} "):
+                by_worker.setdefault(int(writer), set()).add(key)
+        for worker, keys in by_worker.items():
+            if any(key.endswith("#0") and key[:-1] + "1" not in keys for key in keys):
+                return worker
+        return None
 
     results = asyncio.run(run())
     assert Counter(r.task_id for r in results) == Counter(t.id for t in tasks)  # each exactly once
