@@ -76,6 +76,61 @@ def test_a_later_call_moves_on_to_a_value_named_after() -> None:
     assert not admits(grammar, call_text("resistance", {"length": 5, "material": "wire", "unit": "ohm"}))
 
 
+ROUTE = ToolSpec(
+    "route",
+    "Directions between two places.",
+    {
+        "type": "object",
+        "properties": {
+            "start": {"type": "string"},
+            "end": {"type": "string"},
+            "kind": {"type": "string", "enum": ["fastest", "shortest", "scenic"]},
+        },
+        "required": ["start", "end"],
+    },
+)
+ROUTES = (
+    "The fastest route from Oslo to Bergen, then a scenic route from Bergen to Molde, "
+    "and finally the fastest route from Molde to Oslo."
+)
+
+
+def _route_grammar(previous: list[tuple[str, dict[str, Any]]]) -> str:
+    grammar = build_grammar(
+        [ROUTE], tool_choice="required", calls=(1, 1), request_text=ROUTES, previous_calls=previous
+    )
+    assert grammar is not None
+    return grammar
+
+
+def test_the_first_of_several_calls_takes_the_value_named_first() -> None:
+    grammar = _route_grammar([])
+    assert admits(grammar, call_text("route", {"start": "Oslo", "end": "Bergen", "kind": "fastest"}))
+    assert not admits(grammar, call_text("route", {"start": "Oslo", "end": "Bergen", "kind": "scenic"}))
+    # a request for one call keeps every value it names
+    single = build_grammar(
+        [ROUTE], tool_choice="required", calls=(1, 1), request_text="Oslo to Bergen: fastest or scenic?"
+    )
+    assert single is not None
+    assert admits(single, call_text("route", {"start": "Oslo", "end": "Bergen", "kind": "scenic"}))
+
+
+def test_a_listed_value_gives_way_to_the_next_one_named_when_a_word_beside_it_comes_again() -> None:
+    first = ("route", {"start": "Oslo", "end": "Bergen", "kind": "fastest"})
+    grammar = _route_grammar([first])
+    assert admits(grammar, call_text("route", {"start": "Bergen", "end": "Molde", "kind": "scenic"}))
+    assert not admits(grammar, call_text("route", {"start": "Bergen", "end": "Molde", "kind": "fastest"}))
+    second = ("route", {"start": "Bergen", "end": "Molde", "kind": "scenic"})
+    grammar = _route_grammar([first, second])
+    assert admits(grammar, call_text("route", {"start": "Molde", "end": "Oslo", "kind": "fastest"}))
+    # with no word beside it written again, a value named later is a choice, not a must
+    question = "Resistance of a 5 m copper wire in ohm, and of a 7 m one in kiloohm."
+    first = ("resistance", {"length": 5, "material": "copper", "unit": "ohm"})
+    grammar = _grammar(question, [first])
+    assert admits(grammar, call_text("resistance", {"length": 7, "material": "copper", "unit": "ohm"}))
+    assert admits(grammar, call_text("resistance", {"length": 7, "material": "copper", "unit": "kiloohm"}))
+
+
 def test_only_a_bounded_number_of_values_is_looked_for() -> None:
     values = [f"value{i}" for i in range(10_000)]
     assert named_in("value3 and value100", values) == ["value3"]  # value100 is past the bound

@@ -46,6 +46,10 @@ from tests.grammar_matching import admits, call_text, object_tool
             "Interest at 5% over 10 years. What if we use monthly compounding instead?",
             [("i", {"rate": 0.05, "years": 10})],
         ),
+        # a list of four: its "and" comes after two more commas
+        ("The price per ounce of gold, silver, platinum, and palladium", [("p", {"metal": "gold"})]),
+        # the word after a value comes again beside another ("... recipe and a ... recipe")
+        ("A Chicken Noodle Soup recipe and a Vegan Salad recipe.", [("r", {"dish": "Chicken Noodle Soup"})]),
     ],
 )
 def test_an_enumeration_or_a_cue_word_asks_for_another_call(
@@ -75,6 +79,15 @@ def test_an_enumeration_or_a_cue_word_asks_for_another_call(
         ),
         ("Book the second room on the left.", [("book", {"room": "left"})]),
         ("Proteins of the nucleus, and can you describe them?", [("p", {"compartment": "nucleus"})]),
+        # the word after a value: once per call at most, and never right after a value a call used
+        (
+            "A Chicken Noodle Soup recipe and a Vegan Salad recipe.",
+            [("r", {"dish": "Chicken Noodle Soup"}), ("r", {"dish": "Vegan Salad"})],
+        ),
+        (
+            "The winner when John having 8, 10 and Mike having 9, 11.",
+            [("poker", {"player1": "John", "player2": "Mike"})],
+        ),
         # the value after the joiner is one a call used, or a word after digits
         (
             "'Queens Hotel' from March 10, 2022 and for 'Royal Hotel' from April 5, 2022",
@@ -183,6 +196,28 @@ def test_a_name_stays_when_no_new_name_follows() -> None:
     )
     grammar = _next_call(lawsuits, question, ("cases", {"company": "Dara Inc", "year": 2019}))
     assert admits(grammar, call_text("cases", {"company": "Dara Inc", "year": 2018}))
+
+
+def test_a_lowercase_value_gives_way_when_a_word_beside_it_is_written_again_later() -> None:
+    traffic = object_tool("traffic", start="string", mode="string")
+    question = (
+        "Traffic from Oslo using driving as the method, then from Bergen using bicycling as the method."
+    )
+    grammar = _next_call(traffic, question, ("traffic", {"start": "Oslo", "mode": "driving"}))
+    assert admits(grammar, call_text("traffic", {"start": "Bergen", "mode": "bicycling"}))
+    assert not admits(grammar, call_text("traffic", {"start": "Bergen", "mode": "driving"}))
+    events = object_tool("events", genre="string", days="integer")
+    question = "Upcoming jazz events for the next 14 days, then rock events for the next 10 days."
+    grammar = _next_call(events, question, ("events", {"genre": "jazz", "days": 14}))
+    assert admits(grammar, call_text("events", {"genre": "rock", "days": 10}))
+    assert not admits(grammar, call_text("events", {"genre": "jazz", "days": 10}))
+
+
+def test_a_lowercase_value_may_stay_when_no_word_beside_it_comes_again() -> None:
+    distance = object_tool("distance", a="string", b="string", unit="string")
+    question = "The distance in miles from Oslo to Rome, and then from Rome to Paris."
+    grammar = _next_call(distance, question, ("distance", {"a": "Oslo", "b": "Rome", "unit": "miles"}))
+    assert admits(grammar, call_text("distance", {"a": "Rome", "b": "Paris", "unit": "miles"}))
 
 
 def test_a_percentage_is_its_fraction_unless_the_schema_wants_an_integer() -> None:

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from agentkit.backends.local.advancing import advanced, numbers_forward
 from agentkit.backends.local.request_values import RequestValues
 from agentkit.backends.local.several import asks_for_several, writes_several
 from agentkit.errors import ConfigurationError
@@ -182,14 +183,14 @@ def build_grammar(
                 and arguments is not None
                 and writes_several(values.text)
             ):
-                arguments = values.numbers_first(arguments)
+                arguments = values.choices_first(values.numbers_first(arguments))
             if values is not None and values.previous and arguments is not None:
                 for key, sub in (arguments.get("properties") or {}).items():
                     if isinstance(sub, dict):
                         values.progress(spec.name, key, sub)
-                arguments = values.numbers_forward(spec.name, arguments)
+                arguments = numbers_forward(values, spec.name, arguments)
                 if advance:
-                    arguments = values.advanced(spec.name, arguments)
+                    arguments = advanced(values, spec.name, arguments)
             if distinct is not None:
                 arguments = (
                     None if values is None or arguments is None else values.distinct(arguments, distinct[1])

@@ -5,7 +5,8 @@ parameter's description ("San Francisco, CA" for another city), a word of the to
 from a previous call. So a free-form string must be a span of the request
 (:mod:`~agentkit.backends.local.spans`), a number one the request writes, a listed value or flag one
 it names (:mod:`~agentkit.backends.local.choices`), and a later call of the same tool moves forward
-through the request.
+through the request (the numbers all at once, and a call that must not repeat the one before:
+:mod:`~agentkit.backends.local.advancing`).
 
 Arrays get a repetition bound: small models repeat the last item of a list until the token limit
 (``[85, 90, 91, 91, 91, ...]``, ``["Vegan", "Vegan", ...]``). An array of numbers holds at most as many
@@ -46,6 +47,10 @@ _SENTENCE_WORDS = frozenset(
     )
 )
 """Words that start sentences rather than name things: a capitalised one is not a new name."""
+WORD = re.compile(r"[^\W_][\w'-]*")
+COMMON_WORDS = _SENTENCE_WORDS | {"and", "or", "as", "but", "between", "same", "each", "both"}
+"""Words too common to tie two values together when written beside both (see
+:meth:`RequestValues._neighbour_written_later`)."""
 _PINNED = ("enum", "const", "pattern", "format")
 """A string schema with one of these says what its value looks like; it gets no span constraint."""
 
@@ -85,8 +90,6 @@ def documented_default(description: str) -> float | None:
 
 _FRONT_SLACK = 2
 """How many numbers past one per number argument a first call may reach (a count, a year)."""
-_MOVE_SLACK = 1
-"""How far past its rank a moving number argument may reach among the further numbers."""
 
 
 def _drop_optional_numbers(schema: dict[str, Any]) -> None:
@@ -98,6 +101,11 @@ def _drop_optional_numbers(schema: dict[str, Any]) -> None:
     for key in [key for key, sub in properties.items() if key not in required and isinstance(sub, dict)]:
         if properties[key].get("type") in ("integer", "number"):
             del properties[key]
+
+
+def _whole_words(value: str) -> re.Pattern[str]:
+    """``value`` written as whole words, in any case."""
+    return re.compile(r"(?<!\w)" + re.escape(value) + r"(?!\w)", re.IGNORECASE)
 
 
 def _json_number(value: float, integer: bool) -> float | int:
@@ -191,39 +199,44 @@ class RequestValues:
 
     def progress(self, tool: str, name: str, schema: dict[str, Any]) -> None:
         """In place, the schema of top-level argument ``name`` of a later call of ``tool``: keep the
-        value of the tool's previous call in this reply, or take one written after it."""
+        value of the tool's previous call in this reply, or take one written after it; only the
+        latter when the request shows the value gives way (a new name after the calls' values, or
+        a word beside a lowercase value written again: :meth:`_neighbour_written_later`)."""
         earlier = [
             arguments[name] for called, arguments in self.previous if called == tool and name in arguments
         ]
         if not earlier:
             return
-        position = self._position(earlier)
+        position = self.position(earlier)
         last = earlier[-1]
         if isinstance(last, str) and "pattern" in schema and schema.get("pattern") == self.spans:
-            if self._name_written_later(tool, last):
+            if self._name_written_later(tool, last) or self._neighbour_written_later(tool, position, last):
                 moved = span_alternatives(
-                    self.chunks, MAX_SPAN_CHUNKS, self._end(position, last), exclude=last, like=last
+                    self.chunks, MAX_SPAN_CHUNKS, self.end(position, last), exclude=last, like=last
                 )
                 if moved:
                     schema["pattern"] = "^(?:" + "|".join(moved) + ")$"
                     return
-            later = span_alternatives(self.chunks, MAX_SPAN_CHUNKS, self._end(position, last), like=last)
+            later = span_alternatives(self.chunks, MAX_SPAN_CHUNKS, self.end(position, last), like=last)
             schema["pattern"] = "^(?:" + "|".join([escape(last), *later]) + ")$"
         elif isinstance(last, str) and isinstance(schema.get("enum"), list) and last in schema["enum"]:
-            later = self._named_after(schema["enum"], self._position(earlier))
-            schema["enum"] = [last, *[value for value in later if value != last]]
+            later = [value for value in self.named_after(schema["enum"], position) if value != last]
+            if later and self._neighbour_written_later(tool, position, last):
+                schema["enum"] = [min(later, key=lambda value: self._find_text(value, position) or 0)]
+            else:
+                schema["enum"] = [last, *later]
         elif isinstance(last, int | float) and not isinstance(last, bool) and "enum" in schema:
             written = [(p, v) for p, v in self.numbers if p > position]
             schema["enum"] = [last, *[v for v in self._allowed_numbers(schema, written) if v != last]]
 
-    def _end(self, position: int, value: Any) -> int:
+    def end(self, position: int, value: Any) -> int:
         """The last offset of ``value`` written at ``position`` (a later span starts after it, never
         inside it: "Forests of Canada" does not follow "Boreal Forests of Canada")."""
         if position < 0 or not isinstance(value, str) or not value:
             return position
         return position + len(value) - 1
 
-    def _named_after(self, choices: list[Any], position: int) -> list[Any]:
+    def named_after(self, choices: list[Any], position: int) -> list[Any]:
         """The string ``choices`` the request names (any case) after ``position``."""
         return [
             value
@@ -248,6 +261,29 @@ class RequestValues:
             if not any(match.group() in value for value in used):
                 return True
         return False
+
+    def _neighbour_written_later(self, tool: str, position: int, last: str) -> bool:
+        """Whether ``last``, a lowercase value written at ``position``, must give way to another: a
+        word written just before or just after it comes again after everything the tool's calls
+        took from the request ("using driving as ..., then ... using bicycling as ...", "jazz
+        events ... rock events"). Fed BFCL's expected parallel calls, this moves 27 lowercase
+        free-form values (rightly 26 times; 113 others are left to the model) and 10 listed values,
+        each to the next one named (rightly 9 times; the wrong ones are a product of two lists:
+        two sequences, each for 'insertion' and 'deletion')."""
+        if position < 0 or not last or last[:1].isupper():
+            return False
+        text = self.text[:MAX_TEXT_CHARS]
+        before = WORD.findall(text, 0, position)[-1:]
+        after = WORD.search(text, position + len(last))
+        neighbours = {word.lower() for word in before}
+        if after is not None:
+            neighbours.add(after.group().lower())
+        neighbours -= COMMON_WORDS
+        if not neighbours:
+            return False
+        earlier = [arguments for called, arguments in self.previous if called == tool]
+        start = max(self.frontier(earlier), position + len(last), after.end() if after else 0)
+        return any(match.group().lower() in neighbours for match in WORD.finditer(text, start))
 
     def numbers_first(self, arguments: dict[str, Any]) -> dict[str, Any]:
         """The arguments schema of a reply's first call when the request asks for several: its
@@ -278,27 +314,28 @@ class RequestValues:
                 sub["enum"] = kept
         return variant
 
-    def numbers_forward(self, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
-        """The arguments schema of a later call of ``tool`` whose number arguments all move on when
-        the request writes, after every value the tool's calls used, at least as many numbers as
-        the last call took ("$15000 short term, $25000 long term in California and $20000 short
-        term, $50000 long term in Florida": the Florida call may not keep 15000); ``arguments``
-        unchanged otherwise, and when the last call left out a number argument, which the further
-        numbers may be for ("player 3142 ... in seasons 2017, 2018 and 2019" with the season left
-        out: the player stays). Applied to a schema :meth:`progress` has already narrowed."""
-        earlier = [called for name, called in self.previous if name == tool]
-        if not earlier:
-            return arguments
-        numeric = [
-            key
-            for key, sub in (arguments.get("properties") or {}).items()
-            if isinstance(sub, dict) and sub.get("type") in ("integer", "number")
-        ]
-        if any(key not in earlier[-1] for key in numeric):
-            return arguments
-        frontier = self.frontier(earlier, numeric)  # a unit named at the end moves nothing
-        moved = self._numbers_moved(arguments, earlier, frontier)
-        return arguments if moved is None else moved
+    def choices_first(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        """The arguments schema of a reply's first call when the request asks for several: a
+        listed-value argument the request names two or more values of takes the one named first
+        ("the fastest route ..., then a scenic route ..."); later calls move on to the others
+        (:meth:`progress`). On BFCL's parallel first calls that is the expected value all 14 times
+        the request names two or more. ``arguments`` unchanged when no argument has such values."""
+        variant: dict[str, Any] | None = None
+        for key, sub in (arguments.get("properties") or {}).items():
+            choices = sub.get("enum") if isinstance(sub, dict) and sub.get("type") == "string" else None
+            if not isinstance(choices, list):
+                continue
+            written = [
+                (found.start(), value)
+                for value in choices
+                if isinstance(value, str)
+                and value.strip()
+                and (found := _whole_words(value).search(self.text[:MAX_TEXT_CHARS])) is not None
+            ]
+            if len(written) >= 2:
+                variant = variant or copy.deepcopy(arguments)
+                variant["properties"][key] = {**sub, "enum": [min(written)[1]]}
+        return variant or arguments
 
     def distinct(self, arguments: dict[str, Any], call: dict[str, Any]) -> dict[str, Any] | None:
         """A variant of ``arguments`` (an arguments schema, already narrowed) for a call decoded again
@@ -352,173 +389,17 @@ class RequestValues:
             return {**schema, "pattern": "^(?:" + "|".join(spans) + ")$"} if spans else None
         return None
 
-    def advanced(self, tool: str, arguments: dict[str, Any]) -> dict[str, Any] | None:
-        """The arguments schema of a call of ``tool`` that must not repeat its previous call: some
-        top-level number argument takes a number the request writes after every value the tool's
-        calls used so far (one ``anyOf`` branch per such argument). ``None`` when the request writes
-        no further number for any of them: the reply has used what the request offers. Applied to
-        a schema :meth:`progress` has already narrowed."""
-        earlier = [called for name, called in self.previous if name == tool]
-        if not earlier:
-            return arguments
-        properties = arguments.get("properties") or {}
-        frontier = self.frontier(earlier, properties)
-        moved = self._numbers_moved(arguments, earlier, frontier)
-        if moved is not None:
-            return moved
-        variants = []
-        for key, sub in properties.items():
-            last = earlier[-1].get(key)
-            if isinstance(last, str) and isinstance(sub, dict) and ("pattern" in sub or "enum" in sub):
-                values = [called[key] for called in earlier if key in called]
-                advance = self._string_advanced if "pattern" in sub else self._named_advanced
-                variant = advance(arguments, key, values)
-                if variant is not None:
-                    variants.append(variant)
-                continue
-            if not (isinstance(sub, dict) and isinstance(sub.get("enum"), list)):
-                continue
-            if not isinstance(last, int | float) or isinstance(last, bool):
-                continue
-            later = [v for p, v in self.numbers if p > frontier and v != last and v in sub["enum"]]
-            if not later:
-                continue
-            variant = copy.deepcopy(arguments)
-            variant["properties"][key] = {**sub, "enum": list(dict.fromkeys(later))}
-            variant["required"] = sorted({*variant.get("required", []), key})
-            variants.append(variant)
-        if not variants:
-            variants = self._unused_numbers_after_own(arguments, earlier)
-        if not variants:
-            return None
-        return variants[0] if len(variants) == 1 else {"anyOf": variants}
-
-    def _unused_numbers_after_own(
-        self, arguments: dict[str, Any], earlier: list[dict[str, Any]]
-    ) -> list[dict[str, Any]]:
-        """Variants of ``arguments`` where one number argument takes a number written after its own
-        earlier values that no earlier call used, when nothing is written after all of them ("for
-        the next 10 years and 20 years if ... income is $10,000 and ... $3,000": the duration moves
-        to 20, though both incomes come later)."""
-        used = {
-            value
-            for called in earlier
-            for value in called.values()
-            if isinstance(value, int | float) and not isinstance(value, bool)
-        }
-        variants = []
-        for key, sub in (arguments.get("properties") or {}).items():
-            if not (isinstance(sub, dict) and isinstance(sub.get("enum"), list)):
-                continue
-            values = [called[key] for called in earlier if key in called]
-            if not values or not isinstance(values[-1], int | float) or isinstance(values[-1], bool):
-                continue
-            position = self._position(values)
-            later = [v for p, v in self.numbers if p > position and v not in used and v in sub["enum"]]
-            if later:
-                variant = copy.deepcopy(arguments)
-                variant["properties"][key] = {**sub, "enum": list(dict.fromkeys(later))}
-                variant["required"] = sorted({*variant.get("required", []), key})
-                variants.append(variant)
-        return variants
-
     def frontier(self, calls: Sequence[dict[str, Any]], keys: Any = None) -> int:
         """Where in the request the furthest value of ``calls`` (arguments, in call order) was written,
         following each argument's values forward; only arguments in ``keys`` when given; -1 when none
         is found."""
         names = keys if keys is not None else {key for called in calls for key in called}
         return max(
-            (self._position([called[key] for called in calls if key in called]) for key in names),
+            (self.position([called[key] for called in calls if key in called]) for key in names),
             default=-1,
         )
 
-    def _numbers_moved(
-        self, arguments: dict[str, Any], earlier: list[dict[str, Any]], frontier: int
-    ) -> dict[str, Any] | None:
-        """A variant of ``arguments`` where every number argument of the last call takes a number
-        written after ``frontier``, when the request writes at least as many further numbers as
-        there are such arguments ("36 and 48, ... 60 and 96": the next call is (60, 96), not (36,
-        60)); ``None`` otherwise. The arguments keep the order their values were written in: where
-        the last call's came in the order (height, weight), so do the next call's ("6 feet and 80
-        kg, also 5.6 feet and 60 kg": height 5.6, never 60), each taking a number from its own
-        window of the next further numbers: the one at its rank, or the one after it (exactly the
-        one when there are no more numbers than arguments). On the moves between BFCL's expected
-        parallel calls this window admits 110 of the 111 an unbounded one does, while the model
-        can no longer reach a later call's numbers ("3 bedrooms, 2 bathrooms, 1500 square feet
-        ... 4 bedrooms, 3 bathrooms, 2000 square feet": not 1800, the fourth house's)."""
-        properties = arguments.get("properties") or {}
-        last_call = earlier[-1]
-        keys = [
-            key
-            for key, sub in properties.items()
-            if isinstance(sub, dict)
-            and isinstance(sub.get("enum"), list)
-            and isinstance(last_call.get(key), int | float)
-            and not isinstance(last_call.get(key), bool)
-        ]
-        later = list(dict.fromkeys(v for p, v in self.numbers if p > frontier))
-        if not keys or len(later) < len(keys):
-            return None
-        written_at = {
-            key: self._position([called[key] for called in earlier if key in called]) for key in keys
-        }
-        ordered = sorted(keys, key=written_at.__getitem__)
-        slack = min(_MOVE_SLACK, len(later) - len(keys))
-        windows = [later[rank : rank + slack + 1] for rank in range(len(keys))]
-        if min(written_at.values()) < 0 or len(set(written_at.values())) < len(keys):
-            windows = [later] * len(keys)  # no order to keep
-        for attempt in (windows, [later] * len(keys)):
-            variant = copy.deepcopy(arguments)
-            for key, window in zip(ordered, attempt, strict=True):
-                allowed = [v for v in properties[key]["enum"] if v in window]
-                if not allowed:
-                    break
-                variant["properties"][key] = {**properties[key], "enum": allowed}
-            else:
-                variant["required"] = sorted({*variant.get("required", []), *keys})
-                return variant
-        return None
-
-    def _named_advanced(
-        self, arguments: dict[str, Any], key: str, earlier: list[Any]
-    ) -> dict[str, Any] | None:
-        """A variant of ``arguments`` whose listed-value argument ``key`` takes a value the request
-        names after where its earlier values were written (``None`` when it names none)."""
-        choices = arguments["properties"][key].get("enum")
-        if not isinstance(choices, list):
-            return None
-        named = self._named_after(choices, self._position(earlier))
-        later = [value for value in named if value != earlier[-1]]
-        if not later:
-            return None
-        variant = copy.deepcopy(arguments)
-        variant["properties"][key] = {**variant["properties"][key], "enum": later}
-        variant["required"] = sorted({*variant.get("required", []), key})
-        return variant
-
-    def _string_advanced(
-        self, arguments: dict[str, Any], key: str, earlier: list[Any]
-    ) -> dict[str, Any] | None:
-        """A variant of ``arguments`` whose string argument ``key`` takes a span of the request that
-        starts after where its earlier values were written (``None`` when none does)."""
-        last = earlier[-1]
-        later = span_alternatives(
-            self.chunks,
-            MAX_SPAN_CHUNKS,
-            self._end(self._position(earlier), last),
-            like=last if isinstance(last, str) else None,
-        )
-        if not later:
-            return None
-        variant = copy.deepcopy(arguments)
-        variant["properties"][key] = {
-            **variant["properties"][key],
-            "pattern": "^(?:" + "|".join(later) + ")$",
-        }
-        variant["required"] = sorted({*variant.get("required", []), key})
-        return variant
-
-    def _position(self, values: list[Any]) -> int:
+    def position(self, values: list[Any]) -> int:
         """Where in the request the last of ``values`` (an argument's values in call order) was
         written, following them forward; -1 when none of them is found."""
         position = -1

@@ -24,7 +24,7 @@ Checked against BFCL's expected calls (feeding the first n calls, counting until
 right number of calls for 130 of parallel's 200 requests (44 too few, 26 too many) and one call for
 378 of simple_python's 400 (22 too many). When it says no, the reply ends before the model is asked;
 when it says yes and the model repeats a call, the repeat may be replaced by one that moves forward
-(:meth:`~agentkit.backends.local.request_values.RequestValues.advanced`). Linear in the request: a
+(:func:`~agentkit.backends.local.advancing.advanced`). Linear in the request: a
 pass per cue list and per number, one anchored match per used value.
 """
 
@@ -34,7 +34,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from agentkit.backends.local.request_values import RequestValues, numbers_in
+from agentkit.backends.local.request_values import COMMON_WORDS, WORD, RequestValues, numbers_in
 from agentkit.backends.local.spans import MAX_TEXT_CHARS
 
 _PAIR_CUE = re.compile(r"\b(?:respectively|both|each|as well|separately)\b", re.IGNORECASE)
@@ -55,7 +55,7 @@ _NUMBER_TAIL = re.compile(r"-?[\d,]*\.?\d+%?(?:\s?(?!(?:and|or)\b)[a-zA-Z$%]{1,1
 """A number and the unit word after it ("10m", "5 kg", "10 years"), never a joiner ("7 and 9")."""
 _LEAD = re.compile(r"(?:(?:in|at|for|to|from|on|of|with|by|between|the|a|an)\s+){0,2}['\"]?([\w'-]+)")
 """The first word after a joiner, past up to two prepositions or articles."""
-_LIST_GOES_ON = re.compile(r"[\w' .-]{1,30}?(?:,\s*|\s+)(?:and|or)\s")
+_LIST_GOES_ON = re.compile(r"(?:[\w' .-]{1,30}?,\s*){0,3}?[\w' .-]{1,30}?(?:,\s*|\s+)(?:and|or)\s")
 """After "navy, ": another item and the list's "and" ("purple and maroon"); "Seattle, Washington?"
 has none."""
 _FUNCTION_WORDS = frozenset(
@@ -83,7 +83,11 @@ def asks_for_several(text: str, calls: Sequence[tuple[str, dict[str, Any]]]) -> 
         return True  # a second call; only an enumeration counts further ones
     if len(calls) <= len(_NEXT_CUE.findall(text)) and calls:
         return True  # one more call for each
-    return _numbers_left_for_another(text, calls) or _enumeration_goes_on(text, calls)
+    return (
+        _numbers_left_for_another(text, calls)
+        or _enumeration_goes_on(text, calls)
+        or _neighbour_goes_on(text, calls)
+    )
 
 
 def writes_several(text: str) -> bool:
@@ -169,3 +173,31 @@ def _numbers_left_for_another(text: str, calls: Sequence[tuple[str, dict[str, An
     frontier = values.frontier([arguments for _, arguments in calls], last)
     later = {position for position, number in values.numbers if position > frontier and number not in used}
     return len(later) >= len(last)
+
+
+def _neighbour_goes_on(text: str, calls: Sequence[tuple[str, dict[str, Any]]]) -> bool:
+    """Whether the word written right after a string value of the last call comes again after
+    everything the calls used, beside something they did not use ("a Chicken Noodle Soup recipe and
+    a Vegan Salad recipe"): one call for each time the word is written, at most. Common words
+    (:data:`~agentkit.backends.local.request_values.COMMON_WORDS`) tie nothing together."""
+    if not calls:
+        return False
+    used = [value for _, called in calls for value in called.values() if isinstance(value, str) and value]
+    frontier = RequestValues(text).frontier([arguments for _, arguments in calls])
+    for value in calls[-1][1].values():
+        at = text.find(value) if isinstance(value, str) and value else -1
+        after = WORD.search(text, at + len(value)) if at >= 0 else None
+        if after is None or after.start() > at + len(value) + 2:
+            continue  # nothing, or not right after it
+        word = after.group().lower()
+        if word in COMMON_WORDS:
+            continue
+        written = [match for match in WORD.finditer(text) if match.group().lower() == word]
+        if len(calls) >= len(written):
+            continue
+        for match in written:
+            if match.start() > max(frontier, after.start()) and not any(
+                text[: match.start()].rstrip().endswith(value) for value in used
+            ):
+                return True
+    return False
