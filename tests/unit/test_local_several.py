@@ -48,6 +48,11 @@ from tests.grammar_matching import admits, call_text, object_tool
         ),
         # a list of four: its "and" comes after two more commas
         ("The price per ounce of gold, silver, platinum, and palladium", [("p", {"metal": "gold"})]),
+        # a comparison asks for a second call
+        (
+            "The average temperature in Oslo in Fahrenheit, and how does it compare to Rome in Celsius?",
+            [("t", {"city": "Oslo", "unit": "Fahrenheit"})],
+        ),
         # the word after a value comes again beside another ("... recipe and a ... recipe")
         ("A Chicken Noodle Soup recipe and a Vegan Salad recipe.", [("r", {"dish": "Chicken Noodle Soup"})]),
     ],
