@@ -318,8 +318,9 @@ class RequestValues:
         """The arguments schema of a reply's first call when the request asks for several: a
         listed-value argument the request names two or more values of takes the one named first
         ("the fastest route ..., then a scenic route ..."); later calls move on to the others
-        (:meth:`progress`). On BFCL's parallel first calls that is the expected value all 14 times
-        the request names two or more. ``arguments`` unchanged when no argument has such values."""
+        (:meth:`progress`). On BFCL's parallel first calls that is the expected value all 10 times
+        it applies (and in the 7 requests of parallel and simple_python that name two or more but
+        do not ask for several). ``arguments`` unchanged when no argument has such values."""
         variant: dict[str, Any] | None = None
         for key, sub in (arguments.get("properties") or {}).items():
             choices = sub.get("enum") if isinstance(sub, dict) and sub.get("type") == "string" else None
