@@ -202,7 +202,8 @@ def _neighbour_goes_on(text: str, calls: Sequence[tuple[str, dict[str, Any]]]) -
             continue
         for match in written:
             if match.start() > max(frontier, after.start()) and not any(
-                text[: match.start()].rstrip().endswith(value) for value in used
+                text[max(0, match.start() - len(value) - 8) : match.start()].rstrip().endswith(value)
+                for value in used
             ):
-                return True
+                return True  # (a look back as long as each value, not the whole text: linear)
     return False
