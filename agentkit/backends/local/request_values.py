@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from agentkit.backends.local.choices import choose_named
+from agentkit.backends.local.choices import choose_named, named_in
 from agentkit.backends.local.spans import (
     MAX_SPAN_CHUNKS,
     MAX_TEXT_CHARS,
@@ -103,9 +103,10 @@ def _drop_optional_numbers(schema: dict[str, Any]) -> None:
             del properties[key]
 
 
-def _whole_words(value: str) -> re.Pattern[str]:
-    """``value`` written as whole words, in any case."""
-    return re.compile(r"(?<!\w)" + re.escape(value) + r"(?!\w)", re.IGNORECASE)
+def _first_place(value: str, text: str) -> int:
+    """Where ``text`` first writes ``value`` as whole words, in any case (its length when it does not)."""
+    found = re.search(r"(?<!\w)" + re.escape(value) + r"(?!\w)", text, re.IGNORECASE)
+    return found.start() if found else len(text)
 
 
 def _json_number(value: float, integer: bool) -> float | int:
@@ -321,21 +322,17 @@ class RequestValues:
         (:meth:`progress`). On BFCL's parallel first calls that is the expected value all 10 times
         it applies (and in the 7 requests of parallel and simple_python that name two or more but
         do not ask for several). ``arguments`` unchanged when no argument has such values."""
+        text = self.text[:MAX_TEXT_CHARS]
         variant: dict[str, Any] | None = None
         for key, sub in (arguments.get("properties") or {}).items():
             choices = sub.get("enum") if isinstance(sub, dict) and sub.get("type") == "string" else None
             if not isinstance(choices, list):
                 continue
-            written = [
-                (found.start(), value)
-                for value in choices
-                if isinstance(value, str)
-                and value.strip()
-                and (found := _whole_words(value).search(self.text[:MAX_TEXT_CHARS])) is not None
-            ]
-            if len(written) >= 2:
+            named = named_in(text, [value for value in choices if isinstance(value, str)])
+            if len(named) >= 2:
+                first = min(named, key=lambda value: _first_place(value, text))
                 variant = variant or copy.deepcopy(arguments)
-                variant["properties"][key] = {**sub, "enum": [min(written)[1]]}
+                variant["properties"][key] = {**sub, "enum": [first]}
         return variant or arguments
 
     def distinct(self, arguments: dict[str, Any], call: dict[str, Any]) -> dict[str, Any] | None:

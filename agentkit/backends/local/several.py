@@ -28,7 +28,8 @@ right number of calls for 137 of parallel's 200 requests (37 too few, 26 too man
 377 of simple_python's 400 (23 too many). When it says no, the reply ends before the model is asked;
 when it says yes and the model repeats a call, the repeat may be replaced by one that moves forward
 (:func:`~agentkit.backends.local.advancing.advanced`). Linear in the request: a
-pass per cue list and per number, one anchored match per used value.
+pass per cue list and per number, one anchored match per used value, a pass per string value of the
+last call for its neighbour.
 """
 
 from __future__ import annotations
@@ -61,8 +62,8 @@ _NUMBER_TAIL = re.compile(r"-?[\d,]*\.?\d+%?(?:\s?(?!(?:and|or)\b)[a-zA-Z$%]{1,1
 _LEAD = re.compile(r"(?:(?:in|at|for|to|from|on|of|with|by|between|the|a|an)\s+){0,2}['\"]?([\w'-]+)")
 """The first word after a joiner, past up to two prepositions or articles."""
 _LIST_GOES_ON = re.compile(r"(?:[\w' .-]{1,30}?,\s*){0,3}?[\w' .-]{1,30}?(?:,\s*|\s+)(?:and|or)\s")
-"""After "navy, ": another item and the list's "and" ("purple and maroon"); "Seattle, Washington?"
-has none."""
+"""After "navy, ": another item and the list's "and" ("purple and maroon"), after up to three more
+items ("silver, platinum, and palladium"); "Seattle, Washington?" has none."""
 _FUNCTION_WORDS = frozenset(
     re.split(
         r"\s+",
@@ -202,8 +203,8 @@ def _neighbour_goes_on(text: str, calls: Sequence[tuple[str, dict[str, Any]]]) -
             continue
         for match in written:
             if match.start() > max(frontier, after.start()) and not any(
-                text[max(0, match.start() - len(value) - 8) : match.start()].rstrip().endswith(value)
-                for value in used
+                text[max(0, match.start() - len(other) - 8) : match.start()].rstrip().endswith(other)
+                for other in used
             ):
                 return True  # (a look back as long as each value, not the whole text: linear)
     return False
