@@ -65,14 +65,20 @@ def listed_values(schema: dict[str, Any]) -> list[str]:
 def named_in(text: str, values: list[str]) -> list[str]:
     """The ``values`` (the first :data:`MAX_CHOICES`) that ``text`` writes as whole words, in any case,
     in the order of ``values``."""
+    return [value for _, value in named_where(text, values)]
+
+
+def named_where(text: str, values: list[str]) -> list[tuple[int, str]]:
+    """Where ``text`` first names each of the ``values`` it names (as :func:`named_in` reads them),
+    with the value, in the order of ``values``."""
     lowered = text.lower()
     named = []
     for value in values[:MAX_CHOICES]:
         if not value.strip() or len(value) > MAX_CHOICE_CHARS:
             continue
-        pattern = r"(?<!\w)" + re.escape(value.lower()) + r"(?!\w)"
-        if re.search(pattern, lowered) is not None:
-            named.append(value)
+        found = re.search(r"(?<!\w)" + re.escape(value.lower()) + r"(?!\w)", lowered)
+        if found is not None:
+            named.append((found.start(), value))
     return named
 
 

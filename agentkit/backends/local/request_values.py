@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from agentkit.backends.local.choices import choose_named, named_in
+from agentkit.backends.local.choices import choose_named, named_where
 from agentkit.backends.local.spans import (
     MAX_SPAN_CHUNKS,
     MAX_TEXT_CHARS,
@@ -101,12 +101,6 @@ def _drop_optional_numbers(schema: dict[str, Any]) -> None:
     for key in [key for key, sub in properties.items() if key not in required and isinstance(sub, dict)]:
         if properties[key].get("type") in ("integer", "number"):
             del properties[key]
-
-
-def _first_place(value: str, text: str) -> int:
-    """Where ``text`` first writes ``value`` as whole words, in any case (its length when it does not)."""
-    found = re.search(r"(?<!\w)" + re.escape(value) + r"(?!\w)", text, re.IGNORECASE)
-    return found.start() if found else len(text)
 
 
 def _json_number(value: float, integer: bool) -> float | int:
@@ -223,7 +217,7 @@ class RequestValues:
         elif isinstance(last, str) and isinstance(schema.get("enum"), list) and last in schema["enum"]:
             later = [value for value in self.named_after(schema["enum"], position) if value != last]
             if later and self._neighbour_written_later(tool, position, last):
-                schema["enum"] = [min(later, key=lambda value: self._find_text(value, position) or 0)]
+                schema["enum"] = later[:1]  # the next one named
             else:
                 schema["enum"] = [last, *later]
         elif isinstance(last, int | float) and not isinstance(last, bool) and "enum" in schema:
@@ -238,12 +232,14 @@ class RequestValues:
         return position + len(value) - 1
 
     def named_after(self, choices: list[Any], position: int) -> list[Any]:
-        """The string ``choices`` the request names (any case) after ``position``."""
-        return [
-            value
+        """The string ``choices`` the request names (any case) after ``position``, the one named
+        next first."""
+        found = [
+            (at, value)
             for value in choices
-            if isinstance(value, str) and value and self._find_text(value, position) is not None
+            if isinstance(value, str) and value and (at := self._find_text(value, position)) is not None
         ]
+        return [value for _, value in sorted(found, key=lambda pair: pair[0])]
 
     def _name_written_later(self, tool: str, last: str) -> bool:
         """Whether ``last``, a capitalised value (a name: "HSBC", "Tokyo"), must give way to another:
@@ -328,11 +324,10 @@ class RequestValues:
             choices = sub.get("enum") if isinstance(sub, dict) and sub.get("type") == "string" else None
             if not isinstance(choices, list):
                 continue
-            named = named_in(text, [value for value in choices if isinstance(value, str)])
+            named = named_where(text, [value for value in choices if isinstance(value, str)])
             if len(named) >= 2:
-                first = min(named, key=lambda value: _first_place(value, text))
                 variant = variant or copy.deepcopy(arguments)
-                variant["properties"][key] = {**sub, "enum": [first]}
+                variant["properties"][key] = {**sub, "enum": [min(named)[1]]}
         return variant or arguments
 
     def distinct(self, arguments: dict[str, Any], call: dict[str, Any]) -> dict[str, Any] | None:

@@ -38,7 +38,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from agentkit.backends.local.request_values import COMMON_WORDS, WORD, RequestValues, numbers_in
+from agentkit.backends.local.request_values import COMMON_WORDS, WORD, RequestValues
 from agentkit.backends.local.spans import MAX_TEXT_CHARS
 
 _PAIR_CUE = re.compile(
@@ -89,10 +89,11 @@ def asks_for_several(text: str, calls: Sequence[tuple[str, dict[str, Any]]]) -> 
         return True  # a second call; only an enumeration counts further ones
     if len(calls) <= len(_NEXT_CUE.findall(text)) and calls:
         return True  # one more call for each
+    values = RequestValues(text)  # its numbers are read once, for all three
     return (
-        _numbers_left_for_another(text, calls)
-        or _enumeration_goes_on(text, calls)
-        or _neighbour_goes_on(text, calls)
+        _numbers_left_for_another(values, calls)
+        or _enumeration_goes_on(values, calls)
+        or _neighbour_goes_on(values, calls)
     )
 
 
@@ -115,13 +116,13 @@ def _highest_ordinal(text: str) -> int:
     return max((_ORDINAL_COUNTS[match.group(1).lower()] for match in _ORDINAL.finditer(text)), default=0)
 
 
-def _enumeration_goes_on(text: str, calls: Sequence[tuple[str, dict[str, Any]]]) -> bool:
+def _enumeration_goes_on(request: RequestValues, calls: Sequence[tuple[str, dict[str, Any]]]) -> bool:
     """Whether a value the calls used is followed by a joiner and a value of the same kind they did not
     use."""
     values = [value for _, arguments in calls for value in arguments.values()]
     used_numbers = {float(v) for v in values if _is_number(v)}
     used_strings = [v for v in values if isinstance(v, str) and v]
-    numbers = numbers_in(text)
+    text, numbers = request.text, request.numbers
     numbers_at: dict[int, float] = {}
     for position, number in numbers:
         numbers_at.setdefault(position, number)
@@ -165,7 +166,7 @@ def _enumeration_goes_on(text: str, calls: Sequence[tuple[str, dict[str, Any]]])
     return False
 
 
-def _numbers_left_for_another(text: str, calls: Sequence[tuple[str, dict[str, Any]]]) -> bool:
+def _numbers_left_for_another(values: RequestValues, calls: Sequence[tuple[str, dict[str, Any]]]) -> bool:
     """Whether the request writes, after the furthest number the calls used, at least as many numbers
     they did not use as the last call took ("$500,000 ... $100,000 and for Wells Fargo $700,000 ...
     $120,000"; "four restaurants in New York ... four more in Los Angeles" asks for no third call)."""
@@ -175,21 +176,23 @@ def _numbers_left_for_another(text: str, calls: Sequence[tuple[str, dict[str, An
     if not last:
         return False
     used = {float(value) for _, arguments in calls for value in arguments.values() if _is_number(value)}
-    values = RequestValues(text)
     frontier = values.frontier([arguments for _, arguments in calls], last)
     later = {position for position, number in values.numbers if position > frontier and number not in used}
     return len(later) >= len(last)
 
 
-def _neighbour_goes_on(text: str, calls: Sequence[tuple[str, dict[str, Any]]]) -> bool:
+def _neighbour_goes_on(values: RequestValues, calls: Sequence[tuple[str, dict[str, Any]]]) -> bool:
     """Whether the word written right after a string value of the last call comes again after
     everything the calls used, beside something they did not use ("a Chicken Noodle Soup recipe and
     a Vegan Salad recipe"): one call for each time the word is written, at most. Common words
-    (:data:`~agentkit.backends.local.request_values.COMMON_WORDS`) tie nothing together."""
+    (:data:`~agentkit.backends.local.request_values.COMMON_WORDS`) tie nothing together. The count's
+    side of :meth:`~agentkit.backends.local.request_values.RequestValues.progress`, where a word beside
+    a value written again makes the value move."""
     if not calls:
         return False
+    text = values.text
     used = [value for _, called in calls for value in called.values() if isinstance(value, str) and value]
-    frontier = RequestValues(text).frontier([arguments for _, arguments in calls])
+    frontier = values.frontier([arguments for _, arguments in calls])
     for value in calls[-1][1].values():
         at = text.find(value) if isinstance(value, str) and value else -1
         after = WORD.search(text, at + len(value)) if at >= 0 else None
