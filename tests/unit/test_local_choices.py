@@ -95,9 +95,9 @@ ROUTES = (
 )
 
 
-def _route_grammar(previous: list[tuple[str, dict[str, Any]]]) -> str:
+def _route_grammar(previous: list[tuple[str, dict[str, Any]]], question: str = ROUTES) -> str:
     grammar = build_grammar(
-        [ROUTE], tool_choice="required", calls=(1, 1), request_text=ROUTES, previous_calls=previous
+        [ROUTE], tool_choice="required", calls=(1, 1), request_text=question, previous_calls=previous
     )
     assert grammar is not None
     return grammar
@@ -123,6 +123,10 @@ def test_a_listed_value_gives_way_to_the_next_one_named_when_a_word_beside_it_co
     second = ("route", {"start": "Bergen", "end": "Molde", "kind": "scenic"})
     grammar = _route_grammar([first, second])
     assert admits(grammar, call_text("route", {"start": "Molde", "end": "Oslo", "kind": "fastest"}))
+    # the next one named, not any named later
+    question = ROUTES.replace("and finally the fastest", "then the shortest")
+    grammar = _route_grammar([first], question)
+    assert not admits(grammar, call_text("route", {"start": "Bergen", "end": "Molde", "kind": "shortest"}))
     # with no word beside it written again, a value named later is a choice, not a must
     question = "Resistance of a 5 m copper wire in ohm, and of a 7 m one in kiloohm."
     first = ("resistance", {"length": 5, "material": "copper", "unit": "ohm"})

@@ -90,6 +90,10 @@ def test_an_enumeration_or_a_cue_word_asks_for_another_call(
             [("r", {"dish": "Chicken Noodle Soup"}), ("r", {"dish": "Vegan Salad"})],
         ),
         (
+            "The Chicken Soup and the Vegan Salad recipe, from the recipe site.",
+            [("r", {"dish": "Chicken Soup"}), ("r", {"dish": "Vegan Salad"})],
+        ),  # "recipe" is written twice: two calls, not a third
+        (
             "The winner when John having 8, 10 and Mike having 9, 11.",
             [("poker", {"player1": "John", "player2": "Mike"})],
         ),
