@@ -23,6 +23,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from agentkit.backends.local.advancing import advanced, numbers_forward
+from agentkit.backends.local.number_labels import (
+    first_labelled,
+    next_labelled,
+    numbers_for_their_owners,
+)
 from agentkit.backends.local.request_values import RequestValues
 from agentkit.backends.local.several import asks_for_several, writes_several
 from agentkit.errors import ConfigurationError
@@ -145,7 +150,8 @@ def build_grammar(
     the token limit cuts the last one in half); ``calls=(least, most)`` bounds how many a reply
     holds (``most`` ``None``: no bound), overriding ``parallel_calls``. ``request_text``: the request's
     text; a string argument whose schema does not pin its form must then be one of its spans, a
-    number one it writes, and arrays get a repetition bound; ``previous_calls`` (name, arguments),
+    number one it writes and does not label for another argument
+    (:mod:`agentkit.backends.local.number_labels`), and arrays get a repetition bound; ``previous_calls`` (name, arguments),
     the calls this reply already holds, make a further call of the same tool move forward through
     the request (:mod:`agentkit.backends.local.request_values`); with ``advance``, a further
     call of a tool already called must take a number written after the ones its calls used (a tool
@@ -177,18 +183,17 @@ def build_grammar(
         bodies = []
         for i, spec in enumerate(specs):
             arguments: dict[str, Any] | None = _closed(dict(spec.parameters), values)
-            if (
-                values is not None
-                and not values.previous
-                and arguments is not None
-                and writes_several(values.text)
-            ):
-                arguments = values.choices_first(values.numbers_first(arguments))
+            if values is not None and arguments is not None:
+                arguments = numbers_for_their_owners(values, arguments)
+                if not values.previous:
+                    arguments = first_labelled(values, arguments)
+                if not values.previous and writes_several(values.text):
+                    arguments = values.choices_first(values.numbers_first(arguments))
             if values is not None and values.previous and arguments is not None:
                 for key, sub in (arguments.get("properties") or {}).items():
                     if isinstance(sub, dict):
                         values.progress(spec.name, key, sub)
-                arguments = numbers_forward(values, spec.name, arguments)
+                arguments = next_labelled(values, spec.name, numbers_forward(values, spec.name, arguments))
                 if advance:
                     arguments = advanced(values, spec.name, arguments)
             if distinct is not None:

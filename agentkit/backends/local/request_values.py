@@ -192,6 +192,19 @@ class RequestValues:
                 values.append(default)
         return values
 
+    def written_at(self, schema: dict[str, Any]) -> dict[float | int, list[int]]:
+        """Where the request writes each number ``schema`` accepts (as :meth:`_allowed_numbers`
+        reads them: "5%" is 0.05, not 5, where a fraction may go)."""
+        by_position: dict[int, list[tuple[int, float]]] = {}
+        for position, value in self.numbers:
+            by_position.setdefault(position, []).append((position, value))
+        bare = {key: value for key, value in schema.items() if key not in ("default", "description")}
+        found: dict[float | int, list[int]] = {}
+        for position, written in by_position.items():
+            for value in self._allowed_numbers(bare, written):
+                found.setdefault(value, []).append(position)
+        return found
+
     def progress(self, tool: str, name: str, schema: dict[str, Any]) -> None:
         """In place, the schema of top-level argument ``name`` of a later call of ``tool``: keep the
         value of the tool's previous call in this reply, or take one written after it; only the
@@ -222,7 +235,9 @@ class RequestValues:
                 schema["enum"] = [last, *later]
         elif isinstance(last, int | float) and not isinstance(last, bool) and "enum" in schema:
             written = [(p, v) for p, v in self.numbers if p > position]
-            schema["enum"] = [last, *[v for v in self._allowed_numbers(schema, written) if v != last]]
+            offered = schema["enum"]  # already without numbers labelled for another argument
+            further = self._allowed_numbers(schema, written)
+            schema["enum"] = [last, *[v for v in further if v != last and v in offered]]
 
     def end(self, position: int, value: Any) -> int:
         """The last offset of ``value`` written at ``position`` (a later span starts after it, never
