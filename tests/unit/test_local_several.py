@@ -272,8 +272,10 @@ def test_a_value_written_once_serves_one_argument() -> None:
     assert grammar is not None
     assert admits(grammar, call_text("loan", {"amount": 400000, "rate": 0.04, "years": 30}))
     assert not admits(grammar, call_text("loan", shared[1]))
-    # the model chooses which argument keeps the value
-    assert admits(grammar, call_text("loan", {"amount": 30, "rate": 400000, "years": 30}))
+    # the model chooses which argument keeps the value (the amount then takes another number, never
+    # the 30 the request labels for years)
+    assert admits(grammar, call_text("loan", {"amount": 4, "rate": 400000, "years": 30}))
+    assert not admits(grammar, call_text("loan", {"amount": 30, "rate": 400000, "years": 30}))
     # a value written twice may serve two arguments, and a call sharing nothing is not decoded again
     twice = "A loan of 30 thousand over 30 years"
     assert build_grammar([LOAN], request_text=twice, distinct=("loan", {"amount": 30, "years": 30})) is None

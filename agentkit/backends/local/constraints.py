@@ -151,8 +151,9 @@ def build_grammar(
     holds (``most`` ``None``: no bound), overriding ``parallel_calls``. ``request_text``: the request's
     text; a string argument whose schema does not pin its form must then be one of its spans, a
     number one it writes and does not label for another argument
-    (:mod:`agentkit.backends.local.number_labels`), and arrays get a repetition bound; ``previous_calls`` (name, arguments),
-    the calls this reply already holds, make a further call of the same tool move forward through
+    (:mod:`agentkit.backends.local.number_labels`), and arrays get a repetition bound;
+    ``previous_calls`` (name, arguments), the calls this reply already holds, make a further call
+    of the same tool move forward through
     the request (:mod:`agentkit.backends.local.request_values`); with ``advance``, a further
     call of a tool already called must take a number written after the ones its calls used (a tool
     that cannot is left out; ``None`` when none can). ``distinct``, a call (name, arguments) just

@@ -25,7 +25,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from agentkit.backends.local.request_values import COMMON_WORDS, WORD, RequestValues
+from agentkit.backends.local.request_values import COMMON_WORDS, WORD, RequestValues, listed_numbers
 
 _LABEL_REACH = 80
 """Characters looked at on each side of a number for its label."""
@@ -141,17 +141,6 @@ def label_owners(labels: dict[int, frozenset[str]], keys: Iterable[str]) -> dict
     return owners
 
 
-def _numeric(arguments: dict[str, Any]) -> list[str]:
-    """The number arguments of an arguments schema that list the request's numbers."""
-    return [
-        key
-        for key, sub in (arguments.get("properties") or {}).items()
-        if isinstance(sub, dict)
-        and isinstance(sub.get("enum"), list)
-        and sub.get("type") in ("integer", "number")
-    ]
-
-
 def _owners(values: RequestValues, keys: list[str]) -> dict[int, str]:
     positions = sorted({position for position, _ in values.numbers})
     return label_owners(number_labels(values.text, positions), keys)
@@ -162,7 +151,7 @@ def numbers_for_their_owners(values: RequestValues, arguments: dict[str, Any]) -
     numbers) where no number argument is offered a value the request writes only with another
     argument's label; an argument left with nothing keeps what it had. ``arguments`` unchanged
     when nothing is taken away."""
-    numeric = _numeric(arguments)
+    numeric = listed_numbers(arguments)
     owners = _owners(values, numeric) if len(numeric) >= 2 else {}
     if not owners:
         return arguments
@@ -212,7 +201,7 @@ def first_labelled(values: RequestValues, arguments: dict[str, Any]) -> dict[str
     88 first calls' numbers in parallel, to the expected value 84 times (3 more are expected in
     another call; the last, 1.4, is no number the request labels), and none in simple_python.
     ``arguments`` unchanged when no argument has such numbers."""
-    numeric = _numeric(arguments)
+    numeric = listed_numbers(arguments)
     owners = _owners(values, numeric) if len(numeric) >= 2 else {}
     written_at = {key: values.written_at(arguments["properties"][key]) for key in numeric} if owners else {}
     for key in numeric:
@@ -243,7 +232,7 @@ def next_labelled(values: RequestValues, tool: str, arguments: dict[str, Any]) -
     "10 and 20 years respectively" for two countries). ``arguments`` unchanged
     otherwise."""
     earlier = [called for name, called in values.previous if name == tool]
-    numeric = _numeric(arguments)
+    numeric = listed_numbers(arguments)
     owners = _owners(values, numeric) if earlier and len(numeric) >= 2 else {}
     for key in [key for key in numeric if owners and any(key in called for called in earlier)]:
         own = _labelled_for(values, owners, key)

@@ -103,6 +103,17 @@ def _drop_optional_numbers(schema: dict[str, Any]) -> None:
             del properties[key]
 
 
+def listed_numbers(arguments: dict[str, Any]) -> list[str]:
+    """The number arguments of an arguments schema that list the numbers they may take (``enum``)."""
+    return [
+        key
+        for key, sub in (arguments.get("properties") or {}).items()
+        if isinstance(sub, dict)
+        and isinstance(sub.get("enum"), list)
+        and sub.get("type") in ("integer", "number")
+    ]
+
+
 def _json_number(value: float, integer: bool) -> float | int:
     return int(value) if integer or value.is_integer() else value
 
@@ -305,14 +316,7 @@ class RequestValues:
         the request writes at least two numbers for each number argument; ``arguments`` unchanged
         otherwise. On BFCL's parallel calls the front admits 163 of the first calls' 173 written
         values."""
-        properties = arguments.get("properties") or {}
-        numeric = [
-            key
-            for key, sub in properties.items()
-            if isinstance(sub, dict)
-            and isinstance(sub.get("enum"), list)
-            and sub.get("type") in ("integer", "number")
-        ]
+        numeric = listed_numbers(arguments)
         positions = list(dict.fromkeys(position for position, _ in self.numbers))
         if not numeric or len(positions) < 2 * len(numeric):
             return arguments
