@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from agentkit import ToolSpec
-from agentkit.backends.local.constraints import CALL_CLOSE, CALL_OPEN
+from agentkit.backends.local.constraints import CALL_CLOSE, CALL_OPEN, build_grammar
 
 
 def _byte_tokenizer() -> Any:
@@ -67,3 +67,23 @@ def object_tool(name: str, required: tuple[str, ...] | None = None, **types: str
             "required": list(types if required is None else required),
         },
     )
+
+
+def one_call_grammar(
+    spec: ToolSpec,
+    question: str,
+    previous: list[tuple[str, dict[str, Any]]] | None = None,
+    advance: bool = False,
+) -> str:
+    """The grammar for one call of ``spec`` answering ``question``, after the reply's ``previous``
+    calls (name, arguments); it must exist."""
+    grammar = build_grammar(
+        [spec],
+        tool_choice="required",
+        calls=(1, 1),
+        request_text=question,
+        previous_calls=previous or [],
+        advance=advance,
+    )
+    assert grammar is not None
+    return grammar

@@ -9,7 +9,7 @@ from typing import Any
 from agentkit import ToolSpec
 from agentkit.backends.local.choices import flag_named, listed_values, named_in
 from agentkit.backends.local.constraints import build_grammar
-from tests.grammar_matching import admits, call_text
+from tests.grammar_matching import admits, call_text, one_call_grammar
 
 RESISTANCE = ToolSpec(
     "resistance",
@@ -33,16 +33,7 @@ RESISTANCE = ToolSpec(
 def _grammar(
     question: str, previous: list[tuple[str, dict[str, Any]]] | None = None, advance: bool = False
 ) -> str:
-    grammar = build_grammar(
-        [RESISTANCE],
-        tool_choice="required",
-        calls=(1, 1),
-        request_text=question,
-        previous_calls=previous or [],
-        advance=advance,
-    )
-    assert grammar is not None
-    return grammar
+    return one_call_grammar(RESISTANCE, question, previous, advance)
 
 
 def test_values_listed_in_a_description_or_an_enum_are_read() -> None:
@@ -96,11 +87,7 @@ ROUTES = (
 
 
 def _route_grammar(previous: list[tuple[str, dict[str, Any]]], question: str = ROUTES) -> str:
-    grammar = build_grammar(
-        [ROUTE], tool_choice="required", calls=(1, 1), request_text=question, previous_calls=previous
-    )
-    assert grammar is not None
-    return grammar
+    return one_call_grammar(ROUTE, question, previous)
 
 
 def test_the_first_of_several_calls_takes_the_value_named_first() -> None:

@@ -11,7 +11,7 @@ import pytest
 from agentkit import ToolSpec
 from agentkit.backends.local.constraints import build_grammar
 from agentkit.backends.local.several import asks_for_several
-from tests.grammar_matching import admits, call_text, object_tool
+from tests.grammar_matching import admits, call_text, object_tool, one_call_grammar
 
 
 @pytest.mark.parametrize(
@@ -176,11 +176,7 @@ FLIGHT = object_tool("book", origin="string", destination="string")
 
 
 def _next_call(spec: ToolSpec, question: str, first: tuple[str, dict[str, Any]]) -> str:
-    grammar = build_grammar(
-        [spec], tool_choice="required", calls=(1, 1), request_text=question, previous_calls=[first]
-    )
-    assert grammar is not None
-    return grammar
+    return one_call_grammar(spec, question, [first])
 
 
 def test_a_name_gives_way_when_a_new_name_is_written_after_the_calls_values() -> None:
