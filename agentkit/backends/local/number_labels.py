@@ -8,9 +8,10 @@ number argument swaps them (SmolLM2 wrote ``rooms=3000`` from "an area of 3000 s
 - a number whose label names one number argument of the tool, and names it better than any other,
   is not offered to the tool's other number arguments (:func:`numbers_for_their_owners`). Fed
   BFCL's expected calls (simple_python and parallel) this takes 1,158 wrong numbers away from
-  arguments and keeps the expected one 1,111 times in 1,116 (the misses: "roll a 7", where the verb
-  is the argument ``number_of_rolls``'s word; "compounded 4 times in a year" beside ``time``;
-  "5%" where BFCL expects 5 and the only plain 5 is "5 years");
+  arguments and keeps the expected one 1,064 times in the 1,069 it was offered (the misses: "roll
+  a 7", where the verb is the argument ``number_of_rolls``'s word; "compounded 4 times in a year"
+  beside ``time``; "5%" where BFCL expects 5 and the only plain 5 is "5 years"; figures from
+  ``python -m benchmarks.localbench.expected_labels``);
 - an argument whose label several numbers carry takes them in order, one call each: the first in
   the reply's first call (:func:`first_labelled`), the next in each later call
   (:func:`next_labelled`).
@@ -23,9 +24,16 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
-from agentkit.backends.local.request_values import COMMON_WORDS, WORD, RequestValues, listed_numbers
+from agentkit.backends.local.request_values import (
+    COMMON_WORDS,
+    WORD,
+    RequestValues,
+    listed_numbers,
+    numbers_in,
+)
 
 _LABEL_REACH = 80
 """Characters looked at on each side of a number for its label."""
@@ -141,9 +149,15 @@ def label_owners(labels: dict[int, frozenset[str]], keys: Iterable[str]) -> dict
     return owners
 
 
+@lru_cache(maxsize=32)
+def _labels_of(text: str) -> dict[int, frozenset[str]]:
+    """The labels of every number ``text`` writes, read once per request (each tool of each call
+    of a reply asks for them up to three times); read-only."""
+    return number_labels(text, sorted({position for position, _ in numbers_in(text)}))
+
+
 def _owners(values: RequestValues, keys: list[str]) -> dict[int, str]:
-    positions = sorted({position for position, _ in values.numbers})
-    return label_owners(number_labels(values.text, positions), keys)
+    return label_owners(_labels_of(values.text), keys)
 
 
 def numbers_for_their_owners(values: RequestValues, arguments: dict[str, Any]) -> dict[str, Any]:
