@@ -11,7 +11,7 @@ number argument swaps them (SmolLM2 wrote ``rooms=3000`` from "an area of 3000 s
   arguments and keeps the expected one 1,064 times in the 1,069 it was offered (the misses: "roll
   a 7", where the verb is the argument ``number_of_rolls``'s word; "compounded 4 times in a year"
   beside ``time``; "5%" where BFCL expects 5 and the only plain 5 is "5 years"; figures from
-  ``python -m benchmarks.localbench.expected_labels``);
+  ``python -m benchmarks.localbench.expected_calls``);
 - an argument whose label several numbers carry takes them in order, one call each: the first in
   the reply's first call (:func:`first_labelled`), the next in each later call
   (:func:`next_labelled`).

@@ -23,13 +23,14 @@ the request writes, if it writes one ("the area of two circles"), and:
   after everything the calls used ("a Chicken Noodle Soup recipe and a Vegan Salad recipe"), at
   most one call for each time it is written.
 
-Checked against BFCL's expected calls (feeding the first n calls, counting until it says no): the
-right number of calls for 137 of parallel's 200 requests (37 too few, 26 too many) and one call for
-377 of simple_python's 400 (23 too many). When it says no, the reply ends before the model is asked;
-when it says yes and the model repeats a call, the repeat may be replaced by one that moves forward
-(:func:`~agentkit.backends.local.advancing.advanced`). Linear in the request: a
-pass per cue list and per number, one anchored match per used value, a pass per string value of the
-last call for its neighbour.
+Checked against BFCL's expected calls (feeding the first n calls, counting until it says no;
+``python -m benchmarks.localbench.expected_calls``): the right number of calls for 137 of parallel's
+200 requests (37 too few, 26 too many) and one call for 377 of simple_python's 400 (23 too many).
+When it says no, the reply ends before the model is asked; when it says yes and the model repeats a
+call, the repeat may be replaced by one that moves forward
+(:func:`~agentkit.backends.local.advancing.advanced`). Linear in the request: a pass per cue list and
+per number, one anchored match per used value, a pass per string value of the last call for its
+neighbour.
 """
 
 from __future__ import annotations

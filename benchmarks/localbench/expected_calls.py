@@ -1,8 +1,11 @@
-"""The number-label rules fed BFCL's expected calls: how often they keep the expected value.
+"""The count signal and the number-label rules fed BFCL's expected calls: how often they agree.
 
-``python -m benchmarks.localbench.expected_labels``
+``python -m benchmarks.localbench.expected_calls``
 
-No model runs: each expected call of simple_python and parallel gets the arguments schema the local
+No model runs. ``count``: for each request, the expected calls are fed one more at a time to
+:func:`~agentkit.backends.local.several.asks_for_several` until it says no (the last one repeated past
+the expected number): how many requests get exactly the expected number of calls, too few, too many.
+Then each expected call of simple_python and parallel gets the arguments schema the local
 path would build for it (numbers from the request, :mod:`agentkit.backends.local.number_labels`
 applied), the earlier expected calls standing in for the reply's calls so far. Prints, per category:
 
@@ -14,7 +17,7 @@ applied), the earlier expected calls standing in for the reply's calls so far. P
 - ``next``: later calls :func:`~agentkit.backends.local.number_labels.next_labelled` narrowed, how many
   kept the expected value.
 
-These are the figures benchmarks/README.md and the module's docstrings quote.
+These are the figures benchmarks/README.md and the docstrings of ``several`` and ``number_labels`` quote.
 """
 
 from __future__ import annotations
@@ -25,9 +28,15 @@ from typing import Any
 from agentkit.backends.local.constraints import _closed  # the schema build_grammar starts from
 from agentkit.backends.local.number_labels import first_labelled, next_labelled, numbers_for_their_owners
 from agentkit.backends.local.request_values import RequestValues
+from agentkit.backends.local.several import asks_for_several
 from agentkit.eval.bfcl import load_bfcl
 
 CATEGORIES = ("simple_python", "parallel")
+
+
+def _first(expected: Any) -> Any:
+    """An expected argument's first non-empty value."""
+    return next((value for value in expected.values if value not in ("", None)), None)
 
 
 def _written(expected: Any, text: str) -> Any:
@@ -48,12 +57,35 @@ def _changed(before: dict[str, Any], after: dict[str, Any]) -> list[tuple[str, l
     ]
 
 
+_MOST_CALLS = 8
+"""The count is followed no further than this."""
+
+
+def _counted(text: str, calls: list[tuple[str, dict[str, Any]]]) -> int:
+    """How many calls the count signal asks for when the reply's calls are the expected ones."""
+    count = 1
+    while count < _MOST_CALLS:
+        made = calls[:count] + [calls[-1]] * max(0, count - len(calls))
+        if not asks_for_several(text, made):
+            break
+        count += 1
+    return count
+
+
 def measure(category: str) -> Counter[str]:
     counts: Counter[str] = Counter()
     for case in load_bfcl(category):
         text = case.messages[-1].content
         tools = {tool["name"]: tool for tool in case.tools}
         calls = case.expect.calls
+        if calls:
+            fed = [
+                (call.name, {k: v for k, a in call.arguments.items() if (v := _first(a)) is not None})
+                for call in calls
+            ]
+            counted = _counted(text, fed)
+            verdict = "exact" if counted == len(calls) else "too few" if counted < len(calls) else "too many"
+            counts[f"count: {verdict}"] += 1
         for index, call in enumerate(calls):
             tool = tools.get(call.name) or case.tools[0]
             previous = tuple(
